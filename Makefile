@@ -1,0 +1,35 @@
+# weightlab — the newcomer's commands. One cargo profile (release) for builds and tests, and a
+# target folder outside the clone so that fresh clones (and CI) reuse the build.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/weightlab-target
+CARGO ?= cargo
+BIN := $(CARGO_TARGET_DIR)/release/weightlab
+
+.PHONY: build fig2 fig2-seeds smoke test lint bench clean-runs
+
+build:
+	$(CARGO) build --release
+
+## The paper's Figure-2 study on the built-in synthetic faces.
+fig2: build
+	$(BIN) sweep run experiments/fig2.yaml
+
+fig2-seeds: build
+	$(BIN) sweep run experiments/fig2-seeds.yaml
+
+smoke: build
+	$(BIN) sweep run experiments/smoke.yaml --out runs/smoke --fresh
+
+## Every test (unit, integration, end to end), release profile.
+test:
+	$(CARGO) test --release
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+
+## Throughput and time split of the small preset; figures go to bench/results.json.
+bench: build
+	$(CARGO) run --release --bin weightlab-bench -- --out bench/results.json
+
+clean-runs:
+	rm -rf runs

@@ -1,0 +1,122 @@
+//! Expansion of an experiment into jobs: datasets × strategy points × seeds, each with a run
+//! id derived from its resolved config (same config → same id; any change → a new id).
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{Experiment, LogConfig};
+use crate::data::DatasetSpec;
+use crate::model::ModelConfig;
+use crate::strategy::StrategyPoint;
+use crate::train::TrainConfig;
+
+/// Everything that determines a job's results: what `run.yaml` holds and the run id hashes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolvedJob {
+    /// The dataset.
+    pub dataset: DatasetSpec,
+    /// The strategy point.
+    #[serde(with = "serde_yaml::with::singleton_map_recursive")]
+    pub strategy: StrategyPoint,
+    /// Training seed.
+    pub seed: u64,
+    /// The network.
+    pub model: ModelConfig,
+    /// Training settings.
+    pub train: TrainConfig,
+    /// Logging settings.
+    pub log: LogConfig,
+}
+
+/// One training job of a sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// Position in the sweep's job list (what `sweep job --index` takes).
+    pub index: usize,
+    /// Stable id, e.g. `synth-static-w0.3-s1-1a2b3c4d`.
+    pub run_id: String,
+    /// Hex SHA-256 of the resolved config.
+    pub config_hash: String,
+    /// The dataset.
+    pub dataset: DatasetSpec,
+    /// The strategy point.
+    pub strategy: StrategyPoint,
+    /// Training seed.
+    pub seed: u64,
+    /// The network.
+    pub model: ModelConfig,
+    /// Training settings.
+    pub train: TrainConfig,
+    /// Logging settings.
+    pub log: LogConfig,
+}
+
+impl Job {
+    /// The resolved config, as saved in `run.yaml`.
+    pub fn resolved(&self) -> ResolvedJob {
+        ResolvedJob {
+            dataset: self.dataset.clone(),
+            strategy: self.strategy.clone(),
+            seed: self.seed,
+            model: self.model.clone(),
+            train: self.train.clone(),
+            log: self.log.clone(),
+        }
+    }
+}
+
+/// Hash of what determines the results. `train.threads` is left out: it changes speed, and a
+/// sweep resumed with another thread count should not redo finished jobs.
+pub fn config_hash(job: &ResolvedJob) -> String {
+    let mut canonical = job.clone();
+    canonical.train.threads = 0;
+    let json = serde_json::to_vec(&canonical).unwrap_or_default();
+    Sha256::digest(&json)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Expand `exp` into its jobs, in YAML order (dataset, then strategy point, then seed).
+/// Points that resolve to the same config collapse into one job.
+pub fn expand(exp: &Experiment) -> Vec<Job> {
+    let mut jobs: Vec<Job> = Vec::new();
+    for dataset in &exp.datasets {
+        for spec in &exp.strategies {
+            for strategy in spec.points() {
+                for &seed in &exp.seeds {
+                    let resolved = ResolvedJob {
+                        dataset: dataset.clone(),
+                        strategy: strategy.clone(),
+                        seed,
+                        model: exp.model.clone(),
+                        train: exp.train.clone(),
+                        log: exp.log.clone(),
+                    };
+                    let hash = config_hash(&resolved);
+                    let point = match strategy.static_w1() {
+                        Some(w1) => format!("static-w{}", crate::strategy::format_w1(w1)),
+                        None => strategy.name().to_string(),
+                    };
+                    let run_id = format!("{}-{point}-s{seed}-{}", dataset.name, &hash[..8]);
+                    if jobs.iter().any(|j| j.run_id == run_id) {
+                        continue;
+                    }
+                    jobs.push(Job {
+                        index: jobs.len(),
+                        run_id,
+                        config_hash: hash,
+                        dataset: dataset.clone(),
+                        strategy: strategy.clone(),
+                        seed,
+                        model: exp.model.clone(),
+                        train: exp.train.clone(),
+                        log: exp.log.clone(),
+                    });
+                }
+            }
+        }
+    }
+    jobs
+}

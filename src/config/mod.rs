@@ -1,0 +1,54 @@
+//! [`Experiment`]: the study YAML (schema v1), its validation, and its expansion into [`Job`]s
+//! with stable run ids.
+//!
+//! Parsing rejects unknown keys; every error names the file, the line where it can, and the
+//! dotted field path.
+
+mod expand;
+mod schema;
+mod validate;
+
+pub use expand::{expand, Job, ResolvedJob};
+pub use schema::{BackendKind, Experiment, LogConfig};
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Read, parse and validate the experiment at `path`.
+pub fn load(path: &Path) -> Result<Experiment> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::input(
+            path.display().to_string(),
+            "(file)",
+            format!("cannot read experiment: {e}"),
+        )
+    })?;
+    parse(&text, &path.display().to_string())
+}
+
+/// Parse and validate experiment YAML `text`; `file` names it in errors.
+pub fn parse(text: &str, file: &str) -> Result<Experiment> {
+    let exp: Experiment = serde_yaml::from_str(text).map_err(|e| yaml_error(&e, file))?;
+    validate::validate(&exp, text, file)?;
+    Ok(exp)
+}
+
+/// Turn a serde_yaml error into an input error `file:line: field: message`.
+fn yaml_error(e: &serde_yaml::Error, file: &str) -> Error {
+    let location = match e.location() {
+        Some(l) => format!("{file}:{}", l.line()),
+        None => file.to_string(),
+    };
+    let mut message = e.to_string();
+    // serde_yaml appends " at line L column C"; the location already says it.
+    if let Some(cut) = message.find(" at line ") {
+        message.truncate(cut);
+    }
+    // serde_yaml prefixes the field path ("train.lr: invalid type ...") when it knows it.
+    let (field, message) = match message.split_once(": ") {
+        Some((path, rest)) if !path.contains(' ') => (path.to_string(), rest.to_string()),
+        _ => ("(document)".to_string(), message),
+    };
+    Error::input(location, field, message)
+}

@@ -1,0 +1,109 @@
+//! The experiment YAML, v1 (see `shared/contract.md` and the README).
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::DatasetSpec;
+use crate::error::{Error, Result};
+use crate::model::ModelConfig;
+use crate::strategy::StrategySpec;
+use crate::train::TrainConfig;
+
+/// A whole study: datasets × strategy points × seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    /// Name of the sweep; the default output folder is `runs/<name>`.
+    pub name: String,
+    /// Repeats of every (dataset, strategy point).
+    #[serde(default = "default_seeds")]
+    pub seeds: Vec<u64>,
+    /// Compute backend; `--device` overrides it.
+    #[serde(default)]
+    pub device: BackendKind,
+    /// The datasets.
+    pub datasets: Vec<DatasetSpec>,
+    /// The network.
+    #[serde(default)]
+    pub model: ModelConfig,
+    /// Training settings shared by every job.
+    #[serde(default)]
+    pub train: TrainConfig,
+    /// The weighting strategies (`- l3: {...}`: one-key maps, not YAML tags).
+    #[serde(with = "serde_yaml::with::singleton_map_recursive")]
+    pub strategies: Vec<StrategySpec>,
+    /// What is logged.
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+fn default_seeds() -> Vec<u64> {
+    vec![1]
+}
+
+/// Logging settings (`log:`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// Write a `steps.parquet` row every this many steps (0 = no step log).
+    #[serde(default = "default_every")]
+    pub every_steps: usize,
+}
+
+fn default_every() -> usize {
+    1
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { every_steps: 1 }
+    }
+}
+
+/// The compute backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendKind {
+    /// burn's pure-Rust CPU backend.
+    #[default]
+    Flex,
+    /// burn's wgpu backend (GPU through Vulkan, Metal or DX12); needs the `wgpu` cargo feature.
+    Wgpu,
+}
+
+impl BackendKind {
+    /// Parse a `--device` value.
+    pub fn parse_flag(s: &str) -> Result<Self> {
+        match s {
+            "flex" | "cpu" => Ok(BackendKind::Flex),
+            "wgpu" | "gpu" => Ok(BackendKind::Wgpu),
+            other => Err(Error::input(
+                "--device",
+                "device",
+                format!("unknown device `{other}`; use flex or wgpu"),
+            )),
+        }
+    }
+
+    /// The burn device, or an input error when this build lacks the backend.
+    pub fn device(self) -> Result<burn::prelude::Device> {
+        match self {
+            BackendKind::Flex => Ok(burn::prelude::Device::flex()),
+            #[cfg(feature = "wgpu")]
+            BackendKind::Wgpu => Ok(burn::prelude::Device::wgpu(Default::default())),
+            #[cfg(not(feature = "wgpu"))]
+            BackendKind::Wgpu => Err(Error::input(
+                "--device",
+                "device",
+                "this weightlab was built without the GPU backend; rebuild with `cargo build --release --features wgpu`",
+            )),
+        }
+    }
+
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Flex => "flex",
+            BackendKind::Wgpu => "wgpu",
+        }
+    }
+}

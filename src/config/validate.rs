@@ -1,0 +1,275 @@
+//! Value checks that the YAML's types cannot express. Each failure names the field and, where
+//! the key can be found in the text, its line.
+
+use std::collections::HashSet;
+
+use super::Experiment;
+use crate::data::DatasetSource;
+use crate::error::{Error, Result};
+use crate::model::Preset;
+use crate::strategy::{StrategySpec, W1Spec};
+
+/// Best-effort line of the last key of `field` (`train.lr` → the first line with `lr:`).
+fn line_of(text: &str, field: &str) -> Option<usize> {
+    let key = field.rsplit('.').next()?.split('[').next()?;
+    let needle = format!("{key}:");
+    text.lines()
+        .position(|l| {
+            let t = l
+                .trim_start()
+                .trim_start_matches("- ")
+                .trim_start_matches('{')
+                .trim_start();
+            t.starts_with(&needle)
+                || l.contains(&format!(" {needle}"))
+                || l.contains(&format!("{{{needle}"))
+        })
+        .map(|i| i + 1)
+}
+
+struct Checker<'a> {
+    text: &'a str,
+    file: &'a str,
+}
+
+impl Checker<'_> {
+    fn fail(&self, field: &str, message: impl Into<String>) -> Error {
+        let location = match line_of(self.text, field) {
+            Some(l) => format!("{}:{l}", self.file),
+            None => self.file.to_string(),
+        };
+        Error::input(location, field, message)
+    }
+
+    fn ensure(&self, ok: bool, field: &str, message: impl Into<String>) -> Result<()> {
+        if ok {
+            Ok(())
+        } else {
+            Err(self.fail(field, message))
+        }
+    }
+
+    fn positive(&self, value: f64, field: &str) -> Result<()> {
+        self.ensure(
+            value.is_finite() && value > 0.0,
+            field,
+            format!("must be a number > 0 (got {value})"),
+        )
+    }
+}
+
+fn safe_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && !s.starts_with('.')
+}
+
+/// Check every value of `exp`; `text` and `file` locate errors.
+pub fn validate(exp: &Experiment, text: &str, file: &str) -> Result<()> {
+    let c = Checker { text, file };
+    c.ensure(
+        safe_name(&exp.name),
+        "name",
+        format!(
+            "`{}` is not a usable folder name; use letters, digits, - _ .",
+            exp.name
+        ),
+    )?;
+    c.ensure(
+        !exp.seeds.is_empty(),
+        "seeds",
+        "needs at least one seed, e.g. [1]",
+    )?;
+    let unique: HashSet<_> = exp.seeds.iter().collect();
+    c.ensure(
+        unique.len() == exp.seeds.len(),
+        "seeds",
+        "seeds must be unique",
+    )?;
+
+    c.ensure(
+        !exp.datasets.is_empty(),
+        "datasets",
+        "needs at least one dataset",
+    )?;
+    let mut names = HashSet::new();
+    for (i, d) in exp.datasets.iter().enumerate() {
+        let at = format!("datasets[{i}]");
+        c.ensure(
+            safe_name(&d.name),
+            &format!("{at}.name"),
+            format!(
+                "`{}` is not a usable label; use letters, digits, - _ .",
+                d.name
+            ),
+        )?;
+        c.ensure(
+            names.insert(&d.name),
+            &format!("{at}.name"),
+            format!("duplicate dataset name `{}`", d.name),
+        )?;
+        let size = d.image_size();
+        match &d.source {
+            DatasetSource::Synthetic(s) => {
+                let at = format!("{at}.synthetic");
+                c.ensure(
+                    s.identities >= 4,
+                    &format!("{at}.identities"),
+                    format!("must be ≥ 4 (got {})", s.identities),
+                )?;
+                c.ensure(
+                    s.test_identities >= 2 && s.test_identities + 2 <= s.identities,
+                    &format!("{at}.test_identities"),
+                    format!(
+                        "must be ≥ 2 and leave ≥ 2 training identities (got {} of {})",
+                        s.test_identities, s.identities
+                    ),
+                )?;
+                c.ensure(
+                    (2..=7).contains(&s.expressions),
+                    &format!("{at}.expressions"),
+                    format!("must be 2..=7 (got {})", s.expressions),
+                )?;
+                c.ensure(
+                    s.images_per_cell >= 1,
+                    &format!("{at}.images_per_cell"),
+                    "must be ≥ 1",
+                )?;
+                for (v, f) in [
+                    (s.identity_separation, "identity_separation"),
+                    (s.expression_strength, "expression_strength"),
+                    (s.jitter, "jitter"),
+                    (s.noise, "noise"),
+                ] {
+                    c.ensure(
+                        v.is_finite() && v >= 0.0,
+                        &format!("{at}.{f}"),
+                        format!("must be ≥ 0 (got {v})"),
+                    )?;
+                }
+            }
+            DatasetSource::Manifest(m) => {
+                let at = format!("{at}.manifest");
+                c.ensure(
+                    m.csv.is_file(),
+                    &format!("{at}.csv"),
+                    format!(
+                        "{} not found (paths are relative to the working folder)",
+                        m.csv.display()
+                    ),
+                )?;
+                c.ensure(
+                    m.folds >= 2,
+                    &format!("{at}.folds"),
+                    format!("must be ≥ 2 (got {})", m.folds),
+                )?;
+                c.ensure(
+                    m.fold < m.folds,
+                    &format!("{at}.fold"),
+                    format!("must be < folds = {} (got {})", m.folds, m.fold),
+                )?;
+            }
+        }
+        let min = if exp.model.preset == Preset::Paper {
+            32
+        } else {
+            16
+        };
+        c.ensure(
+            size % 8 == 0 && (min..=256).contains(&size),
+            &format!("{at}.image_size"),
+            format!("must be a multiple of 8 in {min}..=256 (got {size})"),
+        )?;
+    }
+
+    c.ensure(
+        exp.model.embedding_dim >= 2,
+        "model.embedding_dim",
+        "must be ≥ 2",
+    )?;
+    c.ensure(exp.model.z_dim >= 2, "model.z_dim", "must be ≥ 2")?;
+    c.ensure(
+        exp.model.expression_dim >= 2,
+        "model.expression_dim",
+        "must be ≥ 2",
+    )?;
+
+    let t = &exp.train;
+    c.ensure(
+        t.epochs >= 1,
+        "train.epochs",
+        format!("must be ≥ 1 (got {})", t.epochs),
+    )?;
+    c.ensure(
+        t.batch_size >= 2,
+        "train.batch_size",
+        format!("must be ≥ 2 (got {})", t.batch_size),
+    )?;
+    c.positive(t.lr, "train.lr")?;
+    c.ensure(t.threads >= 1, "train.threads", "must be ≥ 1")?;
+    c.ensure(
+        t.center_loss.alpha.is_finite() && t.center_loss.alpha >= 0.0,
+        "train.center_loss.alpha",
+        "must be ≥ 0",
+    )?;
+    c.ensure(
+        (0.0..=1.0).contains(&t.center_loss.beta),
+        "train.center_loss.beta",
+        "must be in [0, 1]",
+    )?;
+
+    c.ensure(
+        !exp.strategies.is_empty(),
+        "strategies",
+        "needs at least one strategy, e.g. - l3: {}",
+    )?;
+    for (i, s) in exp.strategies.iter().enumerate() {
+        let at = format!("strategies[{i}]");
+        match s {
+            StrategySpec::Static { w1 } => {
+                let f = format!("{at}.static.w1");
+                if let W1Spec::Grid(g) = w1 {
+                    c.positive(g.step, &format!("{f}.step"))?;
+                    c.ensure(
+                        g.from <= g.to,
+                        &format!("{f}.from"),
+                        format!("from ({}) must be ≤ to ({})", g.from, g.to),
+                    )?;
+                    c.ensure(
+                        g.count().is_some(),
+                        &format!("{f}.step"),
+                        format!(
+                            "the range {}..{} is not divisible by step {}",
+                            g.from, g.to, g.step
+                        ),
+                    )?;
+                }
+                let values = w1.values();
+                c.ensure(!values.is_empty(), &f, "needs at least one value")?;
+                for v in values {
+                    c.ensure(
+                        (0.0..=1.0).contains(&v),
+                        &f,
+                        format!("w1 must be in [0, 1] (got {v})"),
+                    )?;
+                }
+            }
+            StrategySpec::Yin(y) => {
+                c.positive(y.lr, &format!("{at}.yin.lr"))?;
+                let [lo, hi] = y.clip;
+                c.ensure(
+                    (0.0..hi).contains(&lo) && hi <= 1.0,
+                    &format!("{at}.yin.clip"),
+                    format!("needs 0 ≤ low < high ≤ 1 (got [{lo}, {hi}])"),
+                )?;
+            }
+            StrategySpec::L3(l) => {
+                c.positive(l.lr, &format!("{at}.l3.lr"))?;
+                c.positive(l.epsilon, &format!("{at}.l3.epsilon"))?;
+            }
+        }
+    }
+    Ok(())
+}

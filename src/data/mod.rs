@@ -1,0 +1,231 @@
+//! [`FaceSet`]: images with a subject and an expression label, plus how a study splits them.
+//!
+//! Stages: a [`DatasetSpec`] from the YAML is loaded into a [`FaceSet`] (synthetic faces or
+//! images on disk), split by subject into training and test parts ([`Split`]), and the test
+//! part gives the face-verification pairs ([`pairs::Pair`]).
+
+mod manifest;
+pub mod pairs;
+pub mod synth;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::rng::Rng;
+pub use manifest::ManifestConfig;
+pub use synth::SynthConfig;
+
+/// Grayscale face images with labels, all of one size, pixels in [0, 1].
+#[derive(Debug, Clone)]
+pub struct FaceSet {
+    /// Label of the dataset in logs and plots.
+    pub name: String,
+    /// Side of the square images.
+    pub image_size: usize,
+    /// `len() × image_size × image_size` pixels, row-major.
+    pub pixels: Vec<f32>,
+    /// Subject index (into `subject_names`) of each image.
+    pub subjects: Vec<u32>,
+    /// Expression index (into `expression_names`) of each image.
+    pub expressions: Vec<u32>,
+    /// Subject names.
+    pub subject_names: Vec<String>,
+    /// Expression names; `neutral`, when present, is the reference for verification pairs.
+    pub expression_names: Vec<String>,
+    /// A path for each image (relative; for `pairs.csv` and for readers).
+    pub paths: Vec<String>,
+}
+
+impl FaceSet {
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.subjects.len()
+    }
+
+    /// Whether there are no images.
+    pub fn is_empty(&self) -> bool {
+        self.subjects.is_empty()
+    }
+
+    /// The pixels of image `i`.
+    pub fn image(&self, i: usize) -> &[f32] {
+        let n = self.image_size * self.image_size;
+        &self.pixels[i * n..(i + 1) * n]
+    }
+
+    /// Index of the `neutral` expression (0 when the set has no label of that name).
+    pub fn neutral(&self) -> u32 {
+        self.expression_names
+            .iter()
+            .position(|e| e == "neutral")
+            .unwrap_or(0) as u32
+    }
+}
+
+/// Where a dataset comes from (exactly one key per YAML entry).
+#[derive(Debug, Clone, PartialEq)]
+pub enum DatasetSource {
+    /// The built-in synthetic faces.
+    Synthetic(SynthConfig),
+    /// A CSV manifest (`path,subject,expression`) of images on disk.
+    Manifest(ManifestConfig),
+}
+
+/// One entry of `datasets:` in the experiment YAML, e.g. `{ name: synth, synthetic: {...} }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawDataset", into = "RawDataset")]
+pub struct DatasetSpec {
+    /// Label used in logs and plots.
+    pub name: String,
+    /// The source.
+    pub source: DatasetSource,
+}
+
+/// The YAML shape of a dataset entry. serde's `flatten` would let unknown keys through, so the
+/// entry is read with every source optional and checked to name exactly one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDataset {
+    name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    synthetic: Option<SynthConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    manifest: Option<ManifestConfig>,
+}
+
+impl TryFrom<RawDataset> for DatasetSpec {
+    type Error = String;
+
+    fn try_from(raw: RawDataset) -> std::result::Result<Self, String> {
+        let source = match (raw.synthetic, raw.manifest) {
+            (Some(s), None) => DatasetSource::Synthetic(s),
+            (None, Some(m)) => DatasetSource::Manifest(m),
+            _ => {
+                return Err(format!(
+                    "dataset `{}` must have exactly one of `synthetic` or `manifest`",
+                    raw.name
+                ))
+            }
+        };
+        Ok(DatasetSpec {
+            name: raw.name,
+            source,
+        })
+    }
+}
+
+impl From<DatasetSpec> for RawDataset {
+    fn from(spec: DatasetSpec) -> Self {
+        let (mut synthetic, mut manifest) = (None, None);
+        match spec.source {
+            DatasetSource::Synthetic(s) => synthetic = Some(s),
+            DatasetSource::Manifest(m) => manifest = Some(m),
+        }
+        RawDataset {
+            name: spec.name,
+            synthetic,
+            manifest,
+        }
+    }
+}
+
+impl DatasetSpec {
+    /// Side of the images this dataset yields.
+    pub fn image_size(&self) -> usize {
+        match &self.source {
+            DatasetSource::Synthetic(c) => c.image_size,
+            DatasetSource::Manifest(c) => c.image_size,
+        }
+    }
+
+    /// Load the images and split them. `base` resolves relative paths (the YAML's folder).
+    pub fn load(&self, base: &Path) -> Result<(FaceSet, Split)> {
+        match &self.source {
+            DatasetSource::Synthetic(cfg) => {
+                let set = synth::generate(&self.name, cfg);
+                let split = Split::by_test_subjects(&set, &synth::test_subjects(cfg));
+                Ok((set, split))
+            }
+            DatasetSource::Manifest(cfg) => {
+                let set = manifest::load(&self.name, cfg, base)?;
+                let test = subject_fold(&set, cfg.folds, cfg.fold, cfg.split_seed);
+                let split = Split::by_test_subjects(&set, &test);
+                Ok((set, split))
+            }
+        }
+        .and_then(|(set, split)| {
+            if split.train.is_empty() || split.test.is_empty() {
+                return Err(Error::input(
+                    self.name.clone(),
+                    "datasets",
+                    "the split leaves no training or no test images",
+                ));
+            }
+            Ok((set, split))
+        })
+    }
+}
+
+/// A split of a [`FaceSet`] by subject: test subjects never appear in training.
+#[derive(Debug, Clone)]
+pub struct Split {
+    /// Indices of training images.
+    pub train: Vec<usize>,
+    /// Identity-classifier label (0..n_train_subjects) of each training image, parallel to `train`.
+    pub train_labels: Vec<u32>,
+    /// Number of distinct training subjects (the identity classifier's width).
+    pub n_train_subjects: usize,
+    /// Indices of test images.
+    pub test: Vec<usize>,
+}
+
+impl Split {
+    /// Split `set` so that the subjects in `test_subjects` form the test part.
+    pub fn by_test_subjects(set: &FaceSet, test_subjects: &[u32]) -> Self {
+        let is_test = |s: u32| test_subjects.contains(&s);
+        let mut label_of = vec![u32::MAX; set.subject_names.len()];
+        let mut next = 0u32;
+        let (mut train, mut train_labels, mut test) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..set.len() {
+            let s = set.subjects[i];
+            if is_test(s) {
+                test.push(i);
+            } else {
+                if label_of[s as usize] == u32::MAX {
+                    label_of[s as usize] = next;
+                    next += 1;
+                }
+                train.push(i);
+                train_labels.push(label_of[s as usize]);
+            }
+        }
+        Split {
+            train,
+            train_labels,
+            n_train_subjects: next as usize,
+            test,
+        }
+    }
+}
+
+/// Test subjects of fold `fold` out of `folds`: subjects are shuffled with `seed`, then dealt
+/// round-robin into folds, so folds never share a subject and differ in size by at most one.
+fn subject_fold(set: &FaceSet, folds: usize, fold: usize, seed: u64) -> Vec<u32> {
+    let mut subjects: Vec<u32> = (0..set.subject_names.len() as u32).collect();
+    Rng::new(seed).shuffle(&mut subjects);
+    subjects
+        .into_iter()
+        .enumerate()
+        .filter(|(k, _)| k % folds == fold)
+        .map(|(_, s)| s)
+        .collect()
+}
+
+/// The subject folds of a set, for tests and `sweep --dry-run` readers.
+pub fn folds_of(set: &FaceSet, folds: usize, seed: u64) -> Vec<Vec<u32>> {
+    (0..folds)
+        .map(|f| subject_fold(set, folds, f, seed))
+        .collect()
+}

@@ -1,0 +1,219 @@
+//! [`MultiTaskNet`]: the shared trunk with its face-verification and expression branches (Θ),
+//! and the dynamic-weight unit ([`WeightUnit`], Ψ) that turns the shared features into task
+//! weights.
+//!
+//! Θ and Ψ are separate modules on purpose: each has its own optimiser and learning rate, and
+//! a strategy decides which of them a loss term may reach.
+
+mod init;
+mod paper;
+mod small;
+mod weight_unit;
+
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+use serde::{Deserialize, Serialize};
+
+pub use init::seeded_init;
+pub use paper::PaperTrunk;
+pub use small::SmallTrunk;
+pub use weight_unit::{WeightUnit, WeightUnitConfig};
+
+/// Which trunk to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    /// Four 3×3 conv blocks and one dense layer; fast on a CPU.
+    Small,
+    /// A reduced Inception-ResNet-v1 in the spirit of the authors' network.
+    Paper,
+}
+
+/// Model settings (`model:` in the experiment YAML).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Trunk preset.
+    #[serde(default = "default_preset")]
+    pub preset: Preset,
+    /// Size of the face-verification embedding X1.
+    #[serde(default = "default_embedding")]
+    pub embedding_dim: usize,
+    /// Size of the shared features Z.
+    #[serde(default = "default_z")]
+    pub z_dim: usize,
+    /// Size of the expression bottleneck X2.
+    #[serde(default = "default_bottleneck")]
+    pub expression_dim: usize,
+}
+
+fn default_preset() -> Preset {
+    Preset::Small
+}
+fn default_embedding() -> usize {
+    128
+}
+fn default_z() -> usize {
+    256
+}
+fn default_bottleneck() -> usize {
+    64
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            preset: Preset::Small,
+            embedding_dim: 128,
+            z_dim: 256,
+            expression_dim: 64,
+        }
+    }
+}
+
+/// The trunk, one variant per preset.
+#[derive(Module, Debug)]
+pub enum Trunk {
+    /// See [`SmallTrunk`].
+    Small(SmallTrunk),
+    /// See [`PaperTrunk`].
+    Paper(PaperTrunk),
+}
+
+impl Trunk {
+    /// `[batch, 1, s, s]` images → `[batch, z_dim]` shared features Z.
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        match self {
+            Trunk::Small(t) => t.forward(images),
+            Trunk::Paper(t) => t.forward(images),
+        }
+    }
+}
+
+/// Θ: trunk, face-verification branch and expression branch.
+#[derive(Module, Debug)]
+pub struct MultiTaskNet {
+    trunk: Trunk,
+    fv_embedding: Linear,
+    fv_classifier: Linear,
+    ex_bottleneck: Linear,
+    ex_classifier: Linear,
+}
+
+/// What one forward pass yields.
+#[derive(Debug, Clone)]
+pub struct Outputs {
+    /// Shared features Z, `[batch, z_dim]`.
+    pub z: Tensor<2>,
+    /// Face-verification embedding X1 (not normalised), `[batch, embedding_dim]`.
+    pub embedding: Tensor<2>,
+    /// Identity logits over the training subjects, `[batch, n_identities]`.
+    pub identity_logits: Tensor<2>,
+    /// Expression logits, `[batch, n_expressions]`.
+    pub expression_logits: Tensor<2>,
+}
+
+impl ModelConfig {
+    /// Build Θ for images of side `image_size`, `n_identities` training subjects and
+    /// `n_expressions` expressions. Parameters are drawn from `seed` (see [`seeded_init`]).
+    pub fn init(
+        &self,
+        image_size: usize,
+        n_identities: usize,
+        n_expressions: usize,
+        seed: u64,
+        device: &Device,
+    ) -> MultiTaskNet {
+        let trunk = match self.preset {
+            Preset::Small => Trunk::Small(SmallTrunk::new(image_size, self.z_dim, device)),
+            Preset::Paper => Trunk::Paper(PaperTrunk::new(self.z_dim, device)),
+        };
+        let net = MultiTaskNet {
+            trunk,
+            fv_embedding: LinearConfig::new(self.z_dim, self.embedding_dim).init(device),
+            fv_classifier: LinearConfig::new(self.embedding_dim, n_identities).init(device),
+            ex_bottleneck: LinearConfig::new(self.z_dim, self.expression_dim).init(device),
+            ex_classifier: LinearConfig::new(self.expression_dim, n_expressions).init(device),
+        };
+        seeded_init(net, seed)
+    }
+}
+
+impl MultiTaskNet {
+    /// `[batch, 1, s, s]` images → [`Outputs`].
+    pub fn forward(&self, images: Tensor<4>) -> Outputs {
+        let z = self.trunk.forward(images); // [batch, z_dim]
+        let embedding = self.fv_embedding.forward(z.clone()); // [batch, embedding_dim]
+        let identity_logits = self.fv_classifier.forward(embedding.clone());
+        let x2 = relu(self.ex_bottleneck.forward(z.clone())); // [batch, expression_dim]
+        let expression_logits = self.ex_classifier.forward(x2);
+        Outputs {
+            z,
+            embedding,
+            identity_logits,
+            expression_logits,
+        }
+    }
+
+    /// `[batch, 1, s, s]` → L2-normalised embeddings `[batch, embedding_dim]`, for evaluation.
+    pub fn normalized_embedding(&self, images: Tensor<4>) -> Tensor<2> {
+        l2_normalize(self.fv_embedding.forward(self.trunk.forward(images)))
+    }
+}
+
+/// Rows scaled to unit length (with a floor that keeps zero rows finite).
+pub fn l2_normalize(x: Tensor<2>) -> Tensor<2> {
+    let norm = x
+        .clone()
+        .powf_scalar(2.0)
+        .sum_dim(1)
+        .sqrt()
+        .clamp_min(1e-10); // [batch, 1]
+    x / norm
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::Module;
+
+    /// The parameter counts printed in the README (fig2 settings: 32 px, z 128, embedding 64,
+    /// expression bottleneck 32, 48 training identities, 7 expressions).
+    #[test]
+    fn parameter_counts_match_the_readme() {
+        let device = Device::flex();
+        let mut cfg = ModelConfig {
+            preset: Preset::Small,
+            embedding_dim: 64,
+            z_dim: 128,
+            expression_dim: 32,
+        };
+        assert_eq!(cfg.init(32, 48, 7, 1, &device).num_params(), 207_159);
+        cfg.preset = Preset::Paper;
+        assert_eq!(cfg.init(32, 48, 7, 1, &device).num_params(), 535_063);
+        assert_eq!(
+            WeightUnitConfig::default()
+                .init(128, 2, &device)
+                .num_params(),
+            258
+        );
+    }
+
+    #[test]
+    fn forward_shapes() {
+        let device = Device::flex();
+        for preset in [Preset::Small, Preset::Paper] {
+            let cfg = ModelConfig {
+                preset,
+                ..ModelConfig::default()
+            };
+            let net = cfg.init(32, 5, 7, 1, &device);
+            let out = net.forward(Tensor::zeros([3, 1, 32, 32], &device));
+            assert_eq!(out.z.dims(), [3, 256]);
+            assert_eq!(out.embedding.dims(), [3, 128]);
+            assert_eq!(out.identity_logits.dims(), [3, 5]);
+            assert_eq!(out.expression_logits.dims(), [3, 7]);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! [`WeightUnit`] (Ψ): the paper's dynamic-weight unit, a linear layer on the shared features
+//! followed by a softmax over tasks, averaged over the batch.
+
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+
+/// Settings of the weight unit.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct WeightUnitConfig {
+    /// Scale each sample's task logits to unit length before the softmax (the authors' variant
+    /// that bounds two-task weights to [σ(−√2), σ(√2)] ≈ [0.2, 0.8]).
+    pub normalize_logits: bool,
+}
+
+/// Ψ: `w = mean_batch softmax(ψ·Z + b)`. No ReLU: it would shrink the weights' range.
+#[derive(Module, Debug)]
+pub struct WeightUnit {
+    linear: Linear,
+    normalize_logits: bool,
+}
+
+/// The unit's output for one batch.
+#[derive(Debug, Clone)]
+pub struct UnitOutput {
+    /// Per-sample task probabilities, `[batch, tasks]`.
+    pub per_sample: Tensor<2>,
+    /// Batch-mean task weights, `[tasks]`; they sum to 1.
+    pub weights: Tensor<1>,
+}
+
+impl WeightUnitConfig {
+    /// A unit over `z_dim` features for `tasks` tasks. All parameters start at zero, so every
+    /// dynamic strategy starts from equal weights.
+    pub fn init(&self, z_dim: usize, tasks: usize, device: &Device) -> WeightUnit {
+        let linear = LinearConfig::new(z_dim, tasks)
+            .with_initializer(burn::nn::Initializer::Zeros)
+            .init(device);
+        WeightUnit {
+            linear,
+            normalize_logits: self.normalize_logits,
+        }
+    }
+}
+
+impl WeightUnit {
+    /// `[batch, z_dim]` features → [`UnitOutput`].
+    pub fn forward(&self, z: Tensor<2>) -> UnitOutput {
+        let mut logits = self.linear.forward(z); // [batch, tasks]
+        if self.normalize_logits {
+            let norm = logits
+                .clone()
+                .powf_scalar(2.0)
+                .sum_dim(1)
+                .sqrt()
+                .clamp_min(1e-12);
+            logits = logits / norm;
+        }
+        let per_sample = softmax(logits, 1);
+        let weights = per_sample.clone().mean_dim(0).flatten::<1>(0, 1); // [tasks]
+        UnitOutput {
+            per_sample,
+            weights,
+        }
+    }
+}

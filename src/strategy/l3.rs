@@ -1,0 +1,110 @@
+//! `l3`: the dynamic weights of Ming et al., "Dynamic Multi-Task Learning for Face Recognition
+//! with Facial Expression" (arXiv 1911.03281).
+//!
+//! Θ is updated by Σ w_i L_i with w detached (the paper's semantics); Ψ alone is updated by
+//! L3 = Σ w_i / (L_i + ε) with the losses detached and Z detached, so no L3 gradient reaches Θ.
+//! Since ∂L3/∂a_j = w_j (1/L_j − Σ w_i/L_i), descent raises the weight of the task with the
+//! larger loss: the hard task gets the larger weight.
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{weighted_sum, Objective, StepContext, Strategy};
+
+/// Settings of `l3` (`l3: { lr: 0.1, epsilon: 0.01 }` in the YAML).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct L3Config {
+    /// Learning rate of the weight unit.
+    #[serde(default = "default_lr")]
+    pub lr: f64,
+    /// ε in w_i / (L_i + ε); keeps L3 finite when a loss reaches zero.
+    #[serde(default = "default_epsilon")]
+    pub epsilon: f64,
+    /// Unit-length logits before the softmax.
+    #[serde(default)]
+    pub normalize_logits: bool,
+}
+
+fn default_lr() -> f64 {
+    0.1
+}
+fn default_epsilon() -> f64 {
+    0.01
+}
+
+impl Default for L3Config {
+    fn default() -> Self {
+        Self {
+            lr: default_lr(),
+            epsilon: default_epsilon(),
+            normalize_logits: false,
+        }
+    }
+}
+
+/// L3 weighting.
+#[derive(Debug, Clone)]
+pub struct L3 {
+    config: L3Config,
+}
+
+impl L3 {
+    /// An L3 strategy with `config`.
+    pub fn new(config: L3Config) -> Self {
+        Self { config }
+    }
+}
+
+impl Strategy for L3 {
+    fn name(&self) -> &'static str {
+        "l3"
+    }
+
+    fn unit_lr(&self) -> Option<f64> {
+        Some(self.config.lr)
+    }
+
+    fn objective(&mut self, ctx: StepContext<'_>) -> Objective {
+        // Z detached: L3 trains Ψ only.
+        let weights = ctx.unit.forward(ctx.z.detach()).weights; // [2]
+                                                                // w detached: the total loss trains Θ only.
+        let total = weighted_sum(weights.clone().detach(), &ctx.losses);
+        let losses = Tensor::cat(vec![ctx.losses.fv.detach(), ctx.losses.ex.detach()], 0);
+        let l3 = (weights.clone() / losses.add_scalar(self.config.epsilon)).sum(); // [1]
+        Objective {
+            loss: total.clone() + l3.clone(),
+            weights,
+            total,
+            extra: Some(l3),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::testing::drive;
+
+    #[test]
+    fn hard_task_gains_weight() {
+        let mut l3 = L3::new(L3Config::default());
+        let (before, after) = drive(&mut l3, 3.0, 1.0, 20);
+        assert!(after > before + 0.01, "w_fv {before} -> {after}");
+        let (before, after) = drive(&mut l3, 1.0, 3.0, 20);
+        assert!(after < before - 0.01, "w_fv {before} -> {after}");
+    }
+
+    #[test]
+    fn l3_finite_when_a_loss_is_zero() {
+        let device = crate::strategy::testing::device();
+        let unit = crate::strategy::testing::unit(4, 1, &device);
+        let obj = L3::new(L3Config::default()).objective(StepContext {
+            z: crate::strategy::testing::features(4, 4, 1, &device),
+            unit: &unit,
+            losses: crate::strategy::testing::losses(0.0, 0.0, &device),
+        });
+        let v = obj.extra.unwrap().into_scalar::<f32>();
+        assert!(v.is_finite() && (v - 100.0).abs() < 1e-3, "{v}");
+    }
+}

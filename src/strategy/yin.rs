@@ -1,0 +1,97 @@
+//! `yin`: total-loss dynamic weights (Yin & Liu, "Multi-task CNN for pose-invariant face
+//! recognition", IEEE TIP 2018, arXiv 1702.04710), the baseline Ming et al. criticise.
+//!
+//! The total loss Σ w_i L_i updates every parameter, the weight unit included, and the weights
+//! are not detached, so Θ also receives gradient through w. Since ∂L/∂a_j = w_j (L_j − Σ w_i L_i),
+//! descent lowers the weight of the task with the larger loss: the hard task gets the smaller
+//! weight. As in the authors' baseline, w1 is clipped to [0.01, 0.99] and w2 = 1 − w1.
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{weighted_sum, Objective, StepContext, Strategy};
+
+/// Settings of `yin` (`yin: { lr: 0.1 }` in the YAML).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct YinConfig {
+    /// Learning rate of the weight unit.
+    #[serde(default = "default_lr")]
+    pub lr: f64,
+    /// Bounds of w1.
+    #[serde(default = "default_clip")]
+    pub clip: [f64; 2],
+    /// Unit-length logits before the softmax.
+    #[serde(default)]
+    pub normalize_logits: bool,
+}
+
+fn default_lr() -> f64 {
+    0.1
+}
+fn default_clip() -> [f64; 2] {
+    [0.01, 0.99]
+}
+
+impl Default for YinConfig {
+    fn default() -> Self {
+        Self {
+            lr: default_lr(),
+            clip: default_clip(),
+            normalize_logits: false,
+        }
+    }
+}
+
+/// Yin-style weighting.
+#[derive(Debug, Clone)]
+pub struct Yin {
+    config: YinConfig,
+}
+
+impl Yin {
+    /// A Yin strategy with `config`.
+    pub fn new(config: YinConfig) -> Self {
+        Self { config }
+    }
+}
+
+impl Strategy for Yin {
+    fn name(&self) -> &'static str {
+        "yin"
+    }
+
+    fn unit_lr(&self) -> Option<f64> {
+        Some(self.config.lr)
+    }
+
+    fn objective(&mut self, ctx: StepContext<'_>) -> Objective {
+        let out = ctx.unit.forward(ctx.z);
+        let [lo, hi] = self.config.clip;
+        let w1 = out.weights.narrow(0, 0, 1).clamp(lo, hi); // [1]
+        let w2 = w1.clone().neg().add_scalar(1.0);
+        let weights = Tensor::cat(vec![w1, w2], 0); // [2]
+        let total = weighted_sum(weights.clone(), &ctx.losses);
+        Objective {
+            loss: total.clone(),
+            weights,
+            total,
+            extra: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::testing::drive;
+
+    #[test]
+    fn hard_task_loses_weight() {
+        let mut yin = Yin::new(YinConfig::default());
+        let (before, after) = drive(&mut yin, 3.0, 1.0, 20);
+        assert!(after < before - 0.01, "w_fv {before} -> {after}");
+        let (before, after) = drive(&mut yin, 1.0, 3.0, 20);
+        assert!(after > before + 0.01, "w_fv {before} -> {after}");
+    }
+}

@@ -1,0 +1,317 @@
+//! [`Sweep`]: a study's jobs in one folder, run in parallel, resumable, failure-isolated.
+//!
+//! The runner never prints. It emits [`SweepEvent`]s; the sinks in [`sinks`] render them
+//! (progress bars or tracing lines) and record them (the run index).
+
+mod events;
+mod job;
+mod lock;
+pub mod sinks;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Instant;
+
+use crate::config::{self, BackendKind, Experiment, Job};
+use crate::data::{FaceSet, Split};
+use crate::error::{Error, Result};
+use crate::runlog::{remove_temporaries, JobState, RunDir, Status};
+pub use events::{EventSink, SweepEvent};
+pub use job::run_job;
+pub use lock::SweepLock;
+
+/// Command-line choices of `sweep run`.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Sweep folder (default `runs/<name>`).
+    pub out: Option<PathBuf>,
+    /// Parallel jobs (default: cores ÷ `train.threads`).
+    pub jobs: Option<usize>,
+    /// Backend override.
+    pub device: Option<BackendKind>,
+    /// Rerun failed jobs.
+    pub retry_failed: bool,
+    /// Start the folder over.
+    pub fresh: bool,
+}
+
+/// A job with what is on disk for it.
+#[derive(Debug, Clone)]
+pub struct PlannedJob {
+    /// The job.
+    pub job: Job,
+    /// Its state on disk (`Pending` when it has no status file or an outdated one).
+    pub state: JobState,
+    /// Failure reason on disk.
+    pub reason: Option<String>,
+}
+
+/// An experiment bound to its folder.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// The experiment.
+    pub experiment: Experiment,
+    /// The YAML text it was read from.
+    pub text: String,
+    /// The folder.
+    pub dir: RunDir,
+    /// The jobs.
+    pub jobs: Vec<Job>,
+}
+
+/// Number of cores, as the default for `--jobs`.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+impl Sweep {
+    /// Load the experiment at `path`; the folder is `out` or `runs/<name>`.
+    pub fn from_experiment(path: &Path, out: Option<PathBuf>) -> Result<Self> {
+        let experiment = config::load(path)?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))?;
+        let dir = RunDir::new(out.unwrap_or_else(|| PathBuf::from("runs").join(&experiment.name)));
+        let jobs = config::expand(&experiment);
+        Ok(Self {
+            experiment,
+            text,
+            dir,
+            jobs,
+        })
+    }
+
+    /// Open an existing sweep folder through its copy of the experiment.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let run_dir = RunDir::new(dir);
+        let exp = run_dir.experiment();
+        if !exp.is_file() {
+            return Err(Error::input(
+                dir.display().to_string(),
+                "DIR",
+                "not a sweep folder (no experiment.yaml); run `weightlab sweep run EXPERIMENT.yaml` first",
+            ));
+        }
+        Self::from_experiment(&exp, Some(dir.to_path_buf()))
+    }
+
+    /// Each job with its state on disk. A `done` status whose hash differs from the job's is
+    /// treated as pending: that folder holds another config's results.
+    pub fn plan(&self) -> Result<Vec<PlannedJob>> {
+        self.jobs
+            .iter()
+            .map(|job| {
+                let status = Status::read(&self.dir.job(&job.run_id).status())?;
+                let (state, reason) = match status {
+                    Some(s) if s.config_hash == job.config_hash => (s.state, s.reason),
+                    _ => (JobState::Pending, None),
+                };
+                Ok(PlannedJob {
+                    job: job.clone(),
+                    state,
+                    reason,
+                })
+            })
+            .collect()
+    }
+
+    /// Load every dataset that `jobs` need, once each.
+    fn load_datasets(&self, jobs: &[Job]) -> Result<HashMap<String, Arc<(FaceSet, Split)>>> {
+        let mut data = HashMap::new();
+        for job in jobs {
+            if !data.contains_key(&job.dataset.name) {
+                tracing::info!(dataset = %job.dataset.name, "loading dataset");
+                let loaded = job.dataset.load(Path::new("."))?;
+                data.insert(job.dataset.name.clone(), Arc::new(loaded));
+            }
+        }
+        Ok(data)
+    }
+
+    /// Run every job that is not done (and failed ones with `retry_failed`), `workers` at a
+    /// time on `backend`, in YAML order. Returns the number of failed jobs.
+    pub fn run(
+        &self,
+        workers: usize,
+        backend: BackendKind,
+        retry_failed: bool,
+        fresh: bool,
+        sinks: &mut [&mut dyn EventSink],
+    ) -> Result<usize> {
+        let started = Instant::now();
+        let device = backend.device()?;
+        if fresh {
+            self.wipe()?;
+        }
+        let plan = if self.dir.root().exists() {
+            self.plan()?
+        } else {
+            self.jobs
+                .iter()
+                .map(|j| PlannedJob {
+                    job: j.clone(),
+                    state: JobState::Pending,
+                    reason: None,
+                })
+                .collect()
+        };
+        let (to_run, skipped): (Vec<_>, Vec<_>) = plan.into_iter().partition(|p| match p.state {
+            JobState::Done => false,
+            JobState::Failed => retry_failed,
+            JobState::Pending | JobState::Running => true,
+        });
+        let run_jobs: Vec<Job> = to_run.iter().map(|p| p.job.clone()).collect();
+        // Bad data is bad input: find it before anything is written.
+        let data = self.load_datasets(&run_jobs)?;
+
+        std::fs::create_dir_all(self.dir.root())
+            .map_err(|e| Error::io(self.dir.root(), "cannot create sweep folder", e))?;
+        let _lock = SweepLock::acquire(&self.dir.lock())?;
+        let stale = remove_temporaries(self.dir.root());
+        if stale > 0 {
+            tracing::info!(files = stale, "removed temporary files of a killed sweep");
+        }
+        crate::runlog::atomic_write(&self.dir.experiment(), self.text.as_bytes())?;
+        for p in &run_jobs {
+            job::mark(&self.dir, p, JobState::Pending, None)?;
+        }
+
+        let emit_all = |sinks: &mut [&mut dyn EventSink], e: SweepEvent| {
+            for s in sinks.iter_mut() {
+                s.event(&e);
+            }
+        };
+        emit_all(
+            sinks,
+            SweepEvent::Started {
+                name: self.experiment.name.clone(),
+                total: self.jobs.len(),
+                to_run: run_jobs.len(),
+                workers,
+            },
+        );
+        for p in &skipped {
+            emit_all(
+                sinks,
+                SweepEvent::JobSkipped {
+                    run_id: p.job.run_id.clone(),
+                    state: p.state,
+                },
+            );
+        }
+
+        // Workers are plain threads pulling jobs from a shared counter. Not rayon tasks: a
+        // rayon worker that waits on another pool (polars writing parquet, a job's compute
+        // pool) steals queued tasks meanwhile, so it would start the next job before it had
+        // marked the previous one done, and a kill would lose finished work.
+        let (tx, rx) = mpsc::channel::<SweepEvent>();
+        let next = AtomicUsize::new(0);
+        let (dir, data, device, run_jobs, next) = (&self.dir, &data, &device, &run_jobs, &next);
+        std::thread::scope(|scope| {
+            for _ in 0..workers.max(1).min(run_jobs.len().max(1)) {
+                let tx = tx.clone();
+                scope.spawn(move || loop {
+                    let k = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(job) = run_jobs.get(k) else { break };
+                    let set = data[&job.dataset.name].clone();
+                    run_job(dir, job, &set, device, &mut |e| {
+                        let _ = tx.send(e);
+                    });
+                });
+            }
+            drop(tx);
+            for event in rx {
+                emit_all(sinks, event);
+            }
+        });
+
+        let finals = self.plan()?;
+        let failed: Vec<(String, String)> = finals
+            .iter()
+            .filter(|p| p.state == JobState::Failed)
+            .map(|p| (p.job.run_id.clone(), p.reason.clone().unwrap_or_default()))
+            .collect();
+        let done = finals.iter().filter(|p| p.state == JobState::Done).count();
+        let n_failed = failed.len();
+        emit_all(
+            sinks,
+            SweepEvent::Finished {
+                done,
+                failed,
+                wall_s: started.elapsed().as_secs_f64(),
+            },
+        );
+        Ok(n_failed)
+    }
+
+    /// Remove everything weightlab wrote in the folder (`--fresh`). Refuses folders that do
+    /// not look like a sweep folder, so a typo in `--out` cannot wipe unrelated files.
+    fn wipe(&self) -> Result<()> {
+        let root = self.dir.root();
+        if !root.exists() {
+            return Ok(());
+        }
+        let is_sweep = self.dir.experiment().is_file()
+            || std::fs::read_dir(root)
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(false);
+        if !is_sweep {
+            return Err(Error::input(
+                root.display().to_string(),
+                "--fresh",
+                "refusing to wipe a folder that is not a sweep folder (no experiment.yaml)",
+            ));
+        }
+        let _lock = SweepLock::acquire(&self.dir.lock())?;
+        for entry in std::fs::read_dir(root)
+            .map_err(|e| Error::io(root, "cannot list", e))?
+            .flatten()
+        {
+            let p = entry.path();
+            if p == self.dir.lock() {
+                continue;
+            }
+            let r = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+            r.map_err(|e| Error::io(&p, "cannot remove", e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Run exactly one job of an existing sweep folder (`sweep job DIR --index I`).
+pub fn run_single(
+    dir: &Path,
+    index: usize,
+    backend: Option<BackendKind>,
+    sinks: &mut [&mut dyn EventSink],
+) -> Result<bool> {
+    let sweep = Sweep::open(dir)?;
+    let job = sweep.jobs.get(index).cloned().ok_or_else(|| {
+        Error::input(
+            "--index",
+            "index",
+            format!(
+                "the sweep has {} jobs (0..{}); got {index}",
+                sweep.jobs.len(),
+                sweep.jobs.len()
+            ),
+        )
+    })?;
+    let device = backend.unwrap_or(sweep.experiment.device).device()?;
+    let data = job.dataset.load(Path::new("."))?;
+    let mut ok = true;
+    run_job(&sweep.dir, &job, &Arc::new(data), &device, &mut |e| {
+        if matches!(e, SweepEvent::JobFailed { .. }) {
+            ok = false;
+        }
+        for s in sinks.iter_mut() {
+            s.event(&e);
+        }
+    });
+    sinks::rebuild_index(&sweep);
+    Ok(ok)
+}

@@ -1,0 +1,129 @@
+//! The task losses: identity cross-entropy plus center loss (L1), expression cross-entropy (L2).
+
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use burn::tensor::TensorData;
+use serde::{Deserialize, Serialize};
+
+use crate::model::l2_normalize;
+
+/// Mean cross-entropy of `logits` `[batch, classes]` against the one-hot `targets`
+/// `[batch, classes]`; a `[1]` tensor.
+pub fn cross_entropy(logits: Tensor<2>, one_hot: Tensor<2>) -> Tensor<1> {
+    let [batch, _] = logits.dims();
+    (log_softmax(logits, 1) * one_hot)
+        .sum()
+        .neg()
+        .div_scalar(batch as f64)
+}
+
+/// A `[labels.len(), classes]` one-hot matrix on `device`.
+pub fn one_hot(labels: &[u32], classes: usize, device: &Device) -> Tensor<2> {
+    let mut v = vec![0f32; labels.len() * classes];
+    for (row, &l) in labels.iter().enumerate() {
+        v[row * classes + l as usize] = 1.0;
+    }
+    Tensor::from_data(TensorData::new(v, vec![labels.len(), classes]), device)
+}
+
+/// Center-loss settings (`train.center_loss:` in the YAML).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CenterLossConfig {
+    /// Weight α of the center loss inside L1.
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// Center momentum β: c ← c − (1 − β)(c − batch class mean).
+    #[serde(default = "default_beta")]
+    pub beta: f64,
+}
+
+fn default_alpha() -> f64 {
+    0.1
+}
+fn default_beta() -> f64 {
+    0.5
+}
+
+impl Default for CenterLossConfig {
+    fn default() -> Self {
+        Self {
+            alpha: default_alpha(),
+            beta: default_beta(),
+        }
+    }
+}
+
+/// Per-identity centers of the L2-normalised embedding. The centers are state, not
+/// parameters: they move towards each batch's class means and receive no gradient.
+#[derive(Debug, Clone)]
+pub struct CenterLoss {
+    centers: Tensor<2>,
+    config: CenterLossConfig,
+}
+
+impl CenterLoss {
+    /// Zero centers for `classes` identities of `dim`-wide embeddings.
+    pub fn new(classes: usize, dim: usize, config: CenterLossConfig, device: &Device) -> Self {
+        Self {
+            centers: Tensor::zeros([classes, dim], device),
+            config,
+        }
+    }
+
+    /// α · mean_s ‖x̂_s − c_{y_s}‖² for embeddings `[batch, dim]` and one-hot labels
+    /// `[batch, classes]`; a `[1]` tensor attached to the embedding's graph.
+    pub fn loss(&self, embedding: Tensor<2>, one_hot: Tensor<2>) -> Tensor<1> {
+        let [batch, _] = embedding.dims();
+        let centers = one_hot.matmul(self.centers.clone()); // [batch, dim]
+        (l2_normalize(embedding) - centers)
+            .powf_scalar(2.0)
+            .sum()
+            .mul_scalar(self.config.alpha / batch as f64)
+    }
+
+    /// Move the centers of the classes present in the batch towards their batch means.
+    pub fn update(&mut self, embedding: Tensor<2>, one_hot: Tensor<2>) {
+        let x = l2_normalize(embedding.detach()); // [batch, dim]
+        let one_hot = one_hot.detach();
+        let counts = one_hot.clone().sum_dim(0).transpose(); // [classes, 1]
+        let sums = one_hot.transpose().matmul(x); // [classes, dim]
+        let present = counts.clone().greater_elem(0.0).float(); // [classes, 1]
+        let means = sums / counts.clamp_min(1.0);
+        let step = (self.centers.clone() - means) * present.mul_scalar(1.0 - self.config.beta);
+        self.centers = (self.centers.clone() - step).detach();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cross_entropy_matches_hand_value() {
+        let device = Device::flex();
+        let logits = Tensor::<2>::from_data(
+            TensorData::new(vec![0f32, 0.0, 1.0, 1.0], vec![2, 2]),
+            &device,
+        );
+        let ce = cross_entropy(logits, one_hot(&[0, 1], 2, &device)).into_scalar::<f32>();
+        assert!((ce - std::f32::consts::LN_2).abs() < 1e-6);
+    }
+
+    #[test]
+    fn centers_move_half_way_to_the_batch_mean() {
+        let device = Device::flex();
+        let mut cl = CenterLoss::new(2, 2, CenterLossConfig::default(), &device);
+        let emb = Tensor::<2>::from_data(TensorData::new(vec![3f32, 4.0], vec![1, 2]), &device);
+        cl.update(emb.clone(), one_hot(&[1], 2, &device));
+        let c = cl.centers.clone().into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(c[..2], [0.0, 0.0]); // absent class untouched
+        assert!(
+            (c[2] - 0.3).abs() < 1e-6 && (c[3] - 0.4).abs() < 1e-6,
+            "{c:?}"
+        );
+        // loss = α · ‖(0.6, 0.8) − (0.3, 0.4)‖² = 0.1 · 0.25
+        let l = cl.loss(emb, one_hot(&[1], 2, &device)).into_scalar::<f32>();
+        assert!((l - 0.025).abs() < 1e-6, "{l}");
+    }
+}

@@ -1,0 +1,369 @@
+//! One job, trained top to bottom: data → model → strategy → step → evaluation → log rows.
+//!
+//! Each step: forward Θ → task losses (L1 with center loss, L2) → the strategy's objective →
+//! backward → Θ's gradients to Θ's optimiser, Ψ's gradients to Ψ's optimiser (when the
+//! strategy trains the unit) → center update. After each epoch: evaluation on a validation
+//! copy of Θ. The loop never names a strategy.
+
+pub mod eval;
+pub mod losses;
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, RmsPropConfig, SgdConfig};
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Job;
+use crate::data::pairs::{verification_pairs, Pair};
+use crate::data::{FaceSet, Split};
+use crate::error::{Error, Result};
+use crate::model::WeightUnitConfig;
+use crate::rng::Rng;
+use crate::runlog::{EpochRow, StepRow};
+use crate::strategy::{StepContext, TaskLosses};
+pub use eval::{evaluate, Evaluation};
+pub use losses::{CenterLoss, CenterLossConfig};
+
+/// An optimiser (of Θ with `train.optimizer`, of Ψ with `train.unit_optimizer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerKind {
+    /// Adam (β = 0.9, 0.999).
+    Adam,
+    /// Plain SGD.
+    Sgd,
+    /// RMSProp, as in the authors' code.
+    Rmsprop,
+}
+
+/// Training settings (`train:` in the experiment YAML).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Number of epochs (≥ 1).
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    /// Mini-batch size.
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Optimiser of Θ.
+    #[serde(default = "default_optimizer")]
+    pub optimizer: OptimizerKind,
+    /// Learning rate of Θ.
+    #[serde(default = "default_lr")]
+    pub lr: f64,
+    /// Optimiser of the weight unit Ψ (its learning rate is the strategy's `lr`). SGD by
+    /// default: Adam's per-parameter normalisation turns the small L3 gradient into a full-size
+    /// step and saturates the softmax at a vertex within one step, where w1·w2 ≈ 0 stops it.
+    #[serde(default = "default_unit_optimizer")]
+    pub unit_optimizer: OptimizerKind,
+    /// Center loss inside L1.
+    #[serde(default)]
+    pub center_loss: CenterLossConfig,
+    /// Compute threads per job.
+    #[serde(default = "default_threads")]
+    pub threads: usize,
+}
+
+fn default_epochs() -> usize {
+    20
+}
+fn default_batch() -> usize {
+    64
+}
+fn default_optimizer() -> OptimizerKind {
+    OptimizerKind::Adam
+}
+fn default_lr() -> f64 {
+    0.001
+}
+fn default_unit_optimizer() -> OptimizerKind {
+    OptimizerKind::Sgd
+}
+fn default_threads() -> usize {
+    1
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: default_epochs(),
+            batch_size: default_batch(),
+            optimizer: default_optimizer(),
+            lr: default_lr(),
+            unit_optimizer: default_unit_optimizer(),
+            center_loss: CenterLossConfig::default(),
+            threads: default_threads(),
+        }
+    }
+}
+
+impl OptimizerKind {
+    fn init(self) -> ModuleOptimizer {
+        match self {
+            OptimizerKind::Adam => AdamConfig::new().init(),
+            OptimizerKind::Sgd => SgdConfig::new().init(),
+            OptimizerKind::Rmsprop => RmsPropConfig::new().init(),
+        }
+    }
+}
+
+/// What a running job reports, for progress bars.
+#[derive(Debug, Clone)]
+pub enum TrainEvent {
+    /// A step finished.
+    Step {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based global step.
+        step: usize,
+        /// Steps per epoch.
+        steps_per_epoch: usize,
+        /// This step's w_fv.
+        w_fv: f64,
+        /// This step's L1.
+        loss_fv: f64,
+        /// This step's L2.
+        loss_ex: f64,
+    },
+    /// An epoch finished and was evaluated.
+    Epoch(EpochRow),
+}
+
+/// Everything a finished job produced.
+#[derive(Debug, Clone)]
+pub struct TrainOutput {
+    /// One row per epoch.
+    pub epochs: Vec<EpochRow>,
+    /// One row per logged step.
+    pub steps: Vec<StepRow>,
+    /// The verification pairs used for evaluation.
+    pub pairs: Vec<Pair>,
+    /// Seconds spent in training steps.
+    pub train_s: f64,
+    /// Seconds spent in evaluation.
+    pub eval_s: f64,
+}
+
+/// Seed of the verification pairs: fixed, so every job of a dataset is scored on the same pairs.
+const PAIRS_SEED: u64 = 0x5EED;
+
+/// `[batch, 1, s, s]` images of `indices`, standardised to roughly zero mean, unit spread.
+pub fn batch_images(set: &FaceSet, indices: &[usize], device: &Device) -> Tensor<4> {
+    let s = set.image_size;
+    let mut v = Vec::with_capacity(indices.len() * s * s);
+    for &i in indices {
+        v.extend(set.image(i).iter().map(|p| (p - 0.5) * 4.0));
+    }
+    Tensor::from_data(TensorData::new(v, vec![indices.len(), 1, s, s]), device)
+}
+
+fn check_finite(values: &[(&str, f64)], epoch: usize, step: usize) -> Result<()> {
+    match values.iter().find(|(_, v)| !v.is_finite()) {
+        Some((what, _)) => Err(Error::NonFinite {
+            what: what.to_string(),
+            epoch,
+            step,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Train `job` on `data` with `device` (a plain device; autodiff is enabled here), in a pool of
+/// `job.train.threads` compute threads. `observe` receives progress events.
+pub fn train_job(
+    job: &Job,
+    data: &(FaceSet, Split),
+    device: &Device,
+    observe: &mut dyn FnMut(TrainEvent),
+) -> Result<TrainOutput> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(job.train.threads.max(1))
+        .build()
+        .map_err(|e| Error::Failed(format!("cannot start compute threads: {e}")))?;
+    // Training runs inside the job's own pool; its events come back over a channel so that
+    // `observe` (progress bars, an event sink) stays on the caller's thread.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(move || {
+            pool.install(|| {
+                train_in_pool(job, data, device, &mut |e| {
+                    let _ = tx.send(e);
+                })
+            })
+        });
+        for event in rx {
+            observe(event);
+        }
+        worker
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
+
+fn train_in_pool(
+    job: &Job,
+    (set, split): &(FaceSet, Split),
+    device: &Device,
+    observe: &mut dyn FnMut(TrainEvent),
+) -> Result<TrainOutput> {
+    let started = Instant::now();
+    let plain = device.clone();
+    let device = device.clone().autodiff();
+    let n_ids = split.n_train_subjects;
+    let n_expr = set.expression_names.len();
+    let cfg = &job.train;
+
+    // Θ, Ψ, their optimisers, the strategy and the center-loss state.
+    let mut net = job
+        .model
+        .init(set.image_size, n_ids, n_expr, job.seed, &device);
+    let unit_cfg = WeightUnitConfig {
+        normalize_logits: job.strategy.normalize_logits(),
+    };
+    let mut unit = unit_cfg.init(job.model.z_dim, 2, &device);
+    let mut theta_optim = cfg.optimizer.init();
+    let mut psi_optim = cfg.unit_optimizer.init();
+    let mut strategy = job.strategy.build();
+    let mut centers = CenterLoss::new(
+        n_ids,
+        job.model.embedding_dim,
+        cfg.center_loss.clone(),
+        &device,
+    );
+    let pairs = verification_pairs(set, &split.test, PAIRS_SEED);
+
+    let steps_per_epoch = split.train.len().div_ceil(cfg.batch_size);
+    let mut out = TrainOutput {
+        epochs: Vec::new(),
+        steps: Vec::new(),
+        pairs: pairs.clone(),
+        train_s: 0.0,
+        eval_s: 0.0,
+    };
+    let mut step = 0usize;
+    for epoch in 1..=cfg.epochs {
+        let epoch_start = Instant::now();
+        let mut order: Vec<usize> = (0..split.train.len()).collect();
+        Rng::derive(job.seed, epoch as u64).shuffle(&mut order);
+        // Sums of w_fv, w_ex, L1, L2, total, L3 over the epoch's steps.
+        let mut sums = [0f64; 6];
+        let mut has_extra = false;
+        for batch in order.chunks(cfg.batch_size) {
+            step += 1;
+            let indices: Vec<usize> = batch.iter().map(|&k| split.train[k]).collect();
+            let ids: Vec<u32> = batch.iter().map(|&k| split.train_labels[k]).collect();
+            let exprs: Vec<u32> = indices.iter().map(|&i| set.expressions[i]).collect();
+            let id_1h = losses::one_hot(&ids, n_ids, &device);
+            let ex_1h = losses::one_hot(&exprs, n_expr, &device);
+
+            // Forward Θ and the task losses.
+            let o = net.forward(batch_images(set, &indices, &device));
+            let l_fv = losses::cross_entropy(o.identity_logits, id_1h.clone())
+                + centers.loss(o.embedding.clone(), id_1h.clone());
+            let l_ex = losses::cross_entropy(o.expression_logits, ex_1h);
+
+            // The strategy weighs them and routes the gradients.
+            let objective = strategy.objective(StepContext {
+                z: o.z,
+                unit: &unit,
+                losses: TaskLosses {
+                    fv: l_fv.clone(),
+                    ex: l_ex.clone(),
+                },
+            });
+
+            // One read-back per step for logging and the finiteness check.
+            let mut logged = vec![
+                objective.weights.clone().detach(),
+                l_fv.detach(),
+                l_ex.detach(),
+            ];
+            logged.push(objective.total.clone().detach());
+            if let Some(extra) = &objective.extra {
+                logged.push(extra.clone().detach());
+            }
+            let v: Vec<f64> = Tensor::cat(logged, 0)
+                .into_data()
+                .convert::<f64>()
+                .try_to_vec::<f64>()
+                .map_err(|e| Error::Failed(format!("cannot read losses back: {e:?}")))?;
+            let extra = v.get(5).copied();
+            let mut checks = vec![
+                ("w_fv", v[0]),
+                ("w_ex", v[1]),
+                ("loss_fv", v[2]),
+                ("loss_ex", v[3]),
+                ("loss_total", v[4]),
+            ];
+            if let Some(x) = extra {
+                checks.push(("loss_l3", x));
+            }
+            check_finite(&checks, epoch, step)?;
+
+            // Backward; Θ's and Ψ's gradients go to their own optimisers.
+            let mut grads = objective.loss.backward();
+            let psi_grads = GradientsParams::from_module(&mut grads, &unit);
+            let theta_grads = GradientsParams::from_module(&mut grads, &net);
+            net = theta_optim.step(cfg.lr, net, theta_grads);
+            if let Some(unit_lr) = strategy.unit_lr() {
+                unit = psi_optim.step(unit_lr, unit, psi_grads);
+            }
+            centers.update(o.embedding, id_1h);
+
+            for (s, x) in sums.iter_mut().zip(v.iter()) {
+                *s += x;
+            }
+            has_extra |= extra.is_some();
+            if job.log.every_steps > 0 && step.is_multiple_of(job.log.every_steps) {
+                out.steps.push(StepRow {
+                    epoch,
+                    step,
+                    w_fv: v[0],
+                    w_ex: v[1],
+                    loss_fv: v[2],
+                    loss_ex: v[3],
+                });
+            }
+            observe(TrainEvent::Step {
+                epoch,
+                step,
+                steps_per_epoch,
+                w_fv: v[0],
+                loss_fv: v[2],
+                loss_ex: v[3],
+            });
+        }
+        out.train_s += epoch_start.elapsed().as_secs_f64();
+
+        // Evaluate a validation copy of Θ (no autodiff).
+        let eval_start = Instant::now();
+        let scores = evaluate(&net.valid(), set, &split.test, &pairs, 256, &plain);
+        out.eval_s += eval_start.elapsed().as_secs_f64();
+
+        let n = steps_per_epoch as f64;
+        let row = EpochRow {
+            run_id: job.run_id.clone(),
+            dataset: job.dataset.name.clone(),
+            strategy: job.strategy.name().to_string(),
+            static_w1: job.strategy.static_w1(),
+            seed: job.seed as i64,
+            epoch: epoch as i64,
+            w_fv: sums[0] / n,
+            w_ex: sums[1] / n,
+            loss_fv: sums[2] / n,
+            loss_ex: sums[3] / n,
+            loss_total: sums[4] / n,
+            loss_l3: has_extra.then(|| sums[5] / n),
+            fv_acc: scores.fv_acc,
+            ex_acc: scores.ex_acc,
+            elapsed_s: started.elapsed().as_secs_f64(),
+        };
+        observe(TrainEvent::Epoch(row.clone()));
+        out.epochs.push(row);
+    }
+    Ok(out)
+}

@@ -1,0 +1,60 @@
+//! Helpers shared by the integration tests: tiny experiments and the `weightlab` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `weightlab` binary cargo built for these tests.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_weightlab"))
+}
+
+/// Run `weightlab args…` in `cwd` and return its output.
+pub fn run(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .current_dir(cwd)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("weightlab runs")
+}
+
+/// A tiny experiment: 16-px faces, 2 epochs, the given strategies block.
+pub fn tiny_yaml(name: &str, strategies: &str, extra_train: &str) -> String {
+    format!(
+        "name: {name}
+seeds: [1]
+datasets:
+  - name: synth
+    synthetic: {{ identities: 8, test_identities: 3, expressions: 4, images_per_cell: 2, image_size: 16, seed: 7 }}
+model: {{ preset: small, embedding_dim: 16, z_dim: 32, expression_dim: 8 }}
+train: {{ epochs: 2, batch_size: 16, lr: 0.002, threads: 1{extra_train} }}
+strategies:
+{strategies}
+log: {{ every_steps: 1 }}
+"
+    )
+}
+
+/// The three strategies of the paper, one point each.
+pub const THREE: &str =
+    "  - static: { w1: [0.5] }\n  - yin: { lr: 0.1 }\n  - l3: { lr: 0.1, epsilon: 0.01 }";
+
+/// Write `text` to `dir/name` and return the path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// The job folders of a sweep folder (sorted).
+pub fn job_dirs(sweep: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(sweep)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    v.sort();
+    v
+}

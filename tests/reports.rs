@@ -1,0 +1,243 @@
+//! Reports: the figures exist and are readable, `compare` agrees with a direct polars
+//! computation, `diff` catches a perturbed trajectory.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use polars::prelude::*;
+use weightlab::runlog::read_frame;
+
+fn sweep(tmp: &Path) -> std::path::PathBuf {
+    let strategies = "  - static: { w1: [0.0, 0.5, 1.0] }\n  - yin: {}\n  - l3: {}";
+    let yaml = tiny_yaml("rep", strategies, "").replace("seeds: [1]", "seeds: [1, 2]");
+    let exp = write(tmp, "rep.yaml", &yaml);
+    let o = run(tmp, &["sweep", "run", exp.to_str().unwrap(), "--out", "r"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    tmp.join("r")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn plot_compare_and_diff() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = sweep(tmp.path());
+
+    // plot: every figure as PNG (decodable, right size, not blank) and SVG (with labels).
+    let o = run(tmp.path(), &["report", "plot", "r", "--out", "figs"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for (name, w, h) in [
+        ("fig2", 620, 480),
+        ("weights", 620, 640),
+        ("curves", 1180, 380),
+    ] {
+        let png = tmp.path().join("figs").join(format!("{name}.png"));
+        let img = image::open(&png)
+            .unwrap_or_else(|e| panic!("{name}.png: {e}"))
+            .to_luma8();
+        assert_eq!((img.width(), img.height()), (w, h), "{name}");
+        let px: Vec<f64> = img.pixels().map(|p| p.0[0] as f64).collect();
+        let mean = px.iter().sum::<f64>() / px.len() as f64;
+        let var = px.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / px.len() as f64;
+        assert!(var > 100.0, "{name}.png looks blank (variance {var})");
+        let svg =
+            std::fs::read_to_string(tmp.path().join("figs").join(format!("{name}.svg"))).unwrap();
+        assert!(svg.contains("<svg"), "{name}.svg");
+        let labels: &[&str] = match name {
+            "fig2" => &[
+                "face verification (static w1)",
+                "expression (static w1)",
+                "l3 (dynamic",
+                "yin (dynamic",
+                "best FV",
+            ],
+            "weights" => &["l3", "yin", "L_fv", "L_ex", "w_fv"],
+            _ => &[
+                "static w1=0.0",
+                "static w1=0.5",
+                "static w1=1.0",
+                "l3",
+                "yin",
+            ],
+        };
+        for l in labels {
+            assert!(svg.contains(l), "{name}.svg lacks {l}");
+        }
+    }
+    let bad_metric = run(tmp.path(), &["report", "plot", "r", "--metric", "worst"]);
+    assert_eq!(bad_metric.status.code(), Some(2));
+    let nowhere = run(tmp.path(), &["report", "plot", "nowhere"]);
+    assert_eq!(nowhere.status.code(), Some(2));
+
+    // compare: recompute every number with polars from the parquet files.
+    let o = run(tmp.path(), &["report", "compare", "r", "--format", "csv"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = String::from_utf8(o.stdout).unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 5);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let mut finals: Vec<DataFrame> = Vec::new();
+    for d in job_dirs(&dir) {
+        let e = read_frame(&d.join("epochs.parquet")).unwrap();
+        finals.push(e.tail(Some(1)));
+    }
+    let mut all = finals[0].clone();
+    for f in &finals[1..] {
+        all.vstack_mut(f).unwrap();
+    }
+    let point_of = |s: &str, w: Option<f64>| match w {
+        Some(w) => format!("static w1={}", weightlab::strategy::format_w1(w)),
+        None => s.to_string(),
+    };
+    let strategies: Vec<String> = all
+        .column("strategy")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|s| s.unwrap().to_string())
+        .collect();
+    let w1: Vec<Option<f64>> = all
+        .column("static_w1")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .collect();
+    let labels: Vec<String> = strategies
+        .iter()
+        .zip(&w1)
+        .map(|(s, w)| point_of(s, *w))
+        .collect();
+    let mean_std = |label: &str, col: &str| {
+        let mask: BooleanChunked = labels.iter().map(|l| l == label).collect();
+        let sel = all.filter(&mask).unwrap();
+        let ca = sel.column(col).unwrap().f64().unwrap().clone();
+        (ca.mean().unwrap(), ca.std(1).unwrap())
+    };
+    let (base_fv, _) = mean_std("static w1=0.5", "fv_acc");
+    let (base_ex, _) = mean_std("static w1=0.5", "ex_acc");
+    let points: Vec<String> = records
+        .iter()
+        .map(|r| r[col("strategy")].to_string())
+        .collect();
+    let get = |c: &str| {
+        records
+            .iter()
+            .map(|r| r[col(c)].parse::<f64>().unwrap())
+            .collect::<Vec<f64>>()
+    };
+    let (fv_mean, fv_std, ex_mean, ex_std, dp) = (
+        get("fv_acc_mean"),
+        get("fv_acc_std"),
+        get("ex_acc_mean"),
+        get("ex_acc_std"),
+        get("delta_p"),
+    );
+    for (i, p) in points.iter().enumerate() {
+        let (fm, fs) = mean_std(p, "fv_acc");
+        let (em, es) = mean_std(p, "ex_acc");
+        assert!(
+            (fv_mean[i] - fm).abs() < 1e-12 && (fv_std[i] - fs).abs() < 1e-12,
+            "{p} fv"
+        );
+        assert!(
+            (ex_mean[i] - em).abs() < 1e-12 && (ex_std[i] - es).abs() < 1e-12,
+            "{p} ex"
+        );
+        let expected = 100.0 * ((fm - base_fv) / base_fv + (em - base_ex) / base_ex) / 2.0;
+        assert!(
+            (dp[i] - expected).abs() < 1e-9,
+            "{p} Δp {} vs {expected}",
+            dp[i]
+        );
+    }
+    assert!(
+        dp.windows(2).all(|w| w[0] >= w[1]),
+        "not sorted by Δp: {dp:?}"
+    );
+    let md = run(tmp.path(), &["report", "compare", "r"]);
+    let md = String::from_utf8(md.stdout).unwrap();
+    assert!(
+        md.starts_with("| dataset | strategy |") && md.contains("| l3 |"),
+        "{md}"
+    );
+
+    // diff: a copy is identical; one value moved by 1e-3 is caught, by run and column.
+    copy_dir(&dir, &tmp.path().join("copy"));
+    let same = run(tmp.path(), &["report", "diff", "r", "copy"]);
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&same.stdout)
+    );
+    let target = job_dirs(&tmp.path().join("copy"))
+        .into_iter()
+        .find(|d| d.to_string_lossy().contains("-l3-"))
+        .unwrap();
+    let steps_path = target.join("steps.parquet");
+    let mut steps = read_frame(&steps_path).unwrap();
+    let mut w: Vec<f64> = steps
+        .column("w_fv")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap())
+        .collect();
+    w[3] += 1e-3;
+    steps
+        .replace("w_fv", Column::new("w_fv".into(), w))
+        .unwrap();
+    let mut f = std::fs::File::create(&steps_path).unwrap();
+    ParquetWriter::new(&mut f).finish(&mut steps).unwrap();
+    let differ = run(
+        tmp.path(),
+        &["report", "diff", "r", "copy", "--tol", "1e-6"],
+    );
+    let out = String::from_utf8_lossy(&differ.stdout);
+    assert_eq!(differ.status.code(), Some(1), "{out}");
+    let run_id = target.file_name().unwrap().to_string_lossy().into_owned();
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("DIFF"))
+        .expect("a DIFF line");
+    assert!(
+        line.contains(&run_id) && line.contains("steps.parquet") && line.contains("w_fv"),
+        "{line}"
+    );
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("DIFF")).count(),
+        1,
+        "{out}"
+    );
+    let loose = run(
+        tmp.path(),
+        &["report", "diff", "r", "copy", "--tol", "1e-2"],
+    );
+    assert_eq!(loose.status.code(), Some(0));
+    std::fs::remove_dir_all(&target).unwrap();
+    let missing = run(tmp.path(), &["report", "diff", "r", "copy"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stdout).contains(&format!("missing in B: {run_id}")));
+}
