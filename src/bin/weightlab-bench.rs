@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     job.strategy = StrategyPoint::L3(L3Config::default());
     job.train.batch_size = 64;
     job.train.epochs = args.epochs;
-    let data = job.dataset.load(".".as_ref())?;
+    let data = job.dataset.load()?;
     let images = data.1.train.len() * args.epochs;
     let mut runs = Vec::new();
     for threads in [1usize, 2] {

@@ -151,26 +151,49 @@ pub fn validate(exp: &Experiment, text: &str, file: &str) -> Result<()> {
                 }
             }
             DatasetSource::Manifest(m) => {
-                let at = format!("{at}.manifest");
                 c.ensure(
                     m.csv.is_file(),
-                    &format!("{at}.csv"),
+                    &format!("{at}.manifest.csv"),
                     format!(
                         "{} not found (paths are relative to the working folder)",
                         m.csv.display()
                     ),
                 )?;
+            }
+            DatasetSource::CkPlus(k) => {
                 c.ensure(
-                    m.folds >= 2,
-                    &format!("{at}.folds"),
-                    format!("must be ≥ 2 (got {})", m.folds),
-                )?;
-                c.ensure(
-                    m.fold < m.folds,
-                    &format!("{at}.fold"),
-                    format!("must be < folds = {} (got {})", m.folds, m.fold),
+                    k.root.is_dir(),
+                    &format!("{at}.ckplus.root"),
+                    format!("{} not found; point it at the folder holding cohn-kanade-images and Emotion", k.root.display()),
                 )?;
             }
+            DatasetSource::OuluCasia(o) => {
+                c.ensure(
+                    o.root.is_dir(),
+                    &format!("{at}.oulu_casia.root"),
+                    format!(
+                        "{} not found; point it at the Oulu-CASIA folder",
+                        o.root.display()
+                    ),
+                )?;
+            }
+        }
+        if let Some((folds, fold, _)) = d.folds() {
+            let kind = match &d.source {
+                DatasetSource::Manifest(_) => "manifest",
+                DatasetSource::CkPlus(_) => "ckplus",
+                _ => "oulu_casia",
+            };
+            c.ensure(
+                folds >= 2,
+                &format!("{at}.{kind}.folds"),
+                format!("must be ≥ 2 (got {folds})"),
+            )?;
+            c.ensure(
+                fold < folds,
+                &format!("{at}.{kind}.fold"),
+                format!("must be < folds = {folds} (got {fold})"),
+            )?;
         }
         let min = if exp.model.preset == Preset::Paper {
             32

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::disk::{decode_listing, BadImagePolicy, DecodeOptions, Entry};
 use super::FaceSet;
 use crate::error::{Error, Result};
 
@@ -25,6 +26,12 @@ pub struct ManifestConfig {
     /// Seed of the subject shuffle that defines the folds.
     #[serde(default)]
     pub split_seed: u64,
+    /// Crop box `[x, y, width, height]` applied before resizing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crop: Option<[u32; 4]>,
+    /// Unreadable images: fail (default) or skip.
+    #[serde(default)]
+    pub on_bad_image: BadImagePolicy,
 }
 
 fn default_folds() -> usize {
@@ -34,29 +41,9 @@ fn default_size() -> usize {
     64
 }
 
-/// Decode one image file to `size × size` grayscale pixels in [0, 1].
-pub fn decode_gray(path: &Path, size: usize) -> Result<Vec<f32>> {
-    let img = image::open(path).map_err(|e| {
-        Error::input(
-            path.display().to_string(),
-            "image",
-            format!("cannot decode image: {e}"),
-        )
-    })?;
-    let gray = img.to_luma8();
-    let resized = image::imageops::resize(
-        &gray,
-        size as u32,
-        size as u32,
-        image::imageops::FilterType::Triangle,
-    );
-    Ok(resized.pixels().map(|p| p.0[0] as f32 / 255.0).collect())
-}
-
-/// Load every image the manifest lists.
-pub fn load(name: &str, cfg: &ManifestConfig, base: &Path) -> Result<FaceSet> {
-    let csv_path = base.join(&cfg.csv);
-    let field = format!("datasets[{name}].manifest.csv");
+/// The manifest's listing and expression names (`neutral` first when present).
+pub fn listing(csv_path: &Path) -> Result<(Vec<Entry>, Vec<String>)> {
+    let field = "manifest.csv";
     if !csv_path.is_file() {
         return Err(Error::input(
             csv_path.display().to_string(),
@@ -64,16 +51,17 @@ pub fn load(name: &str, cfg: &ManifestConfig, base: &Path) -> Result<FaceSet> {
             "manifest file not found (columns: path,subject,expression)",
         ));
     }
-    let mut reader = csv::Reader::from_path(&csv_path)
-        .map_err(|e| Error::input(csv_path.display().to_string(), &field, e.to_string()))?;
+    let at = |line: usize| format!("{}:{line}", csv_path.display());
+    let mut reader =
+        csv::Reader::from_path(csv_path).map_err(|e| Error::input(at(1), field, e.to_string()))?;
     let headers = reader
         .headers()
-        .map_err(|e| Error::input(csv_path.display().to_string(), &field, e.to_string()))?
+        .map_err(|e| Error::input(at(1), field, e.to_string()))?
         .clone();
     let col = |n: &str| {
         headers.iter().position(|h| h.trim() == n).ok_or_else(|| {
             Error::input(
-                csv_path.display().to_string(),
+                at(1),
                 format!("{field}: column {n}"),
                 "missing column; the header must be path,subject,expression",
             )
@@ -81,65 +69,58 @@ pub fn load(name: &str, cfg: &ManifestConfig, base: &Path) -> Result<FaceSet> {
     };
     let (cp, cs, ce) = (col("path")?, col("subject")?, col("expression")?);
     let folder = csv_path.parent().unwrap_or(Path::new("."));
-    let mut rows = Vec::new();
+    let mut entries = Vec::new();
     for (i, rec) in reader.records().enumerate() {
         let line = i + 2;
-        let rec = rec.map_err(|e| {
-            Error::input(
-                format!("{}:{line}", csv_path.display()),
-                &field,
-                e.to_string(),
-            )
-        })?;
+        let rec = rec.map_err(|e| Error::input(at(line), field, e.to_string()))?;
         let get = |c: usize| rec.get(c).unwrap_or("").trim().to_string();
-        rows.push((get(cp), get(cs), get(ce), line));
+        let (path, subject, expression) = (get(cp), get(cs), get(ce));
+        if path.is_empty() || subject.is_empty() || expression.is_empty() {
+            return Err(Error::input(
+                at(line),
+                field,
+                "path, subject and expression must all be set",
+            ));
+        }
+        let full = folder.join(&path);
+        if !full.is_file() {
+            return Err(Error::input(
+                at(line),
+                format!("{field}: path"),
+                format!("image {} not found", full.display()),
+            ));
+        }
+        entries.push(Entry {
+            path: full,
+            shown: path,
+            subject,
+            expression,
+        });
     }
-    if rows.is_empty() {
+    if entries.is_empty() {
         return Err(Error::input(
             csv_path.display().to_string(),
             field,
             "the manifest lists no images",
         ));
     }
-    let mut subjects: Vec<String> = rows.iter().map(|r| r.1.clone()).collect();
-    subjects.sort();
-    subjects.dedup();
-    let mut expressions: Vec<String> = rows.iter().map(|r| r.2.clone()).collect();
+    let mut expressions: Vec<String> = entries.iter().map(|e| e.expression.clone()).collect();
     expressions.sort();
     expressions.dedup();
     if let Some(n) = expressions.iter().position(|e| e == "neutral") {
         let neutral = expressions.remove(n);
         expressions.insert(0, neutral);
     }
-    let mut set = FaceSet {
-        name: name.to_string(),
+    Ok((entries, expressions))
+}
+
+/// Load every image the manifest lists.
+pub fn load(name: &str, cfg: &ManifestConfig) -> Result<FaceSet> {
+    let (entries, expressions) = listing(&cfg.csv)?;
+    let opts = DecodeOptions {
         image_size: cfg.image_size,
-        pixels: Vec::new(),
-        subjects: Vec::new(),
-        expressions: Vec::new(),
-        subject_names: subjects.clone(),
-        expression_names: expressions.clone(),
-        paths: Vec::new(),
+        crop: cfg.crop,
+        on_bad_image: cfg.on_bad_image,
     };
-    for (path, subject, expression, line) in rows {
-        let full = folder.join(&path);
-        if !full.is_file() {
-            return Err(Error::input(
-                format!("{}:{line}", csv_path.display()),
-                format!("{field}: path"),
-                format!("image {} not found", full.display()),
-            ));
-        }
-        set.pixels.extend(decode_gray(&full, cfg.image_size)?);
-        set.subjects
-            .push(subjects.binary_search(&subject).unwrap_or(0) as u32);
-        set.expressions.push(
-            expressions
-                .iter()
-                .position(|e| *e == expression)
-                .unwrap_or(0) as u32,
-        );
-        set.paths.push(path);
-    }
-    Ok(set)
+    decode_listing(name, entries, expressions, &opts)
 }

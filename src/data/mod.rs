@@ -4,17 +4,21 @@
 //! images on disk), split by subject into training and test parts ([`Split`]), and the test
 //! part gives the face-verification pairs ([`pairs::Pair`]).
 
+pub mod ckplus;
+pub mod disk;
 mod manifest;
+pub mod oulu;
 pub mod pairs;
 pub mod synth;
-
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::rng::Rng;
+pub use ckplus::CkPlusConfig;
+pub use disk::BadImagePolicy;
 pub use manifest::ManifestConfig;
+pub use oulu::OuluConfig;
 pub use synth::SynthConfig;
 
 /// Grayscale face images with labels, all of one size, pixels in [0, 1].
@@ -71,6 +75,10 @@ pub enum DatasetSource {
     Synthetic(SynthConfig),
     /// A CSV manifest (`path,subject,expression`) of images on disk.
     Manifest(ManifestConfig),
+    /// CK+ in its distribution layout.
+    CkPlus(CkPlusConfig),
+    /// Oulu-CASIA in its distribution layout.
+    OuluCasia(OuluConfig),
 }
 
 /// One entry of `datasets:` in the experiment YAML, e.g. `{ name: synth, synthetic: {...} }`.
@@ -93,22 +101,28 @@ struct RawDataset {
     synthetic: Option<SynthConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     manifest: Option<ManifestConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ckplus: Option<CkPlusConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    oulu_casia: Option<OuluConfig>,
 }
 
 impl TryFrom<RawDataset> for DatasetSpec {
     type Error = String;
 
     fn try_from(raw: RawDataset) -> std::result::Result<Self, String> {
-        let source = match (raw.synthetic, raw.manifest) {
-            (Some(s), None) => DatasetSource::Synthetic(s),
-            (None, Some(m)) => DatasetSource::Manifest(m),
-            _ => {
-                return Err(format!(
-                    "dataset `{}` must have exactly one of `synthetic` or `manifest`",
-                    raw.name
-                ))
-            }
-        };
+        let mut sources: Vec<DatasetSource> = Vec::new();
+        sources.extend(raw.synthetic.map(DatasetSource::Synthetic));
+        sources.extend(raw.manifest.map(DatasetSource::Manifest));
+        sources.extend(raw.ckplus.map(DatasetSource::CkPlus));
+        sources.extend(raw.oulu_casia.map(DatasetSource::OuluCasia));
+        if sources.len() != 1 {
+            return Err(format!(
+                "dataset `{}` must have exactly one of `synthetic`, `ckplus`, `oulu_casia` or `manifest`",
+                raw.name
+            ));
+        }
+        let source = sources.remove(0);
         Ok(DatasetSpec {
             name: raw.name,
             source,
@@ -118,16 +132,20 @@ impl TryFrom<RawDataset> for DatasetSpec {
 
 impl From<DatasetSpec> for RawDataset {
     fn from(spec: DatasetSpec) -> Self {
-        let (mut synthetic, mut manifest) = (None, None);
-        match spec.source {
-            DatasetSource::Synthetic(s) => synthetic = Some(s),
-            DatasetSource::Manifest(m) => manifest = Some(m),
-        }
-        RawDataset {
+        let mut raw = RawDataset {
             name: spec.name,
-            synthetic,
-            manifest,
+            synthetic: None,
+            manifest: None,
+            ckplus: None,
+            oulu_casia: None,
+        };
+        match spec.source {
+            DatasetSource::Synthetic(s) => raw.synthetic = Some(s),
+            DatasetSource::Manifest(m) => raw.manifest = Some(m),
+            DatasetSource::CkPlus(c) => raw.ckplus = Some(c),
+            DatasetSource::OuluCasia(o) => raw.oulu_casia = Some(o),
         }
+        raw
     }
 }
 
@@ -137,25 +155,48 @@ impl DatasetSpec {
         match &self.source {
             DatasetSource::Synthetic(c) => c.image_size,
             DatasetSource::Manifest(c) => c.image_size,
+            DatasetSource::CkPlus(c) => c.image_size,
+            DatasetSource::OuluCasia(c) => c.image_size,
         }
     }
 
-    /// Load the images and split them. `base` resolves relative paths (the YAML's folder).
-    pub fn load(&self, base: &Path) -> Result<(FaceSet, Split)> {
+    /// `(folds, fold, split_seed)` of an on-disk dataset; `None` for synthetic faces.
+    pub fn folds(&self) -> Option<(usize, usize, u64)> {
         match &self.source {
+            DatasetSource::Synthetic(_) => None,
+            DatasetSource::Manifest(c) => Some((c.folds, c.fold, c.split_seed)),
+            DatasetSource::CkPlus(c) => Some((c.folds, c.fold, c.split_seed)),
+            DatasetSource::OuluCasia(c) => Some((c.folds, c.fold, c.split_seed)),
+        }
+    }
+
+    /// Load the images and split them by subject. Relative paths are relative to the working
+    /// folder.
+    pub fn load(&self) -> Result<(FaceSet, Split)> {
+        let set = match &self.source {
             DatasetSource::Synthetic(cfg) => {
                 let set = synth::generate(&self.name, cfg);
                 let split = Split::by_test_subjects(&set, &synth::test_subjects(cfg));
-                Ok((set, split))
+                return Ok((set, split));
             }
-            DatasetSource::Manifest(cfg) => {
-                let set = manifest::load(&self.name, cfg, base)?;
-                let test = subject_fold(&set, cfg.folds, cfg.fold, cfg.split_seed);
-                let split = Split::by_test_subjects(&set, &test);
-                Ok((set, split))
-            }
+            DatasetSource::Manifest(cfg) => manifest::load(&self.name, cfg)?,
+            DatasetSource::CkPlus(cfg) => ckplus::load(&self.name, cfg)?,
+            DatasetSource::OuluCasia(cfg) => oulu::load(&self.name, cfg)?,
+        };
+        let (folds, fold, seed) = self.folds().unwrap_or((10, 0, 0));
+        if set.subject_names.len() < folds {
+            return Err(Error::input(
+                self.name.clone(),
+                format!("datasets[{}].folds", self.name),
+                format!(
+                    "{} subjects cannot fill {folds} folds",
+                    set.subject_names.len()
+                ),
+            ));
         }
-        .and_then(|(set, split)| {
+        let test = subject_fold(&set, folds, fold, seed);
+        let split = Split::by_test_subjects(&set, &test);
+        Ok((set, split)).and_then(|(set, split)| {
             if split.train.is_empty() || split.test.is_empty() {
                 return Err(Error::input(
                     self.name.clone(),

@@ -8,8 +8,8 @@ use burn::tensor::activation::softmax;
 /// Settings of the weight unit.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct WeightUnitConfig {
-    /// Scale each sample's task logits to unit length before the softmax (the authors' variant
-    /// that bounds two-task weights to [σ(−√2), σ(√2)] ≈ [0.2, 0.8]).
+    /// Scale each sample's task logits to at most unit length before the softmax (the authors'
+    /// variant, which bounds two-task weights to [σ(−√2), σ(√2)] ≈ [0.2, 0.8]).
     pub normalize_logits: bool,
 }
 
@@ -48,13 +48,14 @@ impl WeightUnit {
     pub fn forward(&self, z: Tensor<2>) -> UnitOutput {
         let mut logits = self.linear.forward(z); // [batch, tasks]
         if self.normalize_logits {
-            let norm = logits
-                .clone()
-                .powf_scalar(2.0)
+            // Divide by max(‖a‖, 1), clamping the squared norm before the square root: the unit
+            // starts at a = 0, where d‖a‖ is infinite, and a plain ‖a‖ would give a NaN
+            // gradient there. Logits shorter than 1 already respect the bound.
+            let scale = (logits.clone() * logits.clone())
                 .sum_dim(1)
-                .sqrt()
-                .clamp_min(1e-12);
-            logits = logits / norm;
+                .clamp_min(1.0)
+                .sqrt(); // [batch, 1]
+            logits = logits / scale;
         }
         let per_sample = softmax(logits, 1);
         let weights = per_sample.clone().mean_dim(0).flatten::<1>(0, 1); // [tasks]

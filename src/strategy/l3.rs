@@ -96,6 +96,53 @@ mod tests {
     }
 
     #[test]
+    fn normalized_logits_keep_weights_inside_the_bound() {
+        use crate::model::WeightUnitConfig;
+        use crate::strategy::testing::{device, features, losses};
+        use burn::optim::{GradientsParams, SgdConfig};
+        let device = device();
+        // From the zero start (where ‖a‖ has no gradient) with a large step: the weights stay
+        // finite and inside [σ(−√2), σ(√2)].
+        let mut unit = WeightUnitConfig {
+            normalize_logits: true,
+        }
+        .init(8, 2, &device);
+        let z = features(16, 8, 3, &device).mul_scalar(5.0);
+        let mut l3 = L3::new(L3Config {
+            lr: 10.0,
+            epsilon: 0.01,
+            normalize_logits: true,
+        });
+        let mut optim = SgdConfig::new().init();
+        let bound = 1.0 / (1.0 + (-(2f64.sqrt())).exp());
+        let mut highest = 0f64;
+        for step in 0..60 {
+            // Swap which task is harder half way, so both vertices are pushed against.
+            let (fv, ex) = if step < 30 { (3.0, 1.0) } else { (1.0, 3.0) };
+            let obj = l3.objective(StepContext {
+                z: z.clone(),
+                unit: &unit,
+                losses: losses(fv, ex, &device),
+            });
+            let w = obj.weights.clone().into_data().try_to_vec::<f32>().unwrap();
+            for x in &w {
+                assert!(x.is_finite(), "step {step}: {w:?}");
+                assert!(
+                    (*x as f64) <= bound + 1e-6 && (*x as f64) >= 1.0 - bound - 1e-6,
+                    "step {step}: {w:?}"
+                );
+                highest = highest.max(*x as f64);
+            }
+            let grads = GradientsParams::from_grads(obj.loss.backward(), &unit);
+            unit = optim.step(10.0, unit, grads);
+        }
+        assert!(
+            highest > 0.7,
+            "the weights never approached the bound: {highest}"
+        );
+    }
+
+    #[test]
     fn l3_finite_when_a_loss_is_zero() {
         let device = crate::strategy::testing::device();
         let unit = crate::strategy::testing::unit(4, 1, &device);

@@ -121,7 +121,7 @@ impl Sweep {
         for job in jobs {
             if !data.contains_key(&job.dataset.name) {
                 tracing::info!(dataset = %job.dataset.name, "loading dataset");
-                let loaded = job.dataset.load(Path::new("."))?;
+                let loaded = job.dataset.load()?;
                 data.insert(job.dataset.name.clone(), Arc::new(loaded));
             }
         }
@@ -302,7 +302,7 @@ pub fn run_single(
         )
     })?;
     let device = backend.unwrap_or(sweep.experiment.device).device()?;
-    let data = job.dataset.load(Path::new("."))?;
+    let data = job.dataset.load()?;
     let mut ok = true;
     run_job(&sweep.dir, &job, &Arc::new(data), &device, &mut |e| {
         if matches!(e, SweepEvent::JobFailed { .. }) {

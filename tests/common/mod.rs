@@ -15,6 +15,7 @@ pub fn run(cwd: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(cwd)
         .env("RUST_LOG", "warn")
+        .env("WEIGHTLAB_CACHE", cwd.join(".cache"))
         .output()
         .expect("weightlab runs")
 }
