@@ -39,7 +39,7 @@ fn plot_compare_and_diff() {
     let o = run(tmp.path(), &["report", "plot", "r", "--out", "figs"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     for (name, w, h) in [
-        ("fig2", 620, 480),
+        ("fig2", 520 + 16 + 7 * (3 + 9), 480),
         ("weights", 620, 640),
         ("curves", 1180, 380),
     ] {

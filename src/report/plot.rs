@@ -80,9 +80,10 @@ pub fn plot_all(logs: &SweepLogs, out: &Path, metric: Metric) -> Result<Vec<Path
     let mut written = Vec::new();
 
     let stem = out.join("fig2");
+    let margin = fig2_margin(&points);
     written.extend(render!(
         stem,
-        (620 * n, 480),
+        ((520 + margin) * n, 480),
         draw_fig2(&datasets, &points, metric)
     ));
 
@@ -104,6 +105,17 @@ pub fn plot_all(logs: &SweepLogs, out: &Path, metric: Metric) -> Result<Vec<Path
         draw_curves(&datasets, &points)
     ));
     Ok(written)
+}
+
+/// Right margin of a Figure-2 panel: room for the longest dynamic label, about 7 px a
+/// character at 12 px (labels such as `l3 normalize_logits=true FV 0.955`).
+fn fig2_margin(points: &[Point<'_>]) -> u32 {
+    let longest = points
+        .iter()
+        .filter(|p| p.static_w1.is_none())
+        .map(|p| p.label.chars().count() + 9)
+        .max();
+    longest.map_or(12, |n| 16 + 7 * n as u32)
 }
 
 /// Accuracy of a point under `metric`: (fv mean, fv std, ex mean, ex std).
@@ -177,7 +189,7 @@ where
             )
             .margin(12)
             // Room on the right for the dynamic strategies' labels.
-            .margin_right(if dynamics.is_empty() { 12 } else { 104 })
+            .margin_right(fig2_margin(points))
             .x_label_area_size(40)
             .y_label_area_size(52)
             .build_cartesian_2d(-0.03f64..1.03f64, y_lo..y_hi)?;
@@ -367,11 +379,23 @@ where
             .margin(12)
             .x_label_area_size(34)
             .y_label_area_size(52)
-            .build_cartesian_2d(0f64..max_step, 0f64..1f64)?;
+            // Headroom above w = 1 keeps the legend off the trajectories.
+            .build_cartesian_2d(
+                0f64..max_step,
+                0f64..(1.0 + 0.09 * (dynamics.len() as f64 + 1.0)),
+            )?;
         w_chart
             .configure_mesh()
             .y_desc("w_fv  (w_ex = 1 − w_fv)")
             .x_desc("step")
+            .y_label_formatter(&|y| {
+                if *y <= 1.0 + 1e-9 {
+                    format!("{y:.1}")
+                } else {
+                    String::new()
+                }
+            })
+            .x_label_formatter(&|x| format!("{x:.0}"))
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
             .light_line_style(RGBColor(235, 235, 235))
@@ -379,6 +403,10 @@ where
         w_chart.draw_series(LineSeries::new(
             vec![(0.0, 0.5), (max_step, 0.5)],
             RGBColor(150, 150, 150).stroke_width(1),
+        ))?;
+        w_chart.draw_series(LineSeries::new(
+            vec![(0.0, 1.0), (max_step, 1.0)],
+            RGBColor(90, 90, 90).stroke_width(1),
         ))?;
         for (k, p) in dynamics.iter().enumerate() {
             let color = DYNAMIC[k % DYNAMIC.len()];
@@ -417,7 +445,8 @@ where
             })
             .fold(0.0f64, f64::max)
             .max(1e-3)
-            * 1.05;
+            // Headroom for the legend (two entries per strategy).
+            * (1.1 + 0.16 * dynamics.len() as f64);
         let mut l_chart = ChartBuilder::on(&bottom)
             .caption(format!("{dataset}: task losses per step"), (FONT, 16))
             .margin(12)
@@ -428,6 +457,7 @@ where
             .configure_mesh()
             .x_desc("step")
             .y_desc("loss")
+            .x_label_formatter(&|x| format!("{x:.0}"))
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
             .light_line_style(RGBColor(235, 235, 235))
@@ -543,6 +573,7 @@ where
                 .configure_mesh()
                 .x_desc("epoch")
                 .y_desc("test accuracy")
+                .x_label_formatter(&|x| format!("{x:.0}"))
                 .label_style((FONT, 13))
                 .axis_desc_style((FONT, 14))
                 .light_line_style(RGBColor(235, 235, 235))
