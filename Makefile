@@ -4,7 +4,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/weightlab-target
 CARGO ?= cargo
 BIN := $(CARGO_TARGET_DIR)/release/weightlab
 
-.PHONY: build fig2 fig2-seeds smoke test lint bench clean-runs
+.PHONY: build fig2 fig2-seeds smoke test lint bench chaos golden clean-runs
 
 build:
 	$(CARGO) build --release
@@ -22,6 +22,16 @@ smoke: build
 ## Every test (unit, integration, end to end), release profile.
 test:
 	$(CARGO) test --release
+
+## Kill a sweep 20 times at random moments, resume each time, check nothing was lost or redone.
+chaos:
+	WEIGHTLAB_CHAOS_KILLS=20 $(CARGO) test --release --test chaos -- --nocapture
+
+## Regenerate the golden trajectories (say why in the commit message).
+golden: build
+	rm -rf tests/golden/runs
+	$(BIN) sweep run tests/golden/golden.yaml --out tests/golden/runs --jobs 1
+	rm -f tests/golden/runs/runs.parquet
 
 lint:
 	$(CARGO) fmt --check

@@ -65,7 +65,7 @@ enum ReportCmd {
         /// Second folder.
         b: PathBuf,
         /// Largest allowed absolute difference.
-        #[arg(long, default_value_t = 1e-6)]
+        #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
         tol: f64,
     },
 }
@@ -350,6 +350,13 @@ fn report(cmd: ReportCmd) -> Result<ExitCode> {
             metric,
         } => {
             let metric = Metric::parse(&metric)?;
+            if format != "md" && format != "csv" {
+                return Err(Error::input(
+                    "--format",
+                    "format",
+                    format!("`{format}`: use md or csv"),
+                ));
+            }
             let rows = compare::compare(&SweepLogs::load(&dir)?, metric);
             match format.as_str() {
                 "md" => print!("{}", compare::to_markdown(&rows, metric)),

@@ -164,17 +164,31 @@ impl Sweep {
         // Bad data is bad input: find it before anything is written.
         let data = self.load_datasets(&run_jobs)?;
 
-        std::fs::create_dir_all(self.dir.root())
-            .map_err(|e| Error::io(self.dir.root(), "cannot create sweep folder", e))?;
-        let _lock = SweepLock::acquire(&self.dir.lock())?;
-        let stale = remove_temporaries(self.dir.root());
-        if stale > 0 {
-            tracing::info!(files = stale, "removed temporary files of a killed sweep");
-        }
-        crate::runlog::atomic_write(&self.dir.experiment(), self.text.as_bytes())?;
-        for p in &run_jobs {
-            job::mark(&self.dir, p, JobState::Pending, None)?;
-        }
+        // Setting up the folder either succeeds or leaves nothing behind that this call made.
+        let created = !self.dir.root().exists();
+        let setup = || -> Result<SweepLock> {
+            std::fs::create_dir_all(self.dir.root())
+                .map_err(|e| Error::io(self.dir.root(), "cannot create sweep folder", e))?;
+            let lock = SweepLock::acquire(&self.dir.lock())?;
+            let stale = remove_temporaries(self.dir.root());
+            if stale > 0 {
+                tracing::info!(files = stale, "removed temporary files of a killed sweep");
+            }
+            crate::runlog::atomic_write(&self.dir.experiment(), self.text.as_bytes())?;
+            for p in &run_jobs {
+                job::mark(&self.dir, p, JobState::Pending, None)?;
+            }
+            Ok(lock)
+        };
+        let _lock = match setup() {
+            Ok(lock) => lock,
+            Err(e) => {
+                if created {
+                    let _ = std::fs::remove_dir_all(self.dir.root());
+                }
+                return Err(e);
+            }
+        };
 
         let emit_all = |sinks: &mut [&mut dyn EventSink], e: SweepEvent| {
             for s in sinks.iter_mut() {

@@ -1,0 +1,172 @@
+//! Chaos: kill -9 a running sweep at random moments, resume it each time, and check that
+//! nothing was lost or redone. `make chaos` runs it with 20 kills (WEIGHTLAB_CHAOS_KILLS=20);
+//! the test suite with 4.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime};
+
+use common::*;
+use weightlab::report::diff::diff;
+use weightlab::rng::Rng;
+use weightlab::runlog::{read_frame, TMP_SUFFIX};
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.path().is_dir() {
+                out.extend(files(&e.path()));
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn done_jobs(sweep: &Path) -> Vec<PathBuf> {
+    if !sweep.exists() {
+        return Vec::new();
+    }
+    job_dirs(sweep)
+        .into_iter()
+        .filter(|d| {
+            std::fs::read_to_string(d.join("status.json"))
+                .unwrap_or_default()
+                .contains("\"done\"")
+        })
+        .collect()
+}
+
+type Snapshot = Vec<(PathBuf, Vec<u8>, SystemTime)>;
+
+fn snapshot(dir: &Path) -> Snapshot {
+    files(dir)
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            let mtime = std::fs::metadata(&p).unwrap().modified().unwrap();
+            (p, bytes, mtime)
+        })
+        .collect()
+}
+
+#[test]
+fn killed_at_random_moments_the_sweep_loses_and_redoes_nothing() {
+    let kills: usize = std::env::var("WEIGHTLAB_CHAOS_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    let tmp = tempfile::tempdir().unwrap();
+    let strategies = "  - static: { w1: [0.0, 0.25, 0.5, 0.75, 1.0] }\n  - yin: {}\n  - l3: {}\n  - l3: { normalize_logits: true }";
+    let exp = write(
+        tmp.path(),
+        "chaos.yaml",
+        &tiny_yaml("chaos", strategies, "").replace("epochs: 2", "epochs: 6"),
+    );
+    let exp = exp.to_str().unwrap();
+
+    // The uninterrupted reference, timed: kills land within the time the remaining work takes.
+    let started = std::time::Instant::now();
+    let reference = run(
+        tmp.path(),
+        &["sweep", "run", exp, "--out", "ref", "--jobs", "2"],
+    );
+    assert!(
+        reference.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reference.stderr)
+    );
+    let total = job_dirs(&tmp.path().join("ref")).len();
+    let reference_s = started.elapsed().as_secs_f64();
+
+    let sweep = tmp.path().join("chaos");
+    let mut rng = Rng::new(2026);
+    let mut finished: BTreeMap<PathBuf, Snapshot> = BTreeMap::new();
+    let (mut parquet_checked, mut killed_running) = (0usize, 0usize);
+    for k in 0..kills {
+        let mut child = Command::new(bin())
+            .args(["sweep", "run", exp, "--out", "chaos", "--jobs", "2"])
+            .current_dir(tmp.path())
+            .env("RUST_LOG", "off")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let remaining = (total - done_jobs(&sweep).len()).max(1) as f64 / total as f64;
+        std::thread::sleep(Duration::from_secs_f64(
+            reference_s * remaining * rng.range(0.05, 0.95),
+        ));
+        if child.try_wait().unwrap().is_none() {
+            killed_running += 1;
+        }
+        let _ = child.kill(); // SIGKILL
+        child.wait().unwrap();
+
+        // Every parquet file on disk is complete and readable.
+        for f in files(&sweep)
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "parquet"))
+        {
+            read_frame(f).unwrap_or_else(|e| panic!("kill {k}: {e}"));
+            parquet_checked += 1;
+        }
+        // A job seen done is never rewritten.
+        for (dir, snap) in &finished {
+            assert_eq!(
+                &snapshot(dir),
+                snap,
+                "kill {k}: finished job {} was rewritten",
+                dir.display()
+            );
+        }
+        for dir in done_jobs(&sweep) {
+            finished
+                .entry(dir.clone())
+                .or_insert_with(|| snapshot(&dir));
+        }
+    }
+    let last = run(
+        tmp.path(),
+        &["sweep", "run", exp, "--out", "chaos", "--jobs", "2"],
+    );
+    assert!(
+        last.status.success(),
+        "{}",
+        String::from_utf8_lossy(&last.stderr)
+    );
+    for (dir, snap) in &finished {
+        assert_eq!(
+            &snapshot(dir),
+            snap,
+            "finished job {} was rewritten by the last resume",
+            dir.display()
+        );
+    }
+    assert_eq!(done_jobs(&sweep).len(), total);
+    let temporaries = files(&sweep)
+        .iter()
+        .filter(|f| f.to_string_lossy().ends_with(TMP_SUFFIX))
+        .count();
+    assert_eq!(temporaries, 0, "temporary files left over");
+    let d = diff(&tmp.path().join("ref"), &sweep).unwrap();
+    let worst = d.columns.iter().map(|c| c.max_abs).fold(0.0, f64::max);
+    assert!(d.within(0.0), "{}", d.render(0.0));
+    for dir in job_dirs(&sweep) {
+        let twin = tmp.path().join("ref").join(dir.file_name().unwrap());
+        assert_eq!(
+            std::fs::read(dir.join("steps.parquet")).unwrap(),
+            std::fs::read(twin.join("steps.parquet")).unwrap()
+        );
+    }
+    println!(
+        "chaos: {kills} kills ({killed_running} while running), {total} jobs done exactly once \
+         ({} finished before the last resume, none rewritten), {parquet_checked} parquet reads after kills all \
+         complete, {temporaries} temporary files left, largest difference to the uninterrupted sweep {worst:e}",
+        finished.len()
+    );
+}
