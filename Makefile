@@ -4,7 +4,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/weightlab-target
 CARGO ?= cargo
 BIN := $(CARGO_TARGET_DIR)/release/weightlab
 
-.PHONY: build fig2 fig2-seeds smoke test lint bench chaos golden clean-runs
+.PHONY: build fig2 fig2-seeds smoke test lint bench chaos golden slurm-test clean-runs
 
 build:
 	$(CARGO) build --release
@@ -32,6 +32,10 @@ golden: build
 	rm -rf tests/golden/runs
 	$(BIN) sweep run tests/golden/golden.yaml --out tests/golden/runs --jobs 1
 	rm -f tests/golden/runs/runs.parquet
+
+## A tiny sweep through a real one-node Slurm (installs slurm-wlm and munge; needs root).
+slurm-test: build
+	scripts/slurm-test.sh $(BIN)
 
 lint:
 	$(CARGO) fmt --check

@@ -11,7 +11,25 @@ use weightlab::error::{Error, Result};
 use weightlab::report::{compare, diff, plot, Metric, SweepLogs};
 use weightlab::runlog::JobState;
 use weightlab::sweep::sinks::{self, IndexSink, ProgressSink, TracingSink};
+use weightlab::sweep::slurm::{self, SlurmOptions};
 use weightlab::sweep::{self, EventSink, Sweep};
+
+/// `print!` that ignores a closed stdout (`weightlab sweep status DIR | head -1`): results are
+/// files, and a reader that stops reading is not an error.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// `println!` that ignores a closed stdout, like [`out!`].
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
 
 /// Multi-task loss-weighting studies: static grids, Yin-style and L3 dynamic weights.
 #[derive(Parser)]
@@ -114,6 +132,24 @@ struct RunArgs {
     /// Start the sweep folder over.
     #[arg(long)]
     fresh: bool,
+    /// Where jobs run: local (this machine) or slurm (a job array submitted with sbatch).
+    #[arg(long, default_value = "local")]
+    executor: String,
+    /// Slurm partition.
+    #[arg(long)]
+    partition: Option<String>,
+    /// Slurm time limit per job, HH:MM:SS.
+    #[arg(long)]
+    time: Option<String>,
+    /// Slurm CPUs per task [default: train.threads].
+    #[arg(long)]
+    cpus_per_task: Option<usize>,
+    /// At most this many array tasks at once.
+    #[arg(long)]
+    array_parallelism: Option<usize>,
+    /// An extra `#SBATCH` line, e.g. --sbatch-arg=--mem=4G (repeatable).
+    #[arg(long = "sbatch-arg", allow_hyphen_values = true)]
+    sbatch_arg: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -157,9 +193,65 @@ fn device_flag(s: &Option<String>) -> Result<Option<BackendKind>> {
     s.as_deref().map(BackendKind::parse_flag).transpose()
 }
 
+fn sweep_submit(args: &RunArgs, sweep: &Sweep, backend: Option<BackendKind>) -> Result<ExitCode> {
+    if let Some(0) = args.cpus_per_task.or(args.array_parallelism) {
+        return Err(Error::input(
+            "--cpus-per-task/--array-parallelism",
+            "slurm",
+            "must be ≥ 1",
+        ));
+    }
+    let opts = SlurmOptions {
+        partition: args.partition.clone(),
+        time: args.time.clone(),
+        cpus_per_task: args.cpus_per_task,
+        array_parallelism: args.array_parallelism,
+        sbatch_args: args.sbatch_arg.clone(),
+        device: backend,
+    };
+    let outcome = slurm::submit(sweep, &opts, args.retry_failed, args.fresh, args.dry_run)?;
+    if outcome.indices.is_empty() {
+        eprintln!(
+            "nothing to submit: every job is done or queued ({})",
+            sweep.dir.root().display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    match outcome.job_id {
+        Some(id) => {
+            outln!("{id}");
+            eprintln!(
+                "submitted Slurm job {id}: {} array tasks ({}); follow with `weightlab sweep status {}`",
+                outcome.indices.len(),
+                outcome.script.display(),
+                sweep.dir.root().display()
+            );
+        }
+        None => {
+            out!("{}", outcome.text);
+            eprintln!(
+                "dry run: wrote {} (not submitted)",
+                outcome.script.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn sweep_run(args: RunArgs) -> Result<ExitCode> {
     let backend = device_flag(&args.device)?;
     let sweep = Sweep::from_experiment(&args.experiment, args.out.clone())?;
+    match args.executor.as_str() {
+        "local" => {}
+        "slurm" => return sweep_submit(&args, &sweep, backend),
+        other => {
+            return Err(Error::input(
+                "--executor",
+                "executor",
+                format!("`{other}`: use local or slurm"),
+            ))
+        }
+    }
     let threads = sweep.experiment.train.threads;
     if let Some(0) = args.jobs {
         return Err(Error::input("--jobs", "jobs", "must be ≥ 1"));
@@ -181,9 +273,14 @@ fn sweep_run(args: RunArgs) -> Result<ExitCode> {
                 })
                 .collect()
         };
-        println!(
+        outln!(
             "{:<5} {:<44} {:<10} {:<8} {:>5} {:>6}  state",
-            "index", "run_id", "dataset", "strategy", "w1", "seed"
+            "index",
+            "run_id",
+            "dataset",
+            "strategy",
+            "w1",
+            "seed"
         );
         for p in &plan {
             let state = match p.state {
@@ -196,7 +293,7 @@ fn sweep_run(args: RunArgs) -> Result<ExitCode> {
                 .strategy
                 .static_w1()
                 .map_or("-".to_string(), |w| format!("{w}"));
-            println!(
+            outln!(
                 "{:<5} {:<44} {:<10} {:<8} {:>5} {:>6}  {state}",
                 p.job.index,
                 p.job.run_id,
@@ -206,7 +303,7 @@ fn sweep_run(args: RunArgs) -> Result<ExitCode> {
                 p.job.seed
             );
         }
-        println!(
+        outln!(
             "{} jobs, {} parallel, folder {}",
             plan.len(),
             workers,
@@ -254,8 +351,9 @@ fn sweep_run(args: RunArgs) -> Result<ExitCode> {
 fn sweep_status(dir: PathBuf) -> Result<ExitCode> {
     let sweep = Sweep::open(&dir)?;
     let plan = sweep.plan()?;
+    let slurm_states = slurm::task_states(&dir)?;
     let count = |s: JobState| plan.iter().filter(|p| p.state == s).count();
-    println!(
+    outln!(
         "{}: {} jobs — {} done, {} failed, {} running, {} pending",
         sweep.experiment.name,
         plan.len(),
@@ -270,8 +368,12 @@ fn sweep_status(dir: PathBuf) -> Result<ExitCode> {
             .as_deref()
             .map(|r| format!("  ({r})"))
             .unwrap_or_default();
-        println!(
-            "{:>4}  {:<8} {}{reason}",
+        let task = slurm_states
+            .get(&p.job.index)
+            .map(|s| format!("  slurm {s}"))
+            .unwrap_or_default();
+        outln!(
+            "{:>4}  {:<8} {}{task}{reason}",
             p.job.index,
             p.state.as_str(),
             p.job.run_id
@@ -359,8 +461,8 @@ fn report(cmd: ReportCmd) -> Result<ExitCode> {
             }
             let rows = compare::compare(&SweepLogs::load(&dir)?, metric);
             match format.as_str() {
-                "md" => print!("{}", compare::to_markdown(&rows, metric)),
-                "csv" => print!("{}", compare::to_csv(&rows)),
+                "md" => out!("{}", compare::to_markdown(&rows, metric)),
+                "csv" => out!("{}", compare::to_csv(&rows)),
                 other => {
                     return Err(Error::input(
                         "--format",
@@ -375,7 +477,7 @@ fn report(cmd: ReportCmd) -> Result<ExitCode> {
                 return Err(Error::input("--tol", "tol", "must be ≥ 0"));
             }
             let report = diff::diff(&a, &b)?;
-            print!("{}", report.render(tol));
+            out!("{}", report.render(tol));
             if !report.within(tol) {
                 return Ok(ExitCode::from(1));
             }

@@ -7,6 +7,7 @@ mod events;
 mod job;
 mod lock;
 pub mod sinks;
+pub mod slurm;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -35,6 +36,19 @@ pub struct RunOptions {
     pub retry_failed: bool,
     /// Start the folder over.
     pub fresh: bool,
+}
+
+/// A folder made ready by [`Sweep::prepare`].
+#[derive(Debug)]
+pub struct Prepared {
+    /// The folder's lock, held until this value is dropped.
+    pub lock: SweepLock,
+    /// The jobs to run, marked pending.
+    pub run_jobs: Vec<Job>,
+    /// The jobs left alone (done, failed, or busy elsewhere).
+    pub skipped: Vec<PlannedJob>,
+    /// The datasets of `run_jobs`, by name.
+    pub data: HashMap<String, Arc<(FaceSet, Split)>>,
 }
 
 /// A job with what is on disk for it.
@@ -128,18 +142,17 @@ impl Sweep {
         Ok(data)
     }
 
-    /// Run every job that is not done (and failed ones with `retry_failed`), `workers` at a
-    /// time on `backend`, in YAML order. Returns the number of failed jobs.
-    pub fn run(
+    /// Ready the folder for a run: wipe it with `fresh`, pick the jobs to run (not done;
+    /// failed ones with `retry_failed`; none that `busy` says are running elsewhere), load
+    /// their datasets (bad data is bad input, found before anything is written), then create
+    /// the folder, take its lock, copy the experiment and mark the jobs pending. Setting up
+    /// either succeeds or leaves nothing behind that this call made.
+    pub fn prepare(
         &self,
-        workers: usize,
-        backend: BackendKind,
         retry_failed: bool,
         fresh: bool,
-        sinks: &mut [&mut dyn EventSink],
-    ) -> Result<usize> {
-        let started = Instant::now();
-        let device = backend.device()?;
+        busy: &dyn Fn(&Job) -> bool,
+    ) -> Result<Prepared> {
         if fresh {
             self.wipe()?;
         }
@@ -155,16 +168,17 @@ impl Sweep {
                 })
                 .collect()
         };
-        let (to_run, skipped): (Vec<_>, Vec<_>) = plan.into_iter().partition(|p| match p.state {
-            JobState::Done => false,
-            JobState::Failed => retry_failed,
-            JobState::Pending | JobState::Running => true,
+        let (to_run, skipped): (Vec<_>, Vec<_>) = plan.into_iter().partition(|p| {
+            !busy(&p.job)
+                && match p.state {
+                    JobState::Done => false,
+                    JobState::Failed => retry_failed,
+                    JobState::Pending | JobState::Running => true,
+                }
         });
         let run_jobs: Vec<Job> = to_run.iter().map(|p| p.job.clone()).collect();
-        // Bad data is bad input: find it before anything is written.
         let data = self.load_datasets(&run_jobs)?;
 
-        // Setting up the folder either succeeds or leaves nothing behind that this call made.
         let created = !self.dir.root().exists();
         let setup = || -> Result<SweepLock> {
             std::fs::create_dir_all(self.dir.root())
@@ -180,15 +194,40 @@ impl Sweep {
             }
             Ok(lock)
         };
-        let _lock = match setup() {
-            Ok(lock) => lock,
+        match setup() {
+            Ok(lock) => Ok(Prepared {
+                lock,
+                run_jobs,
+                skipped,
+                data,
+            }),
             Err(e) => {
                 if created {
                     let _ = std::fs::remove_dir_all(self.dir.root());
                 }
-                return Err(e);
+                Err(e)
             }
-        };
+        }
+    }
+
+    /// Run every job that is not done (and failed ones with `retry_failed`), `workers` at a
+    /// time on `backend`, in YAML order. Returns the number of failed jobs.
+    pub fn run(
+        &self,
+        workers: usize,
+        backend: BackendKind,
+        retry_failed: bool,
+        fresh: bool,
+        sinks: &mut [&mut dyn EventSink],
+    ) -> Result<usize> {
+        let started = Instant::now();
+        let device = backend.device()?;
+        let Prepared {
+            lock: _lock,
+            run_jobs,
+            skipped,
+            data,
+        } = self.prepare(retry_failed, fresh, &|_| false)?;
 
         let emit_all = |sinks: &mut [&mut dyn EventSink], e: SweepEvent| {
             for s in sinks.iter_mut() {
