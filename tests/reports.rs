@@ -18,18 +18,6 @@ fn sweep(tmp: &Path) -> std::path::PathBuf {
     tmp.join("r")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn plot_compare_and_diff() {
     let tmp = tempfile::tempdir().unwrap();

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-use plotters::coord::Shift;
+use plotters::coord::{ranged1d::Ranged, Shift};
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 
@@ -321,14 +321,26 @@ where
             }
         }
 
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerMiddle)
-            .background_style(WHITE.mix(0.9))
-            .border_style(RGBColor(180, 180, 180))
-            .label_font((FONT, 13))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::LowerMiddle)?;
     }
+    Ok(())
+}
+
+/// The legend of `chart`'s labelled series, boxed, at `position`.
+fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    position: SeriesLabelPosition,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(RGBColor(180, 180, 180))
+        .label_font((FONT, 13))
+        .draw()?;
     Ok(())
 }
 
@@ -428,13 +440,7 @@ where
                     PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(2))
                 });
         }
-        w_chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .label_font((FONT, 13))
-            .draw()?;
+        legend(&mut w_chart, SeriesLabelPosition::UpperRight)?;
 
         let l_max = dynamics
             .iter()
@@ -490,13 +496,7 @@ where
                     )
                 });
         }
-        l_chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .label_font((FONT, 13))
-            .draw()?;
+        legend(&mut l_chart, SeriesLabelPosition::UpperRight)?;
     }
     Ok(())
 }

@@ -4,7 +4,6 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::atomic_write;
 use crate::error::{Error, Result};
 
 /// One row of the run index.
@@ -95,10 +94,6 @@ pub fn write_index(path: &Path, rows: &[IndexRow]) -> Result<()> {
         opt("mean_w_fv", |r| r.mean_w_fv),
         opt("wall_s", |r| r.wall_s),
     ];
-    let mut df = DataFrame::new(rows.len(), columns).map_err(|e| Error::log(path, e))?;
-    let mut bytes = Vec::new();
-    ParquetWriter::new(&mut bytes)
-        .finish(&mut df)
-        .map_err(|e| Error::log(path, format!("cannot encode parquet: {e}")))?;
-    atomic_write(path, &bytes)
+    let df = DataFrame::new(rows.len(), columns).map_err(|e| Error::log(path, e))?;
+    super::parquet::to_parquet(path, df)
 }

@@ -59,7 +59,8 @@ pub struct StepRow {
     pub loss_ex: f64,
 }
 
-fn to_parquet(path: &Path, mut df: DataFrame) -> Result<()> {
+/// Encode `df` as parquet and write it to `path` atomically.
+pub(super) fn to_parquet(path: &Path, mut df: DataFrame) -> Result<()> {
     let mut bytes = Vec::new();
     ParquetWriter::new(&mut bytes)
         .finish(&mut df)
