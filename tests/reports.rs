@@ -229,3 +229,38 @@ fn plot_compare_and_diff() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stdout).contains(&format!("missing in B: {run_id}")));
 }
+
+#[test]
+fn reports_cover_the_current_experiment_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = write(
+        tmp.path(),
+        "a.yaml",
+        &tiny_yaml("same", "  - static: { w1: [0.5] }", ""),
+    );
+    assert!(run(
+        tmp.path(),
+        &["sweep", "run", first.to_str().unwrap(), "--out", "r"]
+    )
+    .status
+    .success());
+    // The user edits the experiment (another w1) and reruns into the same folder.
+    let second = write(
+        tmp.path(),
+        "b.yaml",
+        &tiny_yaml("same", "  - static: { w1: [0.3] }", ""),
+    );
+    assert!(run(
+        tmp.path(),
+        &["sweep", "run", second.to_str().unwrap(), "--out", "r"]
+    )
+    .status
+    .success());
+    assert_eq!(job_dirs(&tmp.path().join("r")).len(), 2);
+    let table = run(tmp.path(), &["report", "compare", "r", "--format", "csv"]);
+    let csv = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        csv.contains("static w1=0.3") && !csv.contains("static w1=0.5"),
+        "{csv}"
+    );
+}

@@ -155,6 +155,24 @@ impl SweepLogs {
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
+        // A folder whose experiment was edited keeps the old jobs' folders; report only the
+        // jobs of the current experiment.yaml (all folders when it cannot be read).
+        let current: Option<Vec<String>> = std::fs::read_to_string(run_dir.experiment())
+            .ok()
+            .and_then(|t| {
+                crate::config::parse(&t, &run_dir.experiment().display().to_string()).ok()
+            })
+            .map(|e| {
+                crate::config::expand(&e)
+                    .into_iter()
+                    .map(|j| j.run_id)
+                    .collect()
+            });
+        if let Some(ids) = &current {
+            if names.iter().any(|n| ids.contains(n)) {
+                names.retain(|n| ids.contains(n));
+            }
+        }
         for run_id in names {
             let jd = run_dir.job(&run_id);
             let Some(status) = Status::read(&jd.status())? else {
