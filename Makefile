@@ -4,7 +4,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/weightlab-target
 CARGO ?= cargo
 BIN := $(CARGO_TARGET_DIR)/release/weightlab
 
-.PHONY: build fig2 fig2-seeds smoke test lint bench chaos golden slurm-test clean-runs
+.PHONY: build fig2 fig2-seeds smoke test lint bench chaos golden slurm-test wgpu-check clean-runs
 
 build:
 	$(CARGO) build --release
@@ -36,6 +36,10 @@ golden: build
 ## A tiny sweep through a real one-node Slurm (installs slurm-wlm and munge; needs root).
 slurm-test: build
 	scripts/slurm-test.sh $(BIN)
+
+## --device wgpu against flex on the smoke sweep (builds the wgpu feature separately).
+wgpu-check:
+	scripts/wgpu-check.sh
 
 lint:
 	$(CARGO) fmt --check
