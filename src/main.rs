@@ -260,19 +260,7 @@ fn sweep_run(args: RunArgs) -> Result<ExitCode> {
         .jobs
         .unwrap_or_else(|| (sweep::cores() / threads).max(1));
     if args.dry_run {
-        let plan = if sweep.dir.root().exists() {
-            sweep.plan()?
-        } else {
-            sweep
-                .jobs
-                .iter()
-                .map(|j| sweep::PlannedJob {
-                    job: j.clone(),
-                    state: JobState::Pending,
-                    reason: None,
-                })
-                .collect()
-        };
+        let plan = sweep.plan()?;
         outln!(
             "{:<5} {:<44} {:<10} {:<8} {:>5} {:>6}  state",
             "index",

@@ -196,16 +196,14 @@ impl DatasetSpec {
         }
         let test = subject_fold(&set, folds, fold, seed);
         let split = Split::by_test_subjects(&set, &test);
-        Ok((set, split)).and_then(|(set, split)| {
-            if split.train.is_empty() || split.test.is_empty() {
-                return Err(Error::input(
-                    self.name.clone(),
-                    "datasets",
-                    "the split leaves no training or no test images",
-                ));
-            }
-            Ok((set, split))
-        })
+        if split.train.is_empty() || split.test.is_empty() {
+            return Err(Error::input(
+                self.name.clone(),
+                "datasets",
+                "the split leaves no training or no test images",
+            ));
+        }
+        Ok((set, split))
     }
 }
 

@@ -89,10 +89,7 @@ impl JobLogs {
 
     /// Epoch with the highest mean of the two accuracies.
     pub fn best_epoch(&self) -> Option<i64> {
-        self.epochs
-            .iter()
-            .max_by(|a, b| (a.fv_acc + a.ex_acc).total_cmp(&(b.fv_acc + b.ex_acc)))
-            .map(|r| r.epoch)
+        crate::runlog::best_epoch(&self.epochs)
     }
 
     /// Mean w_fv over the epochs.

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 pub use atomic::{atomic_write, remove_temporaries, TMP_SUFFIX};
 pub use index::{write_index, IndexRow};
 pub use parquet::{
-    read_epochs, read_frame, read_steps, write_epochs, write_steps, EpochRow, StepRow,
+    best_epoch, read_epochs, read_frame, read_steps, write_epochs, write_steps, EpochRow, StepRow,
 };
 pub use status::{JobState, Status};
 

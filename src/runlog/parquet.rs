@@ -42,6 +42,13 @@ pub struct EpochRow {
     pub elapsed_s: f64,
 }
 
+/// The epoch with the highest sum of the two accuracies (the first on ties).
+pub fn best_epoch(rows: &[EpochRow]) -> Option<i64> {
+    rows.iter()
+        .max_by(|a, b| (a.fv_acc + a.ex_acc).total_cmp(&(b.fv_acc + b.ex_acc)))
+        .map(|r| r.epoch)
+}
+
 /// One row of `steps.parquet` (the run id is added when writing).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepRow {

@@ -109,8 +109,9 @@ impl Sweep {
         Self::from_experiment(&exp, Some(dir.to_path_buf()))
     }
 
-    /// Each job with its state on disk. A `done` status whose hash differs from the job's is
-    /// treated as pending: that folder holds another config's results.
+    /// Each job with its state on disk (`Pending` without a status file, so also before the
+    /// folder exists). A `done` status whose hash differs from the job's is treated as pending:
+    /// that folder holds another config's results.
     pub fn plan(&self) -> Result<Vec<PlannedJob>> {
         self.jobs
             .iter()
@@ -156,18 +157,7 @@ impl Sweep {
         if fresh {
             self.wipe()?;
         }
-        let plan = if self.dir.root().exists() {
-            self.plan()?
-        } else {
-            self.jobs
-                .iter()
-                .map(|j| PlannedJob {
-                    job: j.clone(),
-                    state: JobState::Pending,
-                    reason: None,
-                })
-                .collect()
-        };
+        let plan = self.plan()?;
         let (to_run, skipped): (Vec<_>, Vec<_>) = plan.into_iter().partition(|p| {
             !busy(&p.job)
                 && match p.state {

@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{EventSink, Sweep, SweepEvent};
-use crate::runlog::{read_epochs, write_index, IndexRow, JobState, Status};
+use crate::runlog::{best_epoch, read_epochs, write_index, IndexRow, JobState, Status};
 
 /// Whether stderr is a terminal (progress bars) or not (tracing lines).
 pub fn stderr_is_terminal() -> bool {
@@ -161,12 +161,17 @@ impl EventSink for TracingSink {
 /// job changes state, so it is right even when several processes (Slurm tasks) share it.
 pub struct IndexSink<'a> {
     sweep: &'a Sweep,
+    /// Rows of done jobs: their logs never change, so their parquet files are read once.
+    done: HashMap<String, IndexRow>,
 }
 
 impl<'a> IndexSink<'a> {
     /// The index of `sweep`.
     pub fn new(sweep: &'a Sweep) -> Self {
-        Self { sweep }
+        Self {
+            sweep,
+            done: HashMap::new(),
+        }
     }
 }
 
@@ -180,13 +185,18 @@ impl EventSink for IndexSink<'_> {
                 | SweepEvent::JobFailed { .. }
                 | SweepEvent::Finished { .. }
         ) {
-            rebuild_index(self.sweep);
+            write_rows(self.sweep, &mut self.done);
         }
     }
 }
 
 /// The index rows of `sweep`, from its status files and epoch logs.
 pub fn index_rows(sweep: &Sweep) -> Vec<IndexRow> {
+    index_rows_cached(sweep, &mut HashMap::new())
+}
+
+/// [`index_rows`], reusing and filling `done`, the rows of jobs already seen done.
+fn index_rows_cached(sweep: &Sweep, done: &mut HashMap<String, IndexRow>) -> Vec<IndexRow> {
     sweep
         .jobs
         .iter()
@@ -212,6 +222,9 @@ pub fn index_rows(sweep: &Sweep) -> Vec<IndexRow> {
                 ..IndexRow::default()
             };
             if row.status == "done" {
+                if let Some(cached) = done.get(&job.run_id) {
+                    return cached.clone();
+                }
                 if let Ok(epochs) = read_epochs(&jd.epochs()) {
                     if let Some(last) = epochs.last() {
                         row.epochs = Some(last.epoch);
@@ -220,15 +233,13 @@ pub fn index_rows(sweep: &Sweep) -> Vec<IndexRow> {
                     }
                     row.best_fv_acc = epochs.iter().map(|r| r.fv_acc).reduce(f64::max);
                     row.best_ex_acc = epochs.iter().map(|r| r.ex_acc).reduce(f64::max);
-                    row.best_epoch = epochs
-                        .iter()
-                        .max_by(|a, b| (a.fv_acc + a.ex_acc).total_cmp(&(b.fv_acc + b.ex_acc)))
-                        .map(|r| r.epoch);
+                    row.best_epoch = best_epoch(&epochs);
                     if !epochs.is_empty() {
                         row.mean_w_fv =
                             Some(epochs.iter().map(|r| r.w_fv).sum::<f64>() / epochs.len() as f64);
                     }
                 }
+                done.insert(job.run_id.clone(), row.clone());
             }
             row
         })
@@ -237,10 +248,14 @@ pub fn index_rows(sweep: &Sweep) -> Vec<IndexRow> {
 
 /// Rewrite `runs.parquet` of `sweep` from disk; problems are logged, never fatal.
 pub fn rebuild_index(sweep: &Sweep) {
+    write_rows(sweep, &mut HashMap::new());
+}
+
+fn write_rows(sweep: &Sweep, done: &mut HashMap<String, IndexRow>) {
     if !sweep.dir.root().exists() {
         return;
     }
-    if let Err(e) = write_index(&sweep.dir.index(), &index_rows(sweep)) {
+    if let Err(e) = write_index(&sweep.dir.index(), &index_rows_cached(sweep, done)) {
         tracing::error!(error = %e, "cannot update the run index");
     }
 }
