@@ -4,7 +4,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/weightlab-target
 CARGO ?= cargo
 BIN := $(CARGO_TARGET_DIR)/release/weightlab
 
-.PHONY: build fig2 fig2-seeds smoke test lint bench chaos golden slurm-test wgpu-check clean-runs
+.PHONY: build fig2 fig2-seeds strategies smoke test lint bench chaos golden slurm-test wgpu-check clean-runs
 
 build:
 	$(CARGO) build --release
@@ -15,6 +15,12 @@ fig2: build
 
 fig2-seeds: build
 	$(BIN) sweep run experiments/fig2-seeds.yaml
+
+## Every weighting strategy, 3 seeds; figures and compare table into reports/strategies/.
+strategies: build
+	$(BIN) sweep run experiments/strategies.yaml
+	$(BIN) report plot runs/strategies
+	$(BIN) report compare runs/strategies > reports/strategies/compare.md
 
 smoke: build
 	$(BIN) sweep run experiments/smoke.yaml --out runs/smoke --fresh

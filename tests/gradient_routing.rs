@@ -8,11 +8,13 @@ use weightlab::data::{FaceSet, Split};
 use weightlab::model::{
     seeded_init, ModelConfig, MultiTaskNet, Preset, WeightUnit, WeightUnitConfig,
 };
+use weightlab::strategy::Flow;
 use weightlab::strategy::{
-    weighted_sum, L3Config, StaticWeights, StepContext, Strategy, TaskLosses, Yin, YinConfig, L3,
+    weighted_sum, L3Config, SharedGradients, StaticWeights, StepContext, Strategy, TaskLosses, Yin,
+    YinConfig, L3,
 };
-use weightlab::train::batch_images;
 use weightlab::train::losses::{cross_entropy, one_hot};
+use weightlab::train::{batch_images, shared_gradients, task_losses, CenterLoss};
 
 /// Every float parameter's gradient (empty when it has none), in visiting order.
 struct GradCollector<'a> {
@@ -37,6 +39,10 @@ fn grads_of<M: Module>(module: &M, grads: &Gradients) -> Vec<Option<Vec<f32>>> {
     };
     module.visit(&mut c);
     c.out
+}
+
+fn no_probe() -> SharedGradients {
+    unreachable!("these strategies do not measure shared-layer gradients")
 }
 
 struct Fixture {
@@ -126,12 +132,13 @@ fn l3_unit_gradient_matches_the_analytic_one() {
     let mut l3 = L3::new(L3Config {
         lr: 0.1,
         epsilon: eps,
-        normalize_logits: false,
+        ..L3Config::default()
     });
     let obj = l3.objective(StepContext {
         z,
         unit: &f.unit,
         losses,
+        shared_gradients: &no_probe,
     });
     let grads = obj.loss.backward();
     let unit_grads = grads_of(&f.unit, &grads);
@@ -179,6 +186,7 @@ fn l3_term_never_reaches_theta() {
             z,
             unit: &f.unit,
             losses,
+            shared_gradients: &no_probe,
         })
         .loss
         .backward(),
@@ -190,6 +198,7 @@ fn l3_term_never_reaches_theta() {
             z,
             unit: &f.unit,
             losses,
+            shared_gradients: &no_probe,
         })
         .total
         .backward(),
@@ -206,6 +215,7 @@ fn l3_term_never_reaches_theta() {
             z,
             unit: &f.unit,
             losses,
+            shared_gradients: &no_probe,
         })
         .total
         .backward();
@@ -222,6 +232,7 @@ fn static_never_touches_the_unit() {
         z,
         unit: &f.unit,
         losses,
+        shared_gradients: &no_probe,
     });
     let w = obj.weights.into_data().try_to_vec::<f32>().unwrap();
     assert!((w[0] - 0.3).abs() < 1e-7 && (w[1] - 0.7).abs() < 1e-7);
@@ -241,6 +252,7 @@ fn yin_trunk_receives_gradient_through_w() {
             z,
             unit: &f.unit,
             losses,
+            shared_gradients: &no_probe,
         })
         .loss
         .backward(),
@@ -250,6 +262,7 @@ fn yin_trunk_receives_gradient_through_w() {
         z,
         unit: &f.unit,
         losses: losses.clone(),
+        shared_gradients: &no_probe,
     });
     let detached = grads_of(
         &f.net,
@@ -266,8 +279,103 @@ fn yin_trunk_receives_gradient_through_w() {
             z,
             unit: &f.unit,
             losses,
+            shared_gradients: &no_probe,
         })
         .loss
         .backward();
     assert!(grads_of(&f.unit, &g).iter().all(Option::is_some));
+}
+
+#[test]
+fn l3_official_flow_reaches_the_trunk_through_w_but_never_psi() {
+    let f = fixture();
+    let objective = |flow: Flow| {
+        let mut l3 = L3::new(L3Config {
+            flow,
+            ..L3Config::default()
+        });
+        let (z, losses) = forward(&f);
+        l3.objective(StepContext {
+            z,
+            unit: &f.unit,
+            losses,
+            shared_gradients: &no_probe,
+        })
+    };
+    let (paper, official) = (objective(Flow::Paper), objective(Flow::Official));
+    let w = |o: &weightlab::strategy::Objective| {
+        o.weights.clone().into_data().try_to_vec::<f32>().unwrap()
+    };
+    assert_eq!(
+        w(&paper),
+        w(&official),
+        "the flow changed the weights' values"
+    );
+    let (gp, go) = (paper.loss.backward(), official.loss.backward());
+    assert!(
+        max_diff(&grads_of(&f.net, &gp), &grads_of(&f.net, &go)) > 1e-7,
+        "official flow: Θ got no gradient through w"
+    );
+    // Ψ is trained by L3 alone in both flows.
+    assert_eq!(
+        max_diff(&grads_of(&f.unit, &gp), &grads_of(&f.unit, &go)),
+        0.0,
+        "official flow: the total loss reached Ψ"
+    );
+}
+
+/// The norm of `loss`'s gradient on the last shared layer's weights, by a full backward.
+fn full_norm(f: &Fixture, loss: Tensor<1>) -> f64 {
+    let g = f
+        .net
+        .last_shared_weight()
+        .grad(&loss.backward())
+        .unwrap()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    g.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt()
+}
+
+#[test]
+fn shared_gradient_probe_matches_full_backward_and_leaves_the_step_intact() {
+    let f = fixture();
+    let idx: Vec<usize> = f.split.train[..8].to_vec();
+    let ids: Vec<u32> = f.split.train_labels[..8].to_vec();
+    let ex: Vec<u32> = idx.iter().map(|&i| f.set.expressions[i]).collect();
+    let id_1h = one_hot(&ids, f.split.n_train_subjects, &f.device);
+    let ex_1h = one_hot(&ex, 4, &f.device);
+    let centers = CenterLoss::new(f.split.n_train_subjects, 8, Default::default(), &f.device);
+    let images = || batch_images(&f.set, &idx, &f.device);
+    let losses = || task_losses(&f.net.forward(images()), &id_1h, &ex_1h, &centers);
+    let expected = [full_norm(&f, losses().fv), full_norm(&f, losses().ex)];
+
+    // The probe runs between the step's forward and its backward, as in the training loop.
+    let out = f.net.forward(images());
+    let step_losses = task_losses(&out, &id_1h, &ex_1h, &centers);
+    let probe = shared_gradients(&f.net, &out.features, &id_1h, &ex_1h, &centers);
+    for i in 0..2 {
+        assert!(
+            (probe.norms[i] - expected[i]).abs() <= 1e-5 * expected[i].max(1.0),
+            "task {i}: probe {:?} vs full backward {expected:?}",
+            probe.norms
+        );
+        assert!(probe.norms[i] > 0.0);
+    }
+    let value = step_losses.fv.clone().into_scalar::<f32>() as f64;
+    assert!((probe.losses[0] - value).abs() < 1e-6);
+    let after_probe = grads_of(
+        &f.net,
+        &weighted_sum(Tensor::from_floats([0.3, 0.7], &f.device), &step_losses).backward(),
+    );
+    let plain = grads_of(
+        &f.net,
+        &weighted_sum(Tensor::from_floats([0.3, 0.7], &f.device), &losses()).backward(),
+    );
+    assert!(after_probe.iter().all(Option::is_some));
+    assert_eq!(
+        max_diff(&after_probe, &plain),
+        0.0,
+        "the probe changed the step's gradients"
+    );
 }

@@ -59,7 +59,9 @@ fn tiny_sweep_writes_contract_logs_deterministically() {
                 "loss_l3",
                 "fv_acc",
                 "ex_acc",
-                "elapsed_s"
+                "elapsed_s",
+                "raw_w_fv",
+                "raw_w_ex"
             ]
         );
         for c in ["run_id", "dataset", "strategy"] {
@@ -79,6 +81,8 @@ fn tiny_sweep_writes_contract_logs_deterministically() {
             "fv_acc",
             "ex_acc",
             "elapsed_s",
+            "raw_w_fv",
+            "raw_w_ex",
         ] {
             assert_eq!(dtype(&epochs, c), DataType::Float64, "{c}");
         }
@@ -117,7 +121,10 @@ fn tiny_sweep_writes_contract_logs_deterministically() {
             .collect();
         assert_eq!(
             names,
-            ["run_id", "epoch", "step", "w_fv", "w_ex", "loss_fv", "loss_ex"]
+            [
+                "run_id", "epoch", "step", "w_fv", "w_ex", "loss_fv", "loss_ex", "raw_w_fv",
+                "raw_w_ex"
+            ]
         );
         assert_eq!(dtype(&steps, "step"), DataType::Int64);
         let w_fv: Vec<f64> = steps

@@ -8,7 +8,7 @@ use std::time::Instant;
 use clap::Parser;
 use weightlab::config::{self, BackendKind};
 use weightlab::runlog::{write_epochs, write_steps};
-use weightlab::strategy::{L3Config, StrategyPoint};
+use weightlab::strategy::StrategyPoint;
 use weightlab::train::train_job;
 
 /// Benchmark the training step.
@@ -26,6 +26,9 @@ struct Args {
     /// flex or wgpu.
     #[arg(long, default_value = "flex")]
     device: String,
+    /// The strategy measured, as a YAML entry of `strategies:`.
+    #[arg(long, default_value = "l3: {}")]
+    strategy: String,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -37,7 +40,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into_iter()
         .next()
         .ok_or("experiment has no jobs")?;
-    job.strategy = StrategyPoint::L3(L3Config::default());
+    job.strategy = serde_yaml::with::singleton_map_recursive::deserialize::<StrategyPoint, _>(
+        serde_yaml::Deserializer::from_str(&args.strategy),
+    )
+    .map_err(|e| format!("--strategy {:?}: {e}", args.strategy))?;
     job.train.batch_size = 64;
     job.train.epochs = args.epochs;
     let data = job.dataset.load()?;

@@ -7,7 +7,6 @@ use super::Experiment;
 use crate::data::DatasetSource;
 use crate::error::{Error, Result};
 use crate::model::Preset;
-use crate::strategy::{StrategySpec, W1Spec};
 
 /// Best-effort line of the last key of `field` (`train.lr` → the first line with `lr:`).
 fn line_of(text: &str, field: &str) -> Option<usize> {
@@ -250,48 +249,9 @@ pub fn validate(exp: &Experiment, text: &str, file: &str) -> Result<()> {
     )?;
     for (i, s) in exp.strategies.iter().enumerate() {
         let at = format!("strategies[{i}]");
-        match s {
-            StrategySpec::Static { w1 } => {
-                let f = format!("{at}.static.w1");
-                if let W1Spec::Grid(g) = w1 {
-                    c.positive(g.step, &format!("{f}.step"))?;
-                    c.ensure(
-                        g.from <= g.to,
-                        &format!("{f}.from"),
-                        format!("from ({}) must be ≤ to ({})", g.from, g.to),
-                    )?;
-                    c.ensure(
-                        g.count().is_some(),
-                        &format!("{f}.step"),
-                        format!(
-                            "the range {}..{} is not divisible by step {}",
-                            g.from, g.to, g.step
-                        ),
-                    )?;
-                }
-                let values = w1.values();
-                c.ensure(!values.is_empty(), &f, "needs at least one value")?;
-                for v in values {
-                    c.ensure(
-                        (0.0..=1.0).contains(&v),
-                        &f,
-                        format!("w1 must be in [0, 1] (got {v})"),
-                    )?;
-                }
-            }
-            StrategySpec::Yin(y) => {
-                c.positive(y.lr, &format!("{at}.yin.lr"))?;
-                let [lo, hi] = y.clip;
-                c.ensure(
-                    (0.0..hi).contains(&lo) && hi <= 1.0,
-                    &format!("{at}.yin.clip"),
-                    format!("needs 0 ≤ low < high ≤ 1 (got [{lo}, {hi}])"),
-                )?;
-            }
-            StrategySpec::L3(l) => {
-                c.positive(l.lr, &format!("{at}.l3.lr"))?;
-                c.positive(l.epsilon, &format!("{at}.l3.epsilon"))?;
-            }
+        if let Err(e) = s.check() {
+            let field = format!("{at}.{}.{}", s.name(), e.field);
+            return Err(c.fail(&field, e.message));
         }
     }
     Ok(())

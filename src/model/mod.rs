@@ -84,9 +84,27 @@ pub enum Trunk {
 impl Trunk {
     /// `[batch, 1, s, s]` images → `[batch, z_dim]` shared features Z.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.shared(self.features(images))
+    }
+
+    /// `[batch, 1, s, s]` images → the input of the last shared layer.
+    pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
         match self {
-            Trunk::Small(t) => t.forward(images),
-            Trunk::Paper(t) => t.forward(images),
+            Trunk::Small(t) => t.features(images),
+            Trunk::Paper(t) => t.features(images),
+        }
+    }
+
+    /// The last shared layer: features → Z = ReLU(W·h + b).
+    pub fn shared(&self, features: Tensor<2>) -> Tensor<2> {
+        relu(self.last_shared().forward(features))
+    }
+
+    /// W and b of the last shared layer, the layer GradNorm-style strategies measure.
+    pub fn last_shared(&self) -> &Linear {
+        match self {
+            Trunk::Small(t) => t.last_shared(),
+            Trunk::Paper(t) => t.last_shared(),
         }
     }
 }
@@ -104,6 +122,8 @@ pub struct MultiTaskNet {
 /// What one forward pass yields.
 #[derive(Debug, Clone)]
 pub struct Outputs {
+    /// The input of the last shared layer, `[batch, features]`: a probe restarts from it.
+    pub features: Tensor<2>,
     /// Shared features Z, `[batch, z_dim]`.
     pub z: Tensor<2>,
     /// Face-verification embedding X1 (not normalised), `[batch, embedding_dim]`.
@@ -143,17 +163,30 @@ impl ModelConfig {
 impl MultiTaskNet {
     /// `[batch, 1, s, s]` images → [`Outputs`].
     pub fn forward(&self, images: Tensor<4>) -> Outputs {
-        let z = self.trunk.forward(images); // [batch, z_dim]
+        self.forward_from_features(self.trunk.features(images))
+    }
+
+    /// The last shared layer and both branches, from the trunk's `features` (see
+    /// [`Outputs::features`]). Restarting from detached features gives a small graph whose
+    /// backward reaches only the last shared layer and the branches.
+    pub fn forward_from_features(&self, features: Tensor<2>) -> Outputs {
+        let z = self.trunk.shared(features.clone()); // [batch, z_dim]
         let embedding = self.fv_embedding.forward(z.clone()); // [batch, embedding_dim]
         let identity_logits = self.fv_classifier.forward(embedding.clone());
         let x2 = relu(self.ex_bottleneck.forward(z.clone())); // [batch, expression_dim]
         let expression_logits = self.ex_classifier.forward(x2);
         Outputs {
+            features,
             z,
             embedding,
             identity_logits,
             expression_logits,
         }
+    }
+
+    /// The weight matrix W of the last shared layer.
+    pub fn last_shared_weight(&self) -> Tensor<2> {
+        self.trunk.last_shared().weight.val()
     }
 
     /// `[batch, 1, s, s]` → L2-normalised embeddings `[batch, embedding_dim]`, for evaluation.

@@ -88,8 +88,8 @@ impl PaperTrunk {
         }
     }
 
-    /// `[batch, 1, s, s]` → `[batch, z_dim]`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+    /// `[batch, 1, s, s]` → `[batch, 128]`: everything before the last shared layer.
+    pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
         let x = relu(self.stem1.forward(x)); // [b, 32, s/2, s/2]
         let x = relu(self.stem2.forward(x));
         let x = self.pool.forward(relu(self.stem3.forward(x))); // [b, 64, s/4, s/4]
@@ -97,7 +97,11 @@ impl PaperTrunk {
         let x = relu(self.reduce.forward(x)); // [b, 128, s/8, s/8]
         let x = self.block_b.iter().fold(x, |x, block| block.forward(x));
         let [b, c, _, _] = x.dims();
-        let x = self.global.forward(x).reshape([b, c]); // [b, 128]
-        relu(self.dense.forward(x)) // [b, z_dim]
+        self.global.forward(x).reshape([b, c]) // [b, 128]
+    }
+
+    /// The last shared layer (features → Z, before its ReLU).
+    pub fn last_shared(&self) -> &Linear {
+        &self.dense
     }
 }

@@ -37,13 +37,18 @@ impl SmallTrunk {
         }
     }
 
-    /// `[batch, 1, s, s]` → `[batch, z_dim]`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+    /// `[batch, 1, s, s]` → `[batch, 64·(s/8)²]`: everything before the last shared layer.
+    pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
         let x = self.pool.forward(relu(self.conv1.forward(x))); // [b, 16, s/2, s/2]
         let x = self.pool.forward(relu(self.conv2.forward(x))); // [b, 32, s/4, s/4]
         let x = self.pool.forward(relu(self.conv3.forward(x))); // [b, 64, s/8, s/8]
         let x = relu(self.conv4.forward(x)); // [b, 64, s/8, s/8]
         let [b, c, h, w] = x.dims();
-        relu(self.dense.forward(x.reshape([b, c * h * w]))) // [b, z_dim]
+        x.reshape([b, c * h * w])
+    }
+
+    /// The last shared layer (features → Z, before its ReLU).
+    pub fn last_shared(&self) -> &Linear {
+        &self.dense
     }
 }

@@ -11,6 +11,9 @@ pub struct WeightUnitConfig {
     /// Scale each sample's task logits to at most unit length before the softmax (the authors'
     /// variant, which bounds two-task weights to [σ(−√2), σ(√2)] ≈ [0.2, 0.8]).
     pub normalize_logits: bool,
+    /// Scale each sample's shared features Z to unit length before the linear layer, so that
+    /// the logits' size follows Ψ alone, not the trunk's growing activations.
+    pub normalize_z: bool,
 }
 
 /// Ψ: `w = mean_batch softmax(ψ·Z + b)`. No ReLU: it would shrink the weights' range.
@@ -18,6 +21,7 @@ pub struct WeightUnitConfig {
 pub struct WeightUnit {
     linear: Linear,
     normalize_logits: bool,
+    normalize_z: bool,
 }
 
 /// The unit's output for one batch.
@@ -39,6 +43,7 @@ impl WeightUnitConfig {
         WeightUnit {
             linear,
             normalize_logits: self.normalize_logits,
+            normalize_z: self.normalize_z,
         }
     }
 }
@@ -46,7 +51,28 @@ impl WeightUnitConfig {
 impl WeightUnit {
     /// `[batch, z_dim]` features → [`UnitOutput`].
     pub fn forward(&self, z: Tensor<2>) -> UnitOutput {
-        let mut logits = self.linear.forward(z); // [batch, tasks]
+        let z = self.prepare(z);
+        self.finish(self.linear.forward(z))
+    }
+
+    /// Like [`forward`](Self::forward) with Ψ's parameters taken as constants: the output still
+    /// depends on `z`, so a loss on it reaches Θ through Z but never Ψ.
+    pub fn forward_frozen(&self, z: Tensor<2>) -> UnitOutput {
+        let z = self.prepare(z);
+        let weight = self.linear.weight.val().detach();
+        let bias = self.linear.bias.as_ref().map(|b| b.val().detach());
+        self.finish(burn::tensor::module::linear(z, weight, bias))
+    }
+
+    fn prepare(&self, z: Tensor<2>) -> Tensor<2> {
+        if self.normalize_z {
+            crate::model::l2_normalize(z)
+        } else {
+            z
+        }
+    }
+
+    fn finish(&self, mut logits: Tensor<2>) -> UnitOutput {
         if self.normalize_logits {
             // Divide by max(‖a‖, 1), clamping the squared norm before the square root: the unit
             // starts at a = 0, where d‖a‖ is infinite, and a plain ‖a‖ would give a NaN

@@ -6,7 +6,6 @@ use std::path::Path;
 use crate::config::ResolvedJob;
 use crate::error::{Error, Result};
 use crate::runlog::{read_epochs, read_steps, EpochRow, JobState, RunDir, Status, StepRow};
-use crate::strategy::StrategyPoint;
 
 /// Which epoch's accuracy stands for a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,7 +187,7 @@ impl SweepLogs {
                 .and_then(|t| serde_yaml::from_str::<ResolvedJob>(&strip_ids(&t)).ok());
             let point_detail = resolved
                 .as_ref()
-                .map(|r| detail(&r.strategy))
+                .map(|r| r.strategy.detail())
                 .unwrap_or_default();
             let point_key = resolved
                 .map(|mut r| {
@@ -297,31 +296,6 @@ impl SweepLogs {
         });
         points
     }
-}
-
-/// The settings of a dynamic strategy point that differ from that strategy's defaults, as
-/// `key=value` pairs, so that two `l3` points of one sweep get telling labels.
-fn detail(point: &StrategyPoint) -> String {
-    let (actual, default) = match point {
-        StrategyPoint::Static { .. } => return String::new(),
-        StrategyPoint::Yin(c) => (
-            serde_json::to_value(c),
-            serde_json::to_value(crate::strategy::YinConfig::default()),
-        ),
-        StrategyPoint::L3(c) => (
-            serde_json::to_value(c),
-            serde_json::to_value(crate::strategy::L3Config::default()),
-        ),
-    };
-    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(d))) = (actual, default)
-    else {
-        return String::new();
-    };
-    a.iter()
-        .filter(|(k, v)| d.get(*k) != Some(v))
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// `run.yaml` carries `run_id` and `config_hash` after the resolved config; drop them.

@@ -22,9 +22,9 @@ pub struct EpochRow {
     pub seed: i64,
     /// 1-based epoch.
     pub epoch: i64,
-    /// Mean w_fv over the epoch's steps.
+    /// Mean w_fv over the epoch's steps, the weights normalised to sum 1.
     pub w_fv: f64,
-    /// Mean w_ex over the epoch's steps.
+    /// Mean w_ex over the epoch's steps, the weights normalised to sum 1.
     pub w_ex: f64,
     /// Mean L1.
     pub loss_fv: f64,
@@ -40,6 +40,10 @@ pub struct EpochRow {
     pub ex_acc: f64,
     /// Wall seconds since the job started.
     pub elapsed_s: f64,
+    /// Mean w_fv on the strategy's own scale (e.g. summing to 2 for dwa and gradnorm).
+    pub raw_w_fv: f64,
+    /// Mean w_ex on the strategy's own scale.
+    pub raw_w_ex: f64,
 }
 
 /// The epoch with the highest sum of the two accuracies (the first on ties).
@@ -64,6 +68,10 @@ pub struct StepRow {
     pub loss_fv: f64,
     /// This step's L2.
     pub loss_ex: f64,
+    /// This step's w_fv on the strategy's own scale.
+    pub raw_w_fv: f64,
+    /// This step's w_ex on the strategy's own scale.
+    pub raw_w_ex: f64,
 }
 
 /// Encode `df` as parquet and write it to `path` atomically.
@@ -123,6 +131,8 @@ pub fn write_epochs(path: &Path, rows: &[EpochRow]) -> Result<()> {
         f64s("fv_acc", |r| r.fv_acc),
         f64s("ex_acc", |r| r.ex_acc),
         f64s("elapsed_s", |r| r.elapsed_s),
+        f64s("raw_w_fv", |r| r.raw_w_fv),
+        f64s("raw_w_ex", |r| r.raw_w_ex),
     ];
     let df = frame(path, rows.len(), columns)?;
     to_parquet(path, df)
@@ -147,6 +157,8 @@ pub fn write_steps(path: &Path, run_id: &str, rows: &[StepRow]) -> Result<()> {
         f64s("w_ex", |r| r.w_ex),
         f64s("loss_fv", |r| r.loss_fv),
         f64s("loss_ex", |r| r.loss_ex),
+        f64s("raw_w_fv", |r| r.raw_w_fv),
+        f64s("raw_w_ex", |r| r.raw_w_ex),
     ];
     let df = frame(path, rows.len(), columns)?;
     to_parquet(path, df)
@@ -168,6 +180,20 @@ fn f64_col(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<Option<f64>>> 
         .f64()
         .map_err(|e| Error::log(path, format!("column {name}: {e}")))?;
     Ok(ca.iter().collect())
+}
+
+/// A column that logs written before it existed lack: `fallback` then.
+fn f64_col_or(
+    df: &DataFrame,
+    path: &Path,
+    name: &str,
+    fallback: &[Option<f64>],
+) -> Result<Vec<Option<f64>>> {
+    if df.column(name).is_ok() {
+        f64_col(df, path, name)
+    } else {
+        Ok(fallback.to_vec())
+    }
 }
 
 fn i64_col(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<i64>> {
@@ -204,6 +230,10 @@ pub fn read_epochs(path: &Path) -> Result<Vec<EpochRow>> {
     let epoch = i64_col(&df, path, "epoch")?;
     let g = |n: &str| f64_col(&df, path, n);
     let (w_fv, w_ex, loss_fv, loss_ex) = (g("w_fv")?, g("w_ex")?, g("loss_fv")?, g("loss_ex")?);
+    // Logs from before the raw columns hold static, yin and l3 runs, whose raw weights are the
+    // normalised ones.
+    let raw_w_fv = f64_col_or(&df, path, "raw_w_fv", &w_fv)?;
+    let raw_w_ex = f64_col_or(&df, path, "raw_w_ex", &w_ex)?;
     let (loss_total, loss_l3, fv_acc, ex_acc, elapsed_s) = (
         g("loss_total")?,
         g("loss_l3")?,
@@ -228,6 +258,8 @@ pub fn read_epochs(path: &Path) -> Result<Vec<EpochRow>> {
             fv_acc: fv_acc[i].unwrap_or(f64::NAN),
             ex_acc: ex_acc[i].unwrap_or(f64::NAN),
             elapsed_s: elapsed_s[i].unwrap_or(f64::NAN),
+            raw_w_fv: raw_w_fv[i].unwrap_or(f64::NAN),
+            raw_w_ex: raw_w_ex[i].unwrap_or(f64::NAN),
         })
         .collect())
 }
@@ -239,6 +271,8 @@ pub fn read_steps(path: &Path) -> Result<Vec<StepRow>> {
     let step = i64_col(&df, path, "step")?;
     let g = |n: &str| f64_col(&df, path, n);
     let (w_fv, w_ex, loss_fv, loss_ex) = (g("w_fv")?, g("w_ex")?, g("loss_fv")?, g("loss_ex")?);
+    let raw_w_fv = f64_col_or(&df, path, "raw_w_fv", &w_fv)?;
+    let raw_w_ex = f64_col_or(&df, path, "raw_w_ex", &w_ex)?;
     Ok((0..df.height())
         .map(|i| StepRow {
             epoch: epoch[i] as usize,
@@ -247,6 +281,8 @@ pub fn read_steps(path: &Path) -> Result<Vec<StepRow>> {
             w_ex: w_ex[i].unwrap_or(f64::NAN),
             loss_fv: loss_fv[i].unwrap_or(f64::NAN),
             loss_ex: loss_ex[i].unwrap_or(f64::NAN),
+            raw_w_fv: raw_w_fv[i].unwrap_or(f64::NAN),
+            raw_w_ex: raw_w_ex[i].unwrap_or(f64::NAN),
         })
         .collect())
 }

@@ -5,11 +5,36 @@
 //! L3 = Σ w_i / (L_i + ε) with the losses detached and Z detached, so no L3 gradient reaches Θ.
 //! Since ∂L3/∂a_j = w_j (1/L_j − Σ w_i/L_i), descent raises the weight of the task with the
 //! larger loss: the hard task gets the larger weight.
+//!
+//! `flow: official` follows the authors' TensorFlow code instead, which does not stop the
+//! total loss's gradient at w: Θ also receives ∂(Σ w_i L_i)/∂w · ∂w/∂Z through the trunk.
+//! Ψ is still trained by L3 alone there (the code gives each optimiser its own variables).
 
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{weighted_sum, Objective, StepContext, Strategy};
+use super::{
+    non_default, weighted_sum, BuildContext, Objective, Settings, SettingsError, StepContext,
+    Strategy,
+};
+use crate::model::WeightUnitConfig;
+
+/// Whether the total loss's gradient may flow through w into Θ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flow {
+    /// w is a constant for Θ's update (the paper).
+    #[default]
+    Paper,
+    /// w is not detached for Θ's update (the authors' code).
+    Official,
+}
+
+impl Flow {
+    fn is_paper(&self) -> bool {
+        *self == Flow::Paper
+    }
+}
 
 /// Settings of `l3` (`l3: { lr: 0.1, epsilon: 0.01 }` in the YAML).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +49,14 @@ pub struct L3Config {
     /// Unit-length logits before the softmax.
     #[serde(default)]
     pub normalize_logits: bool,
+    /// Unit-length Z before the weight unit. Left out of the resolved config when off, so that
+    /// run ids from before this setting existed stay the same.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub normalize_z: bool,
+    /// `paper` (w detached for Θ) or `official` (as the authors' code). Left out of the
+    /// resolved config when `paper`, for the same reason.
+    #[serde(default, skip_serializing_if = "Flow::is_paper")]
+    pub flow: Flow,
 }
 
 fn default_lr() -> f64 {
@@ -39,6 +72,34 @@ impl Default for L3Config {
             lr: default_lr(),
             epsilon: default_epsilon(),
             normalize_logits: false,
+            normalize_z: false,
+            flow: Flow::Paper,
+        }
+    }
+}
+
+impl Settings for L3Config {
+    fn name(&self) -> &'static str {
+        "l3"
+    }
+
+    fn check(&self) -> Result<(), SettingsError> {
+        SettingsError::positive(self.lr, "lr")?;
+        SettingsError::positive(self.epsilon, "epsilon")
+    }
+
+    fn build(&self, _: &BuildContext) -> Box<dyn Strategy> {
+        Box::new(L3::new(self.clone()))
+    }
+
+    fn detail(&self) -> String {
+        non_default(self)
+    }
+
+    fn unit_config(&self) -> WeightUnitConfig {
+        WeightUnitConfig {
+            normalize_logits: self.normalize_logits,
+            normalize_z: self.normalize_z,
         }
     }
 }
@@ -67,9 +128,13 @@ impl Strategy for L3 {
 
     fn objective(&mut self, ctx: StepContext<'_>) -> Objective {
         // Z detached: L3 trains Ψ only.
-        let weights = ctx.unit.forward(ctx.z.detach()).weights; // [2]
-                                                                // w detached: the total loss trains Θ only.
-        let total = weighted_sum(weights.clone().detach(), &ctx.losses);
+        let weights = ctx.unit.forward(ctx.z.clone().detach()).weights; // [2]
+        let total = match self.config.flow {
+            // w detached: the total loss trains Θ only.
+            Flow::Paper => weighted_sum(weights.clone().detach(), &ctx.losses),
+            // w recomputed with Ψ frozen: the same values, differentiable in Z but not in Ψ.
+            Flow::Official => weighted_sum(ctx.unit.forward_frozen(ctx.z).weights, &ctx.losses),
+        };
         let losses = Tensor::cat(vec![ctx.losses.fv.detach(), ctx.losses.ex.detach()], 0);
         let l3 = (weights.clone() / losses.add_scalar(self.config.epsilon)).sum(); // [1]
         Objective {
@@ -105,13 +170,14 @@ mod tests {
         // finite and inside [σ(−√2), σ(√2)].
         let mut unit = WeightUnitConfig {
             normalize_logits: true,
+            ..WeightUnitConfig::default()
         }
         .init(8, 2, &device);
         let z = features(16, 8, 3, &device).mul_scalar(5.0);
         let mut l3 = L3::new(L3Config {
             lr: 10.0,
-            epsilon: 0.01,
             normalize_logits: true,
+            ..L3Config::default()
         });
         let mut optim = SgdConfig::new().init();
         let bound = 1.0 / (1.0 + (-(2f64.sqrt())).exp());
@@ -123,6 +189,7 @@ mod tests {
                 z: z.clone(),
                 unit: &unit,
                 losses: losses(fv, ex, &device),
+                shared_gradients: &crate::strategy::testing::no_probe,
             });
             let w = obj.weights.clone().into_data().try_to_vec::<f32>().unwrap();
             for x in &w {
@@ -150,6 +217,7 @@ mod tests {
             z: crate::strategy::testing::features(4, 4, 1, &device),
             unit: &unit,
             losses: crate::strategy::testing::losses(0.0, 0.0, &device),
+            shared_gradients: &crate::strategy::testing::no_probe,
         });
         let v = obj.extra.unwrap().into_scalar::<f32>();
         assert!(v.is_finite() && (v - 100.0).abs() < 1e-3, "{v}");

@@ -6,19 +6,39 @@
 //! weights it applied, the logged loss terms) and steps Ψ only when [`Strategy::unit_lr`] says
 //! so. Gradient routing is expressed in the objective itself with `detach()`: a term that must
 //! not reach Θ sees detached losses and detached features, a weight that must not receive the
-//! total loss's gradient is detached where it multiplies the losses.
+//! total loss's gradient is detached where it multiplies the losses. Strategies that keep
+//! state of their own (uncertainty's log-variances, GradNorm's weights, DWA's loss history)
+//! update it from plain numbers in [`Strategy::after_step`] / [`Strategy::end_epoch`], so the
+//! loop never learns that they exist.
 
+mod dwa;
+mod equal;
+mod gls;
+mod gradnorm;
 mod l3;
+mod rlw;
+mod scalar_adam;
 mod static_weights;
+mod uncertainty;
 mod yin;
 
 use burn::prelude::*;
+use burn::tensor::TensorData;
 use serde::{Deserialize, Serialize};
 
-use crate::model::WeightUnit;
-pub use l3::{L3Config, L3};
+use crate::model::{WeightUnit, WeightUnitConfig};
+pub use dwa::{Dwa, DwaConfig};
+pub use equal::{EqualConfig, EqualWeights};
+pub use gls::{Gls, GlsConfig};
+pub use gradnorm::{GradNorm, GradNormConfig};
+pub use l3::{Flow, L3Config, L3};
+pub use rlw::{Rlw, RlwConfig};
 pub use static_weights::{format_w1, StaticWeights, W1Spec};
+pub use uncertainty::{Uncertainty, UncertaintyConfig};
 pub use yin::{Yin, YinConfig};
+
+/// Number of tasks (face verification, expression).
+pub const TASKS: usize = 2;
 
 /// The two task losses of one step, each a `[1]` tensor attached to Θ's graph.
 #[derive(Debug, Clone)]
@@ -29,6 +49,16 @@ pub struct TaskLosses {
     pub ex: Tensor<1>,
 }
 
+/// The task losses and the norms of their gradients on the last shared layer's weights W,
+/// ‖∇_W L_fv‖ and ‖∇_W L_ex‖, at the current parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SharedGradients {
+    /// L_fv, L_ex.
+    pub losses: [f64; TASKS],
+    /// ‖∇_W L_fv‖, ‖∇_W L_ex‖ (Frobenius norms).
+    pub norms: [f64; TASKS],
+}
+
 /// What a strategy sees at one training step.
 pub struct StepContext<'a> {
     /// Shared features Z, `[batch, z_dim]`, attached to Θ's graph.
@@ -37,6 +67,9 @@ pub struct StepContext<'a> {
     pub unit: &'a WeightUnit,
     /// The task losses.
     pub losses: TaskLosses,
+    /// Per-task gradient norms on the last shared layer, computed only when called (two
+    /// backward passes over the last shared layer and the branches).
+    pub shared_gradients: &'a dyn Fn() -> SharedGradients,
 }
 
 /// What a strategy returns for one step.
@@ -44,9 +77,10 @@ pub struct StepContext<'a> {
 pub struct Objective {
     /// The scalar to backpropagate, `[1]`.
     pub loss: Tensor<1>,
-    /// The task weights applied to the losses this step, `[2]` (w_fv, w_ex).
+    /// The task weights applied to the losses this step, `[2]` (fv, ex), on the strategy's own
+    /// scale: logged as `raw_w_fv`, `raw_w_ex`, and normalised to sum 1 as `w_fv`, `w_ex`.
     pub weights: Tensor<1>,
-    /// Σ w_i L_i, `[1]`, logged as `loss_total`.
+    /// Σ w_i L_i with the raw weights, `[1]`, logged as `loss_total`.
     pub total: Tensor<1>,
     /// The strategy's own loss term, logged as `loss_l3` for `l3`.
     pub extra: Option<Tensor<1>>,
@@ -62,12 +96,113 @@ pub trait Strategy: Send {
 
     /// This step's objective.
     fn objective(&mut self, ctx: StepContext<'_>) -> Objective;
+
+    /// This step's task loss values, once its objective was built and backpropagated.
+    fn after_step(&mut self, _losses: [f64; TASKS]) {}
+
+    /// The epoch's mean training losses (those logged as `loss_fv`, `loss_ex`), after its last
+    /// step.
+    fn end_epoch(&mut self, _mean_losses: [f64; TASKS]) {}
+}
+
+/// What a strategy may draw on when it is built.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BuildContext {
+    /// The job's seed (for strategies that draw random numbers).
+    pub seed: u64,
+    /// Θ's learning rate (the default of strategies that learn their weights with Θ).
+    pub theta_lr: f64,
+}
+
+/// A setting that is out of range: the field (relative to the strategy's entry) and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingsError {
+    /// The field, e.g. `lr` or `w1.step`.
+    pub field: String,
+    /// What is wrong, e.g. `must be a number > 0 (got -1)`.
+    pub message: String,
+}
+
+impl SettingsError {
+    /// `ok`, or an error for `field` with `message`.
+    pub fn ensure(ok: bool, field: &str, message: impl Into<String>) -> Result<(), Self> {
+        if ok {
+            Ok(())
+        } else {
+            Err(Self {
+                field: field.to_string(),
+                message: message.into(),
+            })
+        }
+    }
+
+    /// `value` is a finite number > 0.
+    pub fn positive(value: f64, field: &str) -> Result<(), Self> {
+        Self::ensure(
+            value.is_finite() && value > 0.0,
+            field,
+            format!("must be a number > 0 (got {value})"),
+        )
+    }
+}
+
+/// The settings of one dynamic strategy (its YAML entry): what the registry needs of it.
+pub trait Settings {
+    /// The strategy's name in logs and its key in the YAML.
+    fn name(&self) -> &'static str;
+    /// Out-of-range values.
+    fn check(&self) -> Result<(), SettingsError>;
+    /// The strategy these settings describe.
+    fn build(&self, ctx: &BuildContext) -> Box<dyn Strategy>;
+    /// The settings that differ from the strategy's defaults, as `key=value` pairs.
+    fn detail(&self) -> String;
+    /// How the weight unit Ψ is built for this strategy.
+    fn unit_config(&self) -> WeightUnitConfig {
+        WeightUnitConfig::default()
+    }
+}
+
+/// `key=value` for each field of `settings` that differs from `C::default()`.
+pub fn non_default<C: Serialize + Default>(settings: &C) -> String {
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(d))) = (
+        serde_json::to_value(settings),
+        serde_json::to_value(C::default()),
+    ) else {
+        return String::new();
+    };
+    a.iter()
+        .filter(|(k, v)| d.get(*k) != Some(v))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Σ w_i L_i for two tasks with weights `w` (`[2]`).
 pub fn weighted_sum(w: Tensor<1>, losses: &TaskLosses) -> Tensor<1> {
-    let l = Tensor::cat(vec![losses.fv.clone(), losses.ex.clone()], 0); // [2]
-    (w * l).sum()
+    (w * stacked(losses)).sum()
+}
+
+/// `[L_fv, L_ex]` as one `[2]` tensor (attached).
+pub fn stacked(losses: &TaskLosses) -> Tensor<1> {
+    Tensor::cat(vec![losses.fv.clone(), losses.ex.clone()], 0)
+}
+
+/// Constant weights `[w_fv, w_ex]` on `device`.
+pub fn constant_weights(w: [f64; TASKS], device: &Device) -> Tensor<1> {
+    let v: Vec<f32> = w.iter().map(|x| *x as f32).collect();
+    Tensor::from_data(TensorData::new(v, vec![TASKS]), device)
+}
+
+/// The objective of strategies whose weights are numbers fixed for the step: Σ w_i L_i.
+pub fn constant_objective(w: [f64; TASKS], losses: &TaskLosses) -> Objective {
+    let weights = constant_weights(w, &losses.fv.device());
+    let total = weighted_sum(weights.clone(), losses);
+    Objective {
+        loss: total.clone(),
+        weights,
+        total,
+        extra: None,
+    }
 }
 
 /// One entry of `strategies:` in the experiment YAML; a static grid expands to many points.
@@ -83,6 +218,18 @@ pub enum StrategySpec {
     Yin(YinConfig),
     /// The paper's L3 dynamic weights.
     L3(L3Config),
+    /// w_i = 1/T.
+    Equal(EqualConfig),
+    /// Kendall et al.'s homoscedastic uncertainty weights.
+    Uncertainty(UncertaintyConfig),
+    /// Liu et al.'s dynamic weight average.
+    Dwa(DwaConfig),
+    /// Chen et al.'s gradient normalisation.
+    Gradnorm(GradNormConfig),
+    /// Lin et al.'s random loss weighting.
+    Rlw(RlwConfig),
+    /// Geometric mean of the losses.
+    Gls(GlsConfig),
 }
 
 /// One concrete strategy of one job: what a `run_id` is derived from.
@@ -98,6 +245,18 @@ pub enum StrategyPoint {
     Yin(YinConfig),
     /// See [`L3`].
     L3(L3Config),
+    /// See [`EqualWeights`].
+    Equal(EqualConfig),
+    /// See [`Uncertainty`].
+    Uncertainty(UncertaintyConfig),
+    /// See [`Dwa`].
+    Dwa(DwaConfig),
+    /// See [`GradNorm`].
+    Gradnorm(GradNormConfig),
+    /// See [`Rlw`].
+    Rlw(RlwConfig),
+    /// See [`Gls`].
+    Gls(GlsConfig),
 }
 
 impl StrategySpec {
@@ -111,18 +270,51 @@ impl StrategySpec {
                 .collect(),
             StrategySpec::Yin(c) => vec![StrategyPoint::Yin(c.clone())],
             StrategySpec::L3(c) => vec![StrategyPoint::L3(c.clone())],
+            StrategySpec::Equal(c) => vec![StrategyPoint::Equal(c.clone())],
+            StrategySpec::Uncertainty(c) => vec![StrategyPoint::Uncertainty(c.clone())],
+            StrategySpec::Dwa(c) => vec![StrategyPoint::Dwa(c.clone())],
+            StrategySpec::Gradnorm(c) => vec![StrategyPoint::Gradnorm(c.clone())],
+            StrategySpec::Rlw(c) => vec![StrategyPoint::Rlw(c.clone())],
+            StrategySpec::Gls(c) => vec![StrategyPoint::Gls(c.clone())],
+        }
+    }
+
+    /// The entry's key in the YAML (`static`, `yin`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            StrategySpec::Static { .. } => "static",
+            _ => self.points()[0].name(),
+        }
+    }
+
+    /// Out-of-range settings; the field is relative to the entry (`lr`, `w1.step`).
+    pub fn check(&self) -> Result<(), SettingsError> {
+        match self {
+            StrategySpec::Static { w1 } => w1.check(),
+            _ => self.points()[0].check(),
         }
     }
 }
 
 impl StrategyPoint {
+    /// The settings of a dynamic point; `None` for static weights.
+    fn settings(&self) -> Option<&dyn Settings> {
+        match self {
+            StrategyPoint::Static { .. } => None,
+            StrategyPoint::Yin(c) => Some(c),
+            StrategyPoint::L3(c) => Some(c),
+            StrategyPoint::Equal(c) => Some(c),
+            StrategyPoint::Uncertainty(c) => Some(c),
+            StrategyPoint::Dwa(c) => Some(c),
+            StrategyPoint::Gradnorm(c) => Some(c),
+            StrategyPoint::Rlw(c) => Some(c),
+            StrategyPoint::Gls(c) => Some(c),
+        }
+    }
+
     /// The strategy's name in logs.
     pub fn name(&self) -> &'static str {
-        match self {
-            StrategyPoint::Static { .. } => "static",
-            StrategyPoint::Yin(_) => "yin",
-            StrategyPoint::L3(_) => "l3",
-        }
+        self.settings().map_or("static", |s| s.name())
     }
 
     /// The fixed w1 of a static point.
@@ -133,21 +325,29 @@ impl StrategyPoint {
         }
     }
 
-    /// Whether the weight unit should scale its logits to unit length.
-    pub fn normalize_logits(&self) -> bool {
-        match self {
-            StrategyPoint::Yin(c) => c.normalize_logits,
-            StrategyPoint::L3(c) => c.normalize_logits,
-            StrategyPoint::Static { .. } => false,
-        }
+    /// Out-of-range settings; the field is relative to the entry.
+    pub fn check(&self) -> Result<(), SettingsError> {
+        self.settings().map_or(Ok(()), |s| s.check())
+    }
+
+    /// The settings that differ from the strategy's defaults, as `key=value` pairs (empty for
+    /// static points and default settings).
+    pub fn detail(&self) -> String {
+        self.settings().map_or(String::new(), |s| s.detail())
+    }
+
+    /// How the weight unit Ψ is built for this point.
+    pub fn unit_config(&self) -> WeightUnitConfig {
+        self.settings()
+            .map_or(WeightUnitConfig::default(), |s| s.unit_config())
     }
 
     /// The strategy this point runs.
-    pub fn build(&self) -> Box<dyn Strategy> {
-        match self {
-            StrategyPoint::Static { w1 } => Box::new(StaticWeights::new(*w1)),
-            StrategyPoint::Yin(c) => Box::new(Yin::new(c.clone())),
-            StrategyPoint::L3(c) => Box::new(L3::new(c.clone())),
+    pub fn build(&self, ctx: &BuildContext) -> Box<dyn Strategy> {
+        match (self, self.settings()) {
+            (_, Some(s)) => s.build(ctx),
+            (StrategyPoint::Static { w1 }, None) => Box::new(StaticWeights::new(*w1)),
+            (_, None) => unreachable!("only static points have no settings"),
         }
     }
 }
@@ -175,9 +375,8 @@ pub(crate) mod testing {
     /// A weight unit with small random parameters, so that per-sample weights differ.
     pub fn unit(dim: usize, seed: u64, device: &Device) -> WeightUnit {
         let u = WeightUnitConfig::default().init(dim, 2, device);
-        let u = crate::model::seeded_init(u, seed);
         // seeded_init leaves biases at zero; that is fine, the weights make samples differ.
-        u
+        crate::model::seeded_init(u, seed)
     }
 
     /// Constant task losses.
@@ -186,6 +385,44 @@ pub(crate) mod testing {
             fv: Tensor::from_data(TensorData::new(vec![fv], vec![1]), device),
             ex: Tensor::from_data(TensorData::new(vec![ex], vec![1]), device),
         }
+    }
+
+    /// A probe that must not be called.
+    pub fn no_probe() -> SharedGradients {
+        panic!("this strategy does not need shared-layer gradients")
+    }
+
+    /// `strategy`'s objective for constant losses, its raw weights read back as `f64`, and the
+    /// loop's after-step call with the same losses.
+    pub fn step(
+        strategy: &mut dyn Strategy,
+        fv: f64,
+        ex: f64,
+        probe: &dyn Fn() -> SharedGradients,
+    ) -> (Objective, [f64; 2]) {
+        let device = device();
+        let unit = unit(4, 1, &device);
+        let obj = strategy.objective(StepContext {
+            z: features(4, 4, 1, &device),
+            unit: &unit,
+            losses: losses(fv as f32, ex as f32, &device),
+            shared_gradients: probe,
+        });
+        let w = obj_weights(&obj);
+        strategy.after_step([fv, ex]);
+        (obj, w)
+    }
+
+    /// The objective's raw weights as `f64`.
+    pub fn obj_weights(obj: &Objective) -> [f64; 2] {
+        let v = obj
+            .weights
+            .clone()
+            .into_data()
+            .convert::<f64>()
+            .try_to_vec::<f64>()
+            .unwrap();
+        [v[0], v[1]]
     }
 
     /// Run `steps` SGD steps on the unit alone with fixed losses; return w_fv before and after.
@@ -208,6 +445,7 @@ pub(crate) mod testing {
                 z: z.clone(),
                 unit: &unit,
                 losses: losses(fv, ex, &device),
+                shared_gradients: &no_probe,
             });
             let grads = GradientsParams::from_grads(obj.loss.backward(), &unit);
             unit = optim.step(strategy.unit_lr().unwrap(), unit, grads);

@@ -1,10 +1,8 @@
 //! `static`: fixed weights w1 and 1 − w1, the grid of the paper's Figure 2.
 
-use burn::prelude::*;
-use burn::tensor::TensorData;
 use serde::{Deserialize, Serialize};
 
-use super::{weighted_sum, Objective, StepContext, Strategy};
+use super::{constant_objective, Objective, SettingsError, StepContext, Strategy};
 
 /// `w1:` of a static strategy: a list of values or an inclusive `{from, to, step}` grid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,6 +70,38 @@ impl W1Spec {
     }
 }
 
+impl W1Spec {
+    /// A grid that divides evenly and values in [0, 1]; fields are relative to the entry.
+    pub fn check(&self) -> Result<(), SettingsError> {
+        if let W1Spec::Grid(g) = self {
+            SettingsError::positive(g.step, "w1.step")?;
+            SettingsError::ensure(
+                g.from <= g.to,
+                "w1.from",
+                format!("from ({}) must be ≤ to ({})", g.from, g.to),
+            )?;
+            SettingsError::ensure(
+                g.count().is_some(),
+                "w1.step",
+                format!(
+                    "the range {}..{} is not divisible by step {}",
+                    g.from, g.to, g.step
+                ),
+            )?;
+        }
+        let values = self.values();
+        SettingsError::ensure(!values.is_empty(), "w1", "needs at least one value")?;
+        for v in values {
+            SettingsError::ensure(
+                (0.0..=1.0).contains(&v),
+                "w1",
+                format!("w1 must be in [0, 1] (got {v})"),
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// Fixed task weights; the weight unit is never used, so it never changes.
 #[derive(Debug, Clone)]
 pub struct StaticWeights {
@@ -95,16 +125,7 @@ impl Strategy for StaticWeights {
     }
 
     fn objective(&mut self, ctx: StepContext<'_>) -> Objective {
-        let device = ctx.losses.fv.device();
-        let w = vec![self.w1 as f32, (1.0 - self.w1) as f32];
-        let weights = Tensor::<1>::from_data(TensorData::new(w, vec![2]), &device);
-        let total = weighted_sum(weights.clone(), &ctx.losses);
-        Objective {
-            loss: total.clone(),
-            weights,
-            total,
-            extra: None,
-        }
+        constant_objective([self.w1, 1.0 - self.w1], &ctx.losses)
     }
 }
 

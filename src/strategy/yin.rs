@@ -9,7 +9,11 @@
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{weighted_sum, Objective, StepContext, Strategy};
+use super::{
+    non_default, weighted_sum, BuildContext, Objective, Settings, SettingsError, StepContext,
+    Strategy,
+};
+use crate::model::WeightUnitConfig;
 
 /// Settings of `yin` (`yin: { lr: 0.1 }` in the YAML).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +28,10 @@ pub struct YinConfig {
     /// Unit-length logits before the softmax.
     #[serde(default)]
     pub normalize_logits: bool,
+    /// Unit-length Z before the weight unit. Left out of the resolved config when off, so that
+    /// run ids from before this setting existed stay the same.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub normalize_z: bool,
 }
 
 fn default_lr() -> f64 {
@@ -39,6 +47,38 @@ impl Default for YinConfig {
             lr: default_lr(),
             clip: default_clip(),
             normalize_logits: false,
+            normalize_z: false,
+        }
+    }
+}
+
+impl Settings for YinConfig {
+    fn name(&self) -> &'static str {
+        "yin"
+    }
+
+    fn check(&self) -> Result<(), SettingsError> {
+        SettingsError::positive(self.lr, "lr")?;
+        let [lo, hi] = self.clip;
+        SettingsError::ensure(
+            (0.0..hi).contains(&lo) && hi <= 1.0,
+            "clip",
+            format!("needs 0 ≤ low < high ≤ 1 (got [{lo}, {hi}])"),
+        )
+    }
+
+    fn build(&self, _: &BuildContext) -> Box<dyn Strategy> {
+        Box::new(Yin::new(self.clone()))
+    }
+
+    fn detail(&self) -> String {
+        non_default(self)
+    }
+
+    fn unit_config(&self) -> WeightUnitConfig {
+        WeightUnitConfig {
+            normalize_logits: self.normalize_logits,
+            normalize_z: self.normalize_z,
         }
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Each step: forward Θ → task losses (L1 with center loss, L2) → the strategy's objective →
 //! backward → Θ's gradients to Θ's optimiser, Ψ's gradients to Ψ's optimiser (when the
-//! strategy trains the unit) → center update. After each epoch: evaluation on a validation
-//! copy of Θ. The loop never names a strategy.
+//! strategy trains the unit) → center update → the step's loss values to the strategy. After
+//! each epoch: the epoch-mean losses to the strategy, evaluation on a validation copy of Θ.
+//! The loop never names a strategy.
 
 pub mod eval;
 pub mod losses;
@@ -20,10 +21,10 @@ use crate::config::Job;
 use crate::data::pairs::{verification_pairs, Pair};
 use crate::data::{FaceSet, Split};
 use crate::error::{Error, Result};
-use crate::model::WeightUnitConfig;
+use crate::model::{MultiTaskNet, Outputs};
 use crate::rng::Rng;
 use crate::runlog::{EpochRow, StepRow};
-use crate::strategy::{StepContext, TaskLosses};
+use crate::strategy::{BuildContext, SharedGradients, StepContext, TaskLosses};
 pub use eval::{evaluate, Evaluation};
 pub use losses::{CenterLoss, CenterLossConfig};
 
@@ -161,6 +162,50 @@ pub fn batch_images(set: &FaceSet, indices: &[usize], device: &Device) -> Tensor
     Tensor::from_data(TensorData::new(v, vec![indices.len(), 1, s, s]), device)
 }
 
+/// L1 (identity cross-entropy + center loss) and L2 (expression cross-entropy) of one forward
+/// pass, for one-hot identity and expression labels.
+pub fn task_losses(
+    o: &Outputs,
+    id_1h: &Tensor<2>,
+    ex_1h: &Tensor<2>,
+    centers: &CenterLoss,
+) -> TaskLosses {
+    TaskLosses {
+        fv: losses::cross_entropy(o.identity_logits.clone(), id_1h.clone())
+            + centers.loss(o.embedding.clone(), id_1h.clone()),
+        ex: losses::cross_entropy(o.expression_logits.clone(), ex_1h.clone()),
+    }
+}
+
+/// The task losses and ‖∇_W L_i‖ on the last shared layer W, from restarts of the forward
+/// pass at the detached input of that layer: each probe graph spans the last shared layer and
+/// the branches only, and the step's own graph is left untouched. One restart per task, since
+/// a backward pass consumes the graph it runs on.
+pub fn shared_gradients(
+    net: &MultiTaskNet,
+    features: &Tensor<2>,
+    id_1h: &Tensor<2>,
+    ex_1h: &Tensor<2>,
+    centers: &CenterLoss,
+) -> SharedGradients {
+    let weight = net.last_shared_weight();
+    let measure = |pick: fn(TaskLosses) -> Tensor<1>| {
+        let probe = net.forward_from_features(features.clone().detach());
+        let loss = pick(task_losses(&probe, id_1h, ex_1h, centers));
+        let value = loss.clone().detach().into_scalar::<f64>();
+        let norm = weight.grad(&loss.backward()).map_or(f64::NAN, |g| {
+            g.powf_scalar(2.0).sum().sqrt().into_scalar::<f64>()
+        });
+        (value, norm)
+    };
+    let (fv, fv_norm) = measure(|l| l.fv);
+    let (ex, ex_norm) = measure(|l| l.ex);
+    SharedGradients {
+        losses: [fv, ex],
+        norms: [fv_norm, ex_norm],
+    }
+}
+
 fn check_finite(values: &[(&str, f64)], epoch: usize, step: usize) -> Result<()> {
     match values.iter().find(|(_, v)| !v.is_finite()) {
         Some((what, _)) => Err(Error::NonFinite {
@@ -221,13 +266,13 @@ fn train_in_pool(
     let mut net = job
         .model
         .init(set.image_size, n_ids, n_expr, job.seed, &device);
-    let unit_cfg = WeightUnitConfig {
-        normalize_logits: job.strategy.normalize_logits(),
-    };
-    let mut unit = unit_cfg.init(job.model.z_dim, 2, &device);
+    let mut unit = job.strategy.unit_config().init(job.model.z_dim, 2, &device);
     let mut theta_optim = cfg.optimizer.init();
     let mut psi_optim = cfg.unit_optimizer.init();
-    let mut strategy = job.strategy.build();
+    let mut strategy = job.strategy.build(&BuildContext {
+        seed: job.seed,
+        theta_lr: cfg.lr,
+    });
     let mut centers = CenterLoss::new(
         n_ids,
         job.model.embedding_dim,
@@ -249,8 +294,8 @@ fn train_in_pool(
         let epoch_start = Instant::now();
         let mut order: Vec<usize> = (0..split.train.len()).collect();
         Rng::derive(job.seed, epoch as u64).shuffle(&mut order);
-        // Sums of w_fv, w_ex, L1, L2, total, L3 over the epoch's steps.
-        let mut sums = [0f64; 6];
+        // Sums of raw w_fv, raw w_ex, L1, L2, total, L3, w_fv, w_ex over the epoch's steps.
+        let mut sums = [0f64; 8];
         let mut has_extra = false;
         for batch in order.chunks(cfg.batch_size) {
             step += 1;
@@ -262,25 +307,21 @@ fn train_in_pool(
 
             // Forward Θ and the task losses.
             let o = net.forward(batch_images(set, &indices, &device));
-            let l_fv = losses::cross_entropy(o.identity_logits, id_1h.clone())
-                + centers.loss(o.embedding.clone(), id_1h.clone());
-            let l_ex = losses::cross_entropy(o.expression_logits, ex_1h);
+            let task = task_losses(&o, &id_1h, &ex_1h, &centers);
 
             // The strategy weighs them and routes the gradients.
             let objective = strategy.objective(StepContext {
-                z: o.z,
+                z: o.z.clone(),
                 unit: &unit,
-                losses: TaskLosses {
-                    fv: l_fv.clone(),
-                    ex: l_ex.clone(),
-                },
+                losses: task.clone(),
+                shared_gradients: &|| shared_gradients(&net, &o.features, &id_1h, &ex_1h, &centers),
             });
 
             // One read-back per step for logging and the finiteness check.
             let mut logged = vec![
                 objective.weights.clone().detach(),
-                l_fv.detach(),
-                l_ex.detach(),
+                task.fv.detach(),
+                task.ex.detach(),
             ];
             logged.push(objective.total.clone().detach());
             if let Some(extra) = &objective.extra {
@@ -292,9 +333,13 @@ fn train_in_pool(
                 .try_to_vec::<f64>()
                 .map_err(|e| Error::Failed(format!("cannot read losses back: {e:?}")))?;
             let extra = v.get(5).copied();
+            // The weights normalised to sum 1, comparable across strategies.
+            let (w_fv, w_ex) = (v[0] / (v[0] + v[1]), v[1] / (v[0] + v[1]));
             let mut checks = vec![
-                ("w_fv", v[0]),
-                ("w_ex", v[1]),
+                ("raw_w_fv", v[0]),
+                ("raw_w_ex", v[1]),
+                ("w_fv", w_fv),
+                ("w_ex", w_ex),
                 ("loss_fv", v[2]),
                 ("loss_ex", v[3]),
                 ("loss_total", v[4]),
@@ -313,30 +358,37 @@ fn train_in_pool(
                 unit = psi_optim.step(unit_lr, unit, psi_grads);
             }
             centers.update(o.embedding, id_1h);
+            strategy.after_step([v[2], v[3]]);
 
             for (s, x) in sums.iter_mut().zip(v.iter()) {
                 *s += x;
             }
+            sums[6] += w_fv;
+            sums[7] += w_ex;
             has_extra |= extra.is_some();
             if job.log.every_steps > 0 && step.is_multiple_of(job.log.every_steps) {
                 out.steps.push(StepRow {
                     epoch,
                     step,
-                    w_fv: v[0],
-                    w_ex: v[1],
+                    w_fv,
+                    w_ex,
                     loss_fv: v[2],
                     loss_ex: v[3],
+                    raw_w_fv: v[0],
+                    raw_w_ex: v[1],
                 });
             }
             observe(TrainEvent::Step {
                 epoch,
                 step,
                 steps_per_epoch,
-                w_fv: v[0],
+                w_fv,
                 loss_fv: v[2],
                 loss_ex: v[3],
             });
         }
+        let n = steps_per_epoch as f64;
+        strategy.end_epoch([sums[2] / n, sums[3] / n]);
         out.train_s += epoch_start.elapsed().as_secs_f64();
 
         // Evaluate a validation copy of Θ (no autodiff).
@@ -344,7 +396,6 @@ fn train_in_pool(
         let scores = evaluate(&net.valid(), set, &split.test, &pairs, 256, &plain);
         out.eval_s += eval_start.elapsed().as_secs_f64();
 
-        let n = steps_per_epoch as f64;
         let row = EpochRow {
             run_id: job.run_id.clone(),
             dataset: job.dataset.name.clone(),
@@ -352,8 +403,8 @@ fn train_in_pool(
             static_w1: job.strategy.static_w1(),
             seed: job.seed as i64,
             epoch: epoch as i64,
-            w_fv: sums[0] / n,
-            w_ex: sums[1] / n,
+            w_fv: sums[6] / n,
+            w_ex: sums[7] / n,
             loss_fv: sums[2] / n,
             loss_ex: sums[3] / n,
             loss_total: sums[4] / n,
@@ -361,6 +412,8 @@ fn train_in_pool(
             fv_acc: scores.fv_acc,
             ex_acc: scores.ex_acc,
             elapsed_s: started.elapsed().as_secs_f64(),
+            raw_w_fv: sums[0] / n,
+            raw_w_ex: sums[1] / n,
         };
         observe(TrainEvent::Epoch(row.clone()));
         out.epochs.push(row);

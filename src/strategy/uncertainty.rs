@@ -1,0 +1,162 @@
+//! `uncertainty`: homoscedastic-uncertainty weights of Kendall, Gal & Cipolla, "Multi-Task
+//! Learning Using Uncertainty to Weigh Losses for Scene Geometry and Semantics" (CVPR 2018), in
+//! LibMTL's form: L = Σ_i L_i / (2 e^{s_i}) + s_i / 2 with learnable log-variances s_i, −0.5
+//! at the start.
+//!
+//! Θ sees Σ w_i L_i with w_i = 1 / (2 e^{s_i}); s is trained by the same objective, whose
+//! gradient ∂L/∂s_i = 1/2 − w_i L_i is closed-form, so s is stepped from the step's loss values
+//! (Adam, as LibMTL trains s with the model's optimiser). Each s_i tends to ln L_i, where the
+//! task's weight becomes 1 / (2 L_i): the task with the larger loss gets the smaller weight.
+
+use serde::{Deserialize, Serialize};
+
+use super::scalar_adam::ScalarAdam;
+use super::{
+    constant_weights, non_default, weighted_sum, BuildContext, Objective, Settings, SettingsError,
+    StepContext, Strategy, TASKS,
+};
+
+/// Settings of `uncertainty` (`uncertainty: { init: -0.5 }` in the YAML).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UncertaintyConfig {
+    /// Learning rate of s (Adam); Θ's `train.lr` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+    /// Initial value of every s_i.
+    #[serde(default = "default_init")]
+    pub init: f64,
+}
+
+fn default_init() -> f64 {
+    -0.5
+}
+
+impl Default for UncertaintyConfig {
+    fn default() -> Self {
+        Self {
+            lr: None,
+            init: default_init(),
+        }
+    }
+}
+
+impl Settings for UncertaintyConfig {
+    fn name(&self) -> &'static str {
+        "uncertainty"
+    }
+
+    fn check(&self) -> Result<(), SettingsError> {
+        if let Some(lr) = self.lr {
+            SettingsError::positive(lr, "lr")?;
+        }
+        SettingsError::ensure(
+            self.init.is_finite(),
+            "init",
+            format!("must be a finite number (got {})", self.init),
+        )
+    }
+
+    fn build(&self, ctx: &BuildContext) -> Box<dyn Strategy> {
+        Box::new(Uncertainty::new(self, ctx.theta_lr))
+    }
+
+    fn detail(&self) -> String {
+        non_default(self)
+    }
+}
+
+/// Uncertainty weighting.
+#[derive(Debug, Clone)]
+pub struct Uncertainty {
+    log_var: [f64; TASKS],
+    optim: ScalarAdam,
+}
+
+impl Uncertainty {
+    /// Uncertainty weighting with `config`; s is trained at `theta_lr` unless `config.lr` is set.
+    pub fn new(config: &UncertaintyConfig, theta_lr: f64) -> Self {
+        Self {
+            log_var: [config.init; TASKS],
+            optim: ScalarAdam::new(TASKS, config.lr.unwrap_or(theta_lr)),
+        }
+    }
+
+    fn weights(&self) -> [f64; TASKS] {
+        self.log_var.map(|s| 0.5 * (-s).exp())
+    }
+}
+
+impl Strategy for Uncertainty {
+    fn name(&self) -> &'static str {
+        "uncertainty"
+    }
+
+    fn unit_lr(&self) -> Option<f64> {
+        None
+    }
+
+    fn objective(&mut self, ctx: StepContext<'_>) -> Objective {
+        let weights = constant_weights(self.weights(), &ctx.losses.fv.device());
+        let total = weighted_sum(weights.clone(), &ctx.losses);
+        // The s_i / 2 term is constant for Θ; it is added so that `loss` is Kendall's objective.
+        let regulariser: f64 = self.log_var.iter().sum::<f64>() / 2.0;
+        Objective {
+            loss: total.clone().add_scalar(regulariser),
+            weights,
+            total,
+            extra: None,
+        }
+    }
+
+    fn after_step(&mut self, losses: [f64; TASKS]) {
+        let w = self.weights();
+        let grads: Vec<f64> = (0..TASKS).map(|i| 0.5 - w[i] * losses[i]).collect();
+        self.optim.step(&mut self.log_var, &grads);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::testing::{no_probe, step};
+
+    #[test]
+    fn first_steps_match_hand_values() {
+        let mut u = Uncertainty::new(&UncertaintyConfig::default(), 0.01);
+        let (obj, w) = step(&mut u, 3.0, 1.0, &no_probe);
+        // s = −0.5: w = e^{0.5} / 2 for both; L = Σ w L_i + Σ s_i / 2.
+        let w0 = 0.5f64.exp() / 2.0;
+        assert!(
+            (w[0] - w0).abs() < 1e-6 && (w[1] - w0).abs() < 1e-6,
+            "{w:?}"
+        );
+        let loss = obj.loss.into_scalar::<f32>() as f64;
+        assert!((loss - (w0 * 4.0 - 0.5)).abs() < 1e-5, "{loss}");
+        // ∂L/∂s = 1/2 − w L_i is negative for both tasks (w L = 2.47, 0.82): Adam's first step
+        // moves each s by +lr, so s = −0.49 and w = e^{0.49} / 2.
+        let (_, w) = step(&mut u, 3.0, 1.0, &no_probe);
+        let w1 = 0.49f64.exp() / 2.0;
+        assert!(
+            (w[0] - w1).abs() < 1e-6 && (w[1] - w1).abs() < 1e-6,
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn weights_settle_at_one_over_twice_the_loss() {
+        let mut u = Uncertainty::new(
+            &UncertaintyConfig {
+                lr: Some(0.05),
+                init: -0.5,
+            },
+            0.001,
+        );
+        for _ in 0..3000 {
+            step(&mut u, 3.0, 1.0, &no_probe);
+        }
+        let (_, w) = step(&mut u, 3.0, 1.0, &no_probe);
+        assert!((w[0] - 1.0 / 6.0).abs() < 1e-3, "{w:?}");
+        assert!((w[1] - 0.5).abs() < 1e-3, "{w:?}");
+    }
+}

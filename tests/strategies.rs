@@ -1,0 +1,181 @@
+//! The LibMTL strategies end to end: each runs in a sweep, logs normalised and raw weights, and
+//! the logged numbers obey the strategy's definition (DWA's weights recomputed from the logged
+//! epoch losses, GradNorm's summing to T, equal matching static 0.5).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{job_dirs, run, write};
+use weightlab::runlog::{read_epochs, read_steps, EpochRow, StepRow};
+
+const STRATEGIES: &str = "  - static: { w1: [0.5] }
+  - equal: {}
+  - uncertainty: {}
+  - dwa: { temp: 2.0 }
+  - gradnorm: { alpha: 1.5, lr: 0.01 }
+  - rlw: {}
+  - gls: {}
+  - l3: { flow: official, normalize_z: true }
+  - yin: { normalize_z: true }";
+
+fn experiment(name: &str) -> String {
+    format!(
+        "name: {name}
+seeds: [1]
+datasets:
+  - name: synth
+    synthetic: {{ identities: 8, test_identities: 3, expressions: 4, images_per_cell: 2, image_size: 16, seed: 7 }}
+model: {{ preset: small, embedding_dim: 16, z_dim: 32, expression_dim: 8 }}
+train: {{ epochs: 4, batch_size: 16, lr: 0.002, threads: 1 }}
+strategies:
+{STRATEGIES}
+log: {{ every_steps: 1 }}
+"
+    )
+}
+
+/// Run the sweep once per test binary and return its folder.
+fn sweep() -> &'static Path {
+    static DIR: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    let (_, out) = DIR.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let exp = write(tmp.path(), "s.yaml", &experiment("strategies"));
+        let o = run(
+            tmp.path(),
+            &[
+                "sweep",
+                "run",
+                exp.to_str().unwrap(),
+                "--out",
+                "out",
+                "--jobs",
+                "2",
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let out = tmp.path().join("out");
+        (tmp, out)
+    });
+    out
+}
+
+/// The epoch and step rows of the job whose folder name starts with `prefix`.
+fn logs(prefix: &str) -> (Vec<EpochRow>, Vec<StepRow>) {
+    let dir = job_dirs(sweep())
+        .into_iter()
+        .find(|d| d.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .unwrap_or_else(|| panic!("no job {prefix}*"));
+    (
+        read_epochs(&dir.join("epochs.parquet")).unwrap(),
+        read_steps(&dir.join("steps.parquet")).unwrap(),
+    )
+}
+
+#[test]
+fn every_strategy_logs_weights_normalised_to_one_and_raw() {
+    for prefix in [
+        "synth-static-w0.5-",
+        "synth-equal-",
+        "synth-uncertainty-",
+        "synth-dwa-",
+        "synth-gradnorm-",
+        "synth-rlw-",
+        "synth-gls-",
+        "synth-l3-",
+        "synth-yin-",
+    ] {
+        let (epochs, steps) = logs(prefix);
+        assert_eq!(epochs.len(), 4, "{prefix}");
+        assert_eq!(epochs[0].strategy, prefix.split('-').nth(1).unwrap());
+        for s in &steps {
+            assert!((s.w_fv + s.w_ex - 1.0).abs() < 1e-9, "{prefix} {s:?}");
+            let raw_sum = s.raw_w_fv + s.raw_w_ex;
+            assert!(
+                (s.w_fv - s.raw_w_fv / raw_sum).abs() < 1e-9,
+                "{prefix}: w_fv is not the normalised raw weight: {s:?}"
+            );
+        }
+        for e in &epochs {
+            assert!(e.fv_acc.is_finite() && e.loss_total.is_finite(), "{prefix}");
+        }
+    }
+}
+
+#[test]
+fn dwa_weights_are_recomputed_from_the_logged_epoch_losses() {
+    let (epochs, steps) = logs("synth-dwa-");
+    for e in &epochs[..2] {
+        assert!((e.raw_w_fv - 1.0).abs() < 1e-7 && (e.raw_w_ex - 1.0).abs() < 1e-7);
+    }
+    for t in 2..epochs.len() {
+        let r = |i: usize, f: fn(&EpochRow) -> f64| f(&epochs[i]);
+        let ratio_fv = r(t - 1, |e| e.loss_fv) / r(t - 2, |e| e.loss_fv) / 2.0;
+        let ratio_ex = r(t - 1, |e| e.loss_ex) / r(t - 2, |e| e.loss_ex) / 2.0;
+        let expected = 2.0 * ratio_fv.exp() / (ratio_fv.exp() + ratio_ex.exp());
+        assert!(
+            (epochs[t].raw_w_fv - expected).abs() < 1e-6,
+            "epoch {}: logged {} vs recomputed {expected}",
+            t + 1,
+            epochs[t].raw_w_fv
+        );
+        // Constant within the epoch.
+        let in_epoch: Vec<f64> = steps
+            .iter()
+            .filter(|s| s.epoch == t + 1)
+            .map(|s| s.raw_w_fv)
+            .collect();
+        assert!(in_epoch.iter().all(|w| (w - expected).abs() < 1e-6));
+    }
+}
+
+#[test]
+fn gradnorm_weights_sum_to_two_and_move() {
+    let (_, steps) = logs("synth-gradnorm-");
+    for s in &steps {
+        assert!((s.raw_w_fv + s.raw_w_ex - 2.0).abs() < 1e-5, "{s:?}");
+    }
+    assert_eq!(steps[0].raw_w_fv, 1.0);
+    let last = steps.last().unwrap();
+    assert!(
+        (last.raw_w_fv - 1.0).abs() > 0.05,
+        "gradnorm never moved: {last:?}"
+    );
+}
+
+#[test]
+fn equal_trains_exactly_as_static_one_half() {
+    let (eq, eq_steps) = logs("synth-equal-");
+    let (st, st_steps) = logs("synth-static-w0.5-");
+    for (a, b) in eq.iter().zip(&st) {
+        assert_eq!(
+            (a.loss_fv, a.loss_ex, a.fv_acc, a.ex_acc, a.w_fv),
+            (b.loss_fv, b.loss_ex, b.fv_acc, b.ex_acc, b.w_fv)
+        );
+    }
+    assert_eq!(eq_steps.len(), st_steps.len());
+}
+
+#[test]
+fn rlw_draws_new_weights_every_step_and_uncertainty_starts_at_kendalls_init() {
+    let (_, steps) = logs("synth-rlw-");
+    let distinct: std::collections::BTreeSet<u64> =
+        steps.iter().map(|s| s.w_fv.to_bits()).collect();
+    assert_eq!(distinct.len(), steps.len());
+
+    // Kendall's weights start at 1 / (2 e^{−0.5}) for both tasks, then move apart.
+    let (_, steps) = logs("synth-uncertainty-");
+    let start = 0.5f64.exp() / 2.0;
+    assert!((steps[0].raw_w_fv - start).abs() < 1e-6, "{:?}", steps[0]);
+    assert!((steps[0].raw_w_ex - start).abs() < 1e-6, "{:?}", steps[0]);
+    assert!(steps.last().unwrap().raw_w_fv != start);
+}
+
+#[test]
+fn the_resolved_config_keeps_the_knobs() {
+    let (epochs, _) = logs("synth-l3-");
+    let dir = sweep().join(&epochs[0].run_id);
+    let run_yaml = std::fs::read_to_string(dir.join("run.yaml")).unwrap();
+    assert!(run_yaml.contains("flow: official"), "{run_yaml}");
+    assert!(run_yaml.contains("normalize_z: true"), "{run_yaml}");
+}
