@@ -28,8 +28,11 @@ fn plot_compare_and_diff() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     for (name, w, h) in [
         ("fig2", 520 + 16 + 7 * (3 + 9), 480),
-        ("weights", 620, 640),
+        // Legend columns: 60 px + 7 px a character of the longest label (`static w1=0.0`).
+        ("weights", 620 + 60 + 7 * 13, 640),
         ("curves", 1180, 380),
+        // A row per strategy point (5).
+        ("compare", 980, 90 + 26 * 5),
     ] {
         let png = tmp.path().join("figs").join(format!("{name}.png"));
         let img = image::open(&png)
@@ -52,6 +55,7 @@ fn plot_compare_and_diff() {
                 "best FV",
             ],
             "weights" => &["l3", "yin", "L_fv", "L_ex", "w_fv"],
+            "compare" => &["static w1=0.5 (+0.0 %)", "Δp", "FV", "EX", "yin ("],
             _ => &[
                 "static w1=0.0",
                 "static w1=0.5",

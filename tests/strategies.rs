@@ -179,3 +179,21 @@ fn the_resolved_config_keeps_the_knobs() {
     assert!(run_yaml.contains("flow: official"), "{run_yaml}");
     assert!(run_yaml.contains("normalize_z: true"), "{run_yaml}");
 }
+
+#[test]
+fn a_study_without_a_static_grid_gets_a_compare_figure_and_no_fig2() {
+    let out = sweep().parent().unwrap().join("figs");
+    let o = run(
+        sweep().parent().unwrap(),
+        &["report", "plot", "out", "--out", out.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!out.join("fig2.png").exists(), "one static point is no w1 grid");
+    for name in ["compare", "weights", "curves"] {
+        assert!(out.join(format!("{name}.png")).exists(), "{name}.png");
+    }
+    let svg = std::fs::read_to_string(out.join("compare.svg")).unwrap();
+    for label in ["gradnorm", "dwa", "uncertainty", "rlw", "gls", "equal (+0.0 %)"] {
+        assert!(svg.contains(label), "compare.svg lacks {label}");
+    }
+}

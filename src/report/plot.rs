@@ -19,12 +19,17 @@ const FV: RGBColor = RGBColor(31, 119, 180);
 /// Expression colour.
 const EX: RGBColor = RGBColor(214, 39, 40);
 /// Colours of dynamic strategies in the trajectory and curve figures.
-const DYNAMIC: [RGBColor; 5] = [
+const DYNAMIC: [RGBColor; 10] = [
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
     RGBColor(23, 190, 207),
+    RGBColor(227, 119, 194),
+    RGBColor(188, 189, 34),
+    RGBColor(127, 127, 127),
+    RGBColor(57, 59, 121),
+    RGBColor(255, 187, 120),
 ];
 const FONT: &str = "sans-serif";
 
@@ -79,19 +84,30 @@ pub fn plot_all(logs: &SweepLogs, out: &Path, metric: Metric) -> Result<Vec<Path
     let n = datasets.len() as u32;
     let mut written = Vec::new();
 
-    let stem = out.join("fig2");
-    let margin = fig2_margin(&points);
-    written.extend(render!(
-        stem,
-        ((520 + margin) * n, 480),
-        draw_fig2(&datasets, &points, metric)
-    ));
+    let mut grid: Vec<u64> = points
+        .iter()
+        .filter_map(|p| p.static_w1.map(f64::to_bits))
+        .collect();
+    grid.sort_unstable();
+    grid.dedup();
+    if grid.len() >= 2 {
+        let stem = out.join("fig2");
+        let margin = fig2_margin(&points);
+        written.extend(render!(
+            stem,
+            ((520 + margin) * n, 480),
+            draw_fig2(&datasets, &points, metric)
+        ));
+    } else {
+        tracing::info!("fewer than two static w1 values in this sweep: no fig2 figure");
+    }
 
     if points.iter().any(|p| p.static_w1.is_none()) {
         let stem = out.join("weights");
+        let legend_w = label_width(&points);
         written.extend(render!(
             stem,
-            (620 * n, 640),
+            ((620 + legend_w) * n, 640),
             draw_weights(&datasets, &points)
         ));
     } else {
@@ -101,10 +117,114 @@ pub fn plot_all(logs: &SweepLogs, out: &Path, metric: Metric) -> Result<Vec<Path
     let stem = out.join("curves");
     written.extend(render!(
         stem,
-        (1180, 380 * n),
+        (990 + label_width(&points).max(190), 380 * n),
         draw_curves(&datasets, &points)
     ));
+
+    let rows = super::compare::compare(logs, metric);
+    let most = datasets
+        .iter()
+        .map(|d| rows.iter().filter(|r| &r.dataset == d).count())
+        .max()
+        .unwrap_or(1) as u32;
+    let stem = out.join("compare");
+    written.extend(render!(
+        stem,
+        (980, (90 + 26 * most) * n),
+        draw_compare(&datasets, &rows, metric)
+    ));
     Ok(written)
+}
+
+/// `compare`: per dataset, one row per strategy point (best Δp on top) with its FV and EX
+/// accuracy, mean ± std over seeds, and its Δp against static 0.5 in the label.
+fn draw_compare<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    datasets: &[String],
+    rows: &[super::compare::CompareRow],
+    metric: Metric,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    for (panel, dataset) in root.split_evenly((datasets.len(), 1)).iter().zip(datasets) {
+        let mine: Vec<_> = rows.iter().filter(|r| &r.dataset == dataset).collect();
+        let n = mine.len().max(1) as f64;
+        let lo = mine
+            .iter()
+            .flat_map(|r| {
+                [
+                    r.fv_mean - r.fv_std.unwrap_or(0.0),
+                    r.ex_mean - r.ex_std.unwrap_or(0.0),
+                ]
+            })
+            .fold(1.0, f64::min);
+        let lo = ((lo - 0.02).max(0.0) * 20.0).floor() / 20.0;
+        let label = |k: usize| {
+            mine.get(k).map_or(String::new(), |r| match r.delta_p {
+                Some(d) => format!("{} ({d:+.1} %)", r.point),
+                None => r.point.clone(),
+            })
+        };
+        let mut chart = ChartBuilder::on(panel)
+            .caption(
+                format!(
+                    "{dataset}: {} test accuracy per strategy (Δp vs static 0.5)",
+                    metric.as_str()
+                ),
+                (FONT, 16),
+            )
+            .margin(10)
+            .x_label_area_size(36)
+            .y_label_area_size(330)
+            .build_cartesian_2d(lo..1.0f64, -0.5f64..n - 0.5)?;
+        chart
+            .configure_mesh()
+            .x_desc("test accuracy (mean ± std over seeds)")
+            .y_labels(mine.len().max(1))
+            .y_label_formatter(&|y| {
+                let k = y.round();
+                if (y - k).abs() < 1e-6 && k >= 0.0 {
+                    label(mine.len() - 1 - k as usize)
+                } else {
+                    String::new()
+                }
+            })
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 14))
+            .light_line_style(TRANSPARENT)
+            .draw()?;
+        for (task, color, offset) in [("FV", FV, 0.15), ("EX", EX, -0.15)] {
+            let at = |k: usize| (n - 1.0 - k as f64) + offset;
+            let values: Vec<(f64, Option<f64>)> = mine
+                .iter()
+                .map(|r| {
+                    if task == "FV" {
+                        (r.fv_mean, r.fv_std)
+                    } else {
+                        (r.ex_mean, r.ex_std)
+                    }
+                })
+                .collect();
+            chart.draw_series(values.iter().enumerate().filter_map(|(k, (m, s))| {
+                s.map(|s| {
+                    ErrorBar::new_horizontal(at(k), m - s, *m, m + s, color.stroke_width(1), 6)
+                })
+            }))?;
+            chart
+                .draw_series(
+                    values
+                        .iter()
+                        .enumerate()
+                        .map(|(k, (m, _))| Circle::new((*m, at(k)), 4, color.filled())),
+                )?
+                .label(task)
+                .legend(move |(x, y)| Circle::new((x + 12, y), 4, color.filled()));
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    }
+    Ok(())
 }
 
 /// Right margin of a Figure-2 panel: room for the longest dynamic label, about 7 px a
@@ -345,15 +465,44 @@ where
 }
 
 /// Mean and std over seeds, step by step, of `value` along the steps of `p`'s jobs.
-fn step_band(p: &Point<'_>, value: fn(&crate::runlog::StepRow) -> f64) -> Vec<(f64, f64, f64)> {
+/// Each value replaced by the mean over the `window` logged steps ending at it: rlw draws new
+/// weights every step, and its raw trajectory is a band of noise that hides the others.
+fn step_band(
+    p: &Point<'_>,
+    value: fn(&crate::runlog::StepRow) -> f64,
+    window: usize,
+) -> Vec<(f64, f64, f64)> {
     let len = p.jobs.iter().map(|j| j.steps.len()).min().unwrap_or(0);
-    (0..len)
+    let per_step: Vec<(f64, f64, f64)> = (0..len)
         .map(|i| {
             let v: Vec<f64> = p.jobs.iter().map(|j| value(&j.steps[i])).collect();
             let (m, s) = mean_std(&v);
             (p.jobs[0].steps[i].step as f64, m, s.unwrap_or(0.0))
         })
+        .collect();
+    let window = window.max(1);
+    (0..len)
+        .map(|i| {
+            let from = (i + 1).saturating_sub(window);
+            let part = &per_step[from..=i];
+            let n = part.len() as f64;
+            (
+                per_step[i].0,
+                part.iter().map(|b| b.1).sum::<f64>() / n,
+                part.iter().map(|b| b.2).sum::<f64>() / n,
+            )
+        })
         .collect()
+}
+
+/// Width of a legend column: room for the longest label, about 7 px a character at 12 px.
+fn label_width(points: &[Point<'_>]) -> u32 {
+    let longest = points
+        .iter()
+        .map(|p| p.label.chars().count())
+        .max()
+        .unwrap_or(0) as u32;
+    60 + 7 * longest
 }
 
 fn draw_weights<DB: DrawingBackend>(
@@ -371,7 +520,23 @@ where
             .iter()
             .filter(|p| &p.dataset == dataset && p.static_w1.is_none())
             .collect();
-        let (top, bottom) = column.split_vertically(360);
+        // One legend for both panels, in a column of its own: with many strategies an inset
+        // legend covers the trajectories.
+        let (plots, key) = column.split_horizontally(620);
+        for (k, p) in dynamics.iter().enumerate() {
+            let color = DYNAMIC[k % DYNAMIC.len()];
+            let y = 48 + 20 * k as i32;
+            key.draw(&PathElement::new(
+                vec![(4, y), (28, y)],
+                color.stroke_width(3),
+            ))?;
+            key.draw(&Text::new(
+                p.label.clone(),
+                (34, y - 7),
+                TextStyle::from((FONT, 12).into_font()),
+            ))?;
+        }
+        let (top, bottom) = plots.split_vertically(360);
         let max_step = dynamics
             .iter()
             .flat_map(|p| p.jobs.iter().filter_map(|j| j.steps.last().map(|s| s.step)))
@@ -379,11 +544,24 @@ where
             .unwrap_or(1)
             .max(1) as f64;
         let seeds = dynamics.iter().map(|p| p.jobs.len()).max().unwrap_or(1);
+        // About 60 windows across the run: smooth enough for rlw, short enough that l3's
+        // switches stay sharp at the figure's scale.
+        let steps_logged = dynamics
+            .iter()
+            .flat_map(|p| p.jobs.iter().map(|j| j.steps.len()))
+            .max()
+            .unwrap_or(1);
+        let window = (steps_logged / 60).max(1);
+        let smoothing = if window > 1 {
+            format!(", {window}-step moving average")
+        } else {
+            String::new()
+        };
 
         let mut w_chart = ChartBuilder::on(&top)
             .caption(
                 format!(
-                    "{dataset}: face-verification weight w_fv per step (mean over {seeds} seed{})",
+                    "{dataset}: w_fv per step (mean over {seeds} seed{}{smoothing})",
                     if seeds == 1 { "" } else { "s" }
                 ),
                 (FONT, 16),
@@ -391,22 +569,12 @@ where
             .margin(12)
             .x_label_area_size(34)
             .y_label_area_size(52)
-            // Headroom above w = 1 keeps the legend off the trajectories.
-            .build_cartesian_2d(
-                0f64..max_step,
-                0f64..(1.0 + 0.09 * (dynamics.len() as f64 + 1.0)),
-            )?;
+            .build_cartesian_2d(0f64..max_step, 0f64..1.02f64)?;
         w_chart
             .configure_mesh()
             .y_desc("w_fv  (w_ex = 1 − w_fv)")
             .x_desc("step")
-            .y_label_formatter(&|y| {
-                if *y <= 1.0 + 1e-9 {
-                    format!("{y:.1}")
-                } else {
-                    String::new()
-                }
-            })
+            .y_label_formatter(&|y| format!("{y:.1}"))
             .x_label_formatter(&|x| format!("{x:.0}"))
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
@@ -422,7 +590,7 @@ where
         ))?;
         for (k, p) in dynamics.iter().enumerate() {
             let color = DYNAMIC[k % DYNAMIC.len()];
-            let band = step_band(p, |s| s.w_fv);
+            let band = step_band(p, |s| s.w_fv, window);
             if p.jobs.len() > 1 {
                 let mut poly: Vec<(f64, f64)> =
                     band.iter().map(|b| (b.0, (b.1 + b.2).min(1.0))).collect();
@@ -430,31 +598,32 @@ where
                 w_chart
                     .draw_series(std::iter::once(Polygon::new(poly, color.mix(0.2).filled())))?;
             }
-            w_chart
-                .draw_series(LineSeries::new(
-                    band.iter().map(|b| (b.0, b.1)),
-                    color.stroke_width(2),
-                ))?
-                .label(p.label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(2))
-                });
+            w_chart.draw_series(LineSeries::new(
+                band.iter().map(|b| (b.0, b.1)),
+                color.stroke_width(2),
+            ))?;
         }
-        legend(&mut w_chart, SeriesLabelPosition::UpperRight)?;
 
-        let l_max = dynamics
+        let losses: Vec<(Vec<(f64, f64, f64)>, Vec<(f64, f64, f64)>)> = dynamics
             .iter()
-            .flat_map(|p| {
-                p.jobs
-                    .iter()
-                    .flat_map(|j| j.steps.iter().map(|s| s.loss_fv.max(s.loss_ex)))
+            .map(|p| {
+                (
+                    step_band(p, |s| s.loss_fv, window),
+                    step_band(p, |s| s.loss_ex, window),
+                )
             })
+            .collect();
+        let l_max = losses
+            .iter()
+            .flat_map(|(fv, ex)| fv.iter().chain(ex).map(|b| b.1))
             .fold(0.0f64, f64::max)
             .max(1e-3)
-            // Headroom for the legend (two entries per strategy).
-            * (1.1 + 0.16 * dynamics.len() as f64);
+            * 1.05;
         let mut l_chart = ChartBuilder::on(&bottom)
-            .caption(format!("{dataset}: task losses per step"), (FONT, 16))
+            .caption(
+                format!("{dataset}: task losses per step (solid L_fv, dashed L_ex)"),
+                (FONT, 16),
+            )
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(52)
@@ -468,35 +637,19 @@ where
             .axis_desc_style((FONT, 14))
             .light_line_style(RGBColor(235, 235, 235))
             .draw()?;
-        for (k, p) in dynamics.iter().enumerate() {
+        for (k, (fv, ex)) in losses.iter().enumerate() {
             let color = DYNAMIC[k % DYNAMIC.len()];
-            let fv = step_band(p, |s| s.loss_fv);
-            let ex = step_band(p, |s| s.loss_ex);
-            l_chart
-                .draw_series(LineSeries::new(
-                    fv.iter().map(|b| (b.0, b.1)),
-                    color.stroke_width(2),
-                ))?
-                .label(format!("{} L_fv", p.label))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(2))
-                });
-            l_chart
-                .draw_series(DashedLineSeries::new(
-                    ex.iter().map(|b| (b.0, b.1)).collect::<Vec<_>>(),
-                    6,
-                    4,
-                    color.stroke_width(2),
-                ))?
-                .label(format!("{} L_ex", p.label))
-                .legend(move |(x, y)| {
-                    PathElement::new(
-                        vec![(x, y), (x + 8, y), (x + 14, y), (x + 22, y)],
-                        color.stroke_width(1),
-                    )
-                });
+            l_chart.draw_series(LineSeries::new(
+                fv.iter().map(|b| (b.0, b.1)),
+                color.stroke_width(2),
+            ))?;
+            l_chart.draw_series(DashedLineSeries::new(
+                ex.iter().map(|b| (b.0, b.1)).collect::<Vec<_>>(),
+                6,
+                4,
+                color.stroke_width(2),
+            ))?;
         }
-        legend(&mut l_chart, SeriesLabelPosition::UpperRight)?;
     }
     Ok(())
 }
@@ -525,7 +678,7 @@ where
     let rows = root.split_evenly((datasets.len(), 1));
     for (row, dataset) in rows.iter().zip(datasets) {
         let mine: Vec<&Point<'_>> = points.iter().filter(|p| &p.dataset == dataset).collect();
-        let (plots, legend) = row.split_horizontally(1180 - 190);
+        let (plots, legend) = row.split_horizontally(990);
         let panels = plots.split_evenly((1, 2));
         let epochs = mine
             .iter()

@@ -1,19 +1,40 @@
 //! `gls`: the geometric loss strategy of Chennupati, Sistu, Yogamani & Rawashdeh, "MultiNet++:
 //! Multi-Stream Feature Aggregation and Geometric Loss Strategy for Multi-Task Learning"
-//! (CVPR Workshops 2019): Θ minimises (Π_i L_i)^{1/T}. Its gradient is Σ_i w_i ∇L_i with
-//! w_i = L / (T L_i), so these are the weights logged: the task with the smaller loss is given
-//! the larger weight, and Σ w_i L_i is the geometric mean itself.
+//! (CVPR Workshops 2019): Θ minimises (Π_i (L_i + ε))^{1/T}. Its gradient is Σ_i w_i ∇L_i with
+//! w_i = L / (T (L_i + ε)), so these are the weights logged: the task with the smaller loss is
+//! given the larger weight.
+//!
+//! ε is weightlab's: LibMTL has none, and a task whose loss reaches exactly 0 in f32 (a
+//! confident expression classifier does) makes the gradient 0/0. Measured: without it, all three
+//! gls jobs of `experiments/strategies.yaml` failed with a NaN weight at epoch 9.
 
 use serde::{Deserialize, Serialize};
 
 use super::{
-    stacked, BuildContext, Objective, Settings, SettingsError, StepContext, Strategy, TASKS,
+    non_default, stacked, BuildContext, Objective, Settings, SettingsError, StepContext, Strategy,
+    TASKS,
 };
 
-/// Settings of `gls` (none: `gls: {}` in the YAML).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// Settings of `gls` (`gls: { epsilon: 1.0e-8 }` in the YAML).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct GlsConfig {}
+pub struct GlsConfig {
+    /// Added to every loss, so that a loss of 0 leaves the gradient finite.
+    #[serde(default = "default_epsilon")]
+    pub epsilon: f64,
+}
+
+fn default_epsilon() -> f64 {
+    1e-8
+}
+
+impl Default for GlsConfig {
+    fn default() -> Self {
+        Self {
+            epsilon: default_epsilon(),
+        }
+    }
+}
 
 impl Settings for GlsConfig {
     fn name(&self) -> &'static str {
@@ -21,21 +42,25 @@ impl Settings for GlsConfig {
     }
 
     fn check(&self) -> Result<(), SettingsError> {
-        Ok(())
+        SettingsError::positive(self.epsilon, "epsilon")
     }
 
     fn build(&self, _: &BuildContext) -> Box<dyn Strategy> {
-        Box::new(Gls)
+        Box::new(Gls {
+            epsilon: self.epsilon,
+        })
     }
 
     fn detail(&self) -> String {
-        String::new()
+        non_default(self)
     }
 }
 
 /// Geometric loss strategy.
 #[derive(Debug, Clone, Copy)]
-pub struct Gls;
+pub struct Gls {
+    epsilon: f64,
+}
 
 impl Strategy for Gls {
     fn name(&self) -> &'static str {
@@ -47,7 +72,7 @@ impl Strategy for Gls {
     }
 
     fn objective(&mut self, ctx: StepContext<'_>) -> Objective {
-        let losses = stacked(&ctx.losses); // [2]
+        let losses = stacked(&ctx.losses).add_scalar(self.epsilon); // [2]
         let loss = losses.clone().prod().powf_scalar(1.0 / TASKS as f64); // [1]
         let weights = (loss.clone() / losses.mul_scalar(TASKS as f64)).detach();
         Objective {
@@ -67,9 +92,13 @@ mod tests {
     use burn::prelude::*;
     use burn::tensor::TensorData;
 
+    fn gls() -> Gls {
+        Gls { epsilon: 1e-8 }
+    }
+
     #[test]
     fn loss_is_the_geometric_mean_and_weights_its_gradient() {
-        let (obj, w) = step(&mut Gls, 4.0, 1.0, &no_probe);
+        let (obj, w) = step(&mut gls(), 4.0, 1.0, &no_probe);
         // √(4 · 1) = 2; w = 2 / (2 · 4), 2 / (2 · 1).
         assert!((obj.loss.into_scalar::<f32>() - 2.0).abs() < 1e-6);
         assert!(
@@ -83,7 +112,7 @@ mod tests {
             Tensor::<1>::from_data(TensorData::new(vec![v], vec![1]), &device).require_grad()
         };
         let (fv, ex) = (leaf(4.0), leaf(1.0));
-        let obj = Gls.objective(StepContext {
+        let obj = gls().objective(StepContext {
             z: features(2, 4, 1, &device),
             unit: &unit(4, 1, &device),
             losses: TaskLosses {
@@ -96,5 +125,14 @@ mod tests {
         let g_fv = fv.grad(&grads).unwrap().into_scalar::<f32>();
         let g_ex = ex.grad(&grads).unwrap().into_scalar::<f32>();
         assert!((g_fv - 0.25).abs() < 1e-6 && (g_ex - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_zero_loss_leaves_weights_and_gradient_finite() {
+        let (obj, w) = step(&mut gls(), 0.5, 0.0, &no_probe);
+        assert!(w.iter().all(|x| x.is_finite()), "{w:?}");
+        // The zero-loss task is given (almost) all of the weight.
+        assert!(w[1] > 1000.0 * w[0], "{w:?}");
+        assert!(obj.loss.into_scalar::<f32>().is_finite());
     }
 }
