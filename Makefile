@@ -51,9 +51,14 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
 
-## Throughput and time split of the small preset; figures go to bench/results.json.
+## weightlab against a PyTorch mirror (bench/peer/, installed into a venv from PyPI), a fig2 job's
+## time split and peak memory, sweep scaling; figures go to bench/results.json.
+BENCH_VENV ?= $(HOME)/.cache/weightlab-bench-venv
 bench: build
-	$(CARGO) run --release --bin weightlab-bench -- --out bench/results.json
+	test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -c "import torch, numpy" 2>/dev/null || $(BENCH_VENV)/bin/pip install --quiet torch==2.15.0 numpy
+	$(CARGO) build --release --bin weightlab-bench
+	$(CARGO_TARGET_DIR)/release/weightlab-bench all --python $(BENCH_VENV)/bin/python --out bench/results.json
 
 clean-runs:
 	rm -rf runs

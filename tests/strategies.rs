@@ -188,12 +188,22 @@ fn a_study_without_a_static_grid_gets_a_compare_figure_and_no_fig2() {
         &["report", "plot", "out", "--out", out.to_str().unwrap()],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(!out.join("fig2.png").exists(), "one static point is no w1 grid");
+    assert!(
+        !out.join("fig2.png").exists(),
+        "one static point is no w1 grid"
+    );
     for name in ["compare", "weights", "curves"] {
         assert!(out.join(format!("{name}.png")).exists(), "{name}.png");
     }
     let svg = std::fs::read_to_string(out.join("compare.svg")).unwrap();
-    for label in ["gradnorm", "dwa", "uncertainty", "rlw", "gls", "equal (+0.0 %)"] {
+    for label in [
+        "gradnorm",
+        "dwa",
+        "uncertainty",
+        "rlw",
+        "gls",
+        "equal (+0.0 %)",
+    ] {
         assert!(svg.contains(label), "compare.svg lacks {label}");
     }
 }

@@ -465,13 +465,12 @@ where
 }
 
 /// Mean and std over seeds, step by step, of `value` along the steps of `p`'s jobs.
+/// (step, mean, std) along a run.
+type Band = Vec<(f64, f64, f64)>;
+
 /// Each value replaced by the mean over the `window` logged steps ending at it: rlw draws new
 /// weights every step, and its raw trajectory is a band of noise that hides the others.
-fn step_band(
-    p: &Point<'_>,
-    value: fn(&crate::runlog::StepRow) -> f64,
-    window: usize,
-) -> Vec<(f64, f64, f64)> {
+fn step_band(p: &Point<'_>, value: fn(&crate::runlog::StepRow) -> f64, window: usize) -> Band {
     let len = p.jobs.iter().map(|j| j.steps.len()).min().unwrap_or(0);
     let per_step: Vec<(f64, f64, f64)> = (0..len)
         .map(|i| {
@@ -604,7 +603,7 @@ where
             ))?;
         }
 
-        let losses: Vec<(Vec<(f64, f64, f64)>, Vec<(f64, f64, f64)>)> = dynamics
+        let losses: Vec<(Band, Band)> = dynamics
             .iter()
             .map(|p| {
                 (
