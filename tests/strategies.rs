@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{job_dirs, run, write};
+use common::{job_dirs, run, sweep_ok, tiny_yaml, write};
 use weightlab::runlog::{read_epochs, read_steps, EpochRow, StepRow};
 
 const STRATEGIES: &str = "  - static: { w1: [0.5] }
@@ -19,20 +19,9 @@ const STRATEGIES: &str = "  - static: { w1: [0.5] }
   - l3: { flow: official, normalize_z: true }
   - yin: { normalize_z: true }";
 
+/// The tiny experiment of the other tests, with 4 epochs so that DWA leaves its equal start.
 fn experiment(name: &str) -> String {
-    format!(
-        "name: {name}
-seeds: [1]
-datasets:
-  - name: synth
-    synthetic: {{ identities: 8, test_identities: 3, expressions: 4, images_per_cell: 2, image_size: 16, seed: 7 }}
-model: {{ preset: small, embedding_dim: 16, z_dim: 32, expression_dim: 8 }}
-train: {{ epochs: 4, batch_size: 16, lr: 0.002, threads: 1 }}
-strategies:
-{STRATEGIES}
-log: {{ every_steps: 1 }}
-"
-    )
+    tiny_yaml(name, STRATEGIES, "").replace("epochs: 2,", "epochs: 4,")
 }
 
 /// Run the sweep once per test binary and return its folder.
@@ -41,19 +30,7 @@ fn sweep() -> &'static Path {
     let (_, out) = DIR.get_or_init(|| {
         let tmp = tempfile::tempdir().unwrap();
         let exp = write(tmp.path(), "s.yaml", &experiment("strategies"));
-        let o = run(
-            tmp.path(),
-            &[
-                "sweep",
-                "run",
-                exp.to_str().unwrap(),
-                "--out",
-                "out",
-                "--jobs",
-                "2",
-            ],
-        );
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        sweep_ok(tmp.path(), &exp, "out", 2);
         let out = tmp.path().join("out");
         (tmp, out)
     });

@@ -20,6 +20,24 @@ pub fn run(cwd: &Path, args: &[&str]) -> Output {
         .expect("weightlab runs")
 }
 
+/// `weightlab sweep run EXP --out OUT --jobs JOBS` in `cwd`, which must succeed.
+pub fn sweep_ok(cwd: &Path, exp: &Path, out: &str, jobs: usize) -> Output {
+    let o = run(
+        cwd,
+        &[
+            "sweep",
+            "run",
+            exp.to_str().unwrap(),
+            "--out",
+            out,
+            "--jobs",
+            &jobs.to_string(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o
+}
+
 /// A tiny experiment: 16-px faces, 2 epochs, the given strategies block.
 pub fn tiny_yaml(name: &str, strategies: &str, extra_train: &str) -> String {
     format!(
