@@ -152,6 +152,26 @@ mod tests {
     use crate::strategy::testing::drive;
 
     #[test]
+    fn one_step_matches_the_hand_computed_update() {
+        use crate::strategy::testing::{one_step_from_zero, sigmoid};
+        // w = (0.5, 0.5), L = (3, 1), ε = 0.01: ∂L3/∂a_j = w_j (1/(L_j+ε) − Σ w_i/(L_i+ε));
+        // the total loss never reaches Ψ. After one step at lr 0.1,
+        // a_1 − a_2 = −6 · 0.1 · (g_1 − g_2).
+        let (i1, i2) = (1.0 / 3.01, 1.0 / 1.01);
+        let mean = 0.5 * (i1 + i2);
+        let (g1, g2) = (0.5 * (i1 - mean), 0.5 * (i2 - mean));
+        let expected = sigmoid(-0.6 * (g1 - g2));
+        for flow in [Flow::Paper, Flow::Official] {
+            let mut l3 = L3::new(L3Config {
+                flow,
+                ..L3Config::default()
+            });
+            let w = one_step_from_zero(&mut l3, 3.0, 1.0);
+            assert!((w - expected).abs() < 1e-6, "{flow:?}: {w} vs {expected}");
+        }
+    }
+
+    #[test]
     fn hard_task_gains_weight() {
         let mut l3 = L3::new(L3Config::default());
         let (before, after) = drive(&mut l3, 3.0, 1.0, 20);

@@ -425,6 +425,36 @@ pub(crate) mod testing {
         [v[0], v[1]]
     }
 
+    /// One SGD step at `lr` of a zero-initialised unit over the single feature vector (1, 2)
+    /// with fixed losses; returns w_fv after it. With a = ψ·z + b, a gradient g_j on logit j
+    /// moves a_j by −lr · g_j · (|z|² + 1) = −6 lr g_j: the hand computations start there.
+    pub fn one_step_from_zero(strategy: &mut dyn Strategy, fv: f32, ex: f32) -> f64 {
+        use burn::optim::{GradientsParams, SgdConfig};
+        let device = device();
+        let z = Tensor::<2>::from_data(TensorData::new(vec![1f32, 2.0], vec![1, 2]), &device);
+        let unit = WeightUnitConfig::default().init(2, 2, &device);
+        let obj = strategy.objective(StepContext {
+            z: z.clone(),
+            unit: &unit,
+            losses: losses(fv, ex, &device),
+            shared_gradients: &no_probe,
+        });
+        let lr = strategy.unit_lr().unwrap();
+        let grads = GradientsParams::from_grads(obj.loss.backward(), &unit);
+        let unit = SgdConfig::new().init().step(lr, unit, grads);
+        unit.forward(z)
+            .weights
+            .into_data()
+            .convert::<f64>()
+            .try_to_vec::<f64>()
+            .unwrap()[0]
+    }
+
+    /// σ(x).
+    pub fn sigmoid(x: f64) -> f64 {
+        1.0 / (1.0 + (-x).exp())
+    }
+
     /// Run `steps` SGD steps on the unit alone with fixed losses; return w_fv before and after.
     pub fn drive(strategy: &mut dyn Strategy, fv: f32, ex: f32, steps: usize) -> (f32, f32) {
         use burn::optim::{GradientsParams, SgdConfig};

@@ -127,6 +127,15 @@ mod tests {
     use crate::strategy::testing::drive;
 
     #[test]
+    fn one_step_matches_the_hand_computed_update() {
+        use crate::strategy::testing::{one_step_from_zero, sigmoid};
+        // w = (0.5, 0.5), L = (3, 1): ∂L/∂a_j = w_j (L_j − Σ w_i L_i) = (0.5, −0.5); after one
+        // step at lr 0.1, a_1 − a_2 = −6 · 0.1 · (0.5 + 0.5) = −0.6, so w_fv = σ(−0.6).
+        let w = one_step_from_zero(&mut Yin::new(YinConfig::default()), 3.0, 1.0);
+        assert!((w - sigmoid(-0.6)).abs() < 1e-6, "{w} vs {}", sigmoid(-0.6));
+    }
+
+    #[test]
     fn hard_task_loses_weight() {
         let mut yin = Yin::new(YinConfig::default());
         let (before, after) = drive(&mut yin, 3.0, 1.0, 20);
