@@ -18,19 +18,7 @@ fn tiny_sweep_writes_contract_logs_deterministically() {
     let tmp = tempfile::tempdir().unwrap();
     let exp = write(tmp.path(), "e.yaml", &tiny_yaml("e2e", THREE, ""));
     for out in ["a", "b"] {
-        let o = run(
-            tmp.path(),
-            &[
-                "sweep",
-                "run",
-                exp.to_str().unwrap(),
-                "--out",
-                out,
-                "--jobs",
-                "1",
-            ],
-        );
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        sweep_ok(tmp.path(), &exp, out, 1);
     }
     let jobs = job_dirs(&tmp.path().join("a"));
     assert_eq!(jobs.len(), 3);
@@ -213,19 +201,7 @@ strategies:
 log: { every_steps: 0 }
 ";
     let exp = write(tmp.path(), "learn.yaml", yaml);
-    let o = run(
-        tmp.path(),
-        &[
-            "sweep",
-            "run",
-            exp.to_str().unwrap(),
-            "--out",
-            "r",
-            "--jobs",
-            "1",
-        ],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    sweep_ok(tmp.path(), &exp, "r", 1);
     let dir = &job_dirs(&tmp.path().join("r"))[0];
     let epochs = read_frame(&dir.join("epochs.parquet")).unwrap();
     // Mean of the last three epochs: single epochs of a small test set fluctuate.

@@ -24,17 +24,19 @@ fn experiment(name: &str) -> String {
     tiny_yaml(name, STRATEGIES, "").replace("epochs: 2,", "epochs: 4,")
 }
 
-/// Run the sweep once per test binary and return its folder.
+/// Run the sweep once per test binary and return its folder. It lives in cargo's scratch
+/// folder for integration tests, cleared at the start, so that no run leaves a temporary
+/// folder behind (a static is never dropped).
 fn sweep() -> &'static Path {
-    static DIR: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
-    let (_, out) = DIR.get_or_init(|| {
-        let tmp = tempfile::tempdir().unwrap();
-        let exp = write(tmp.path(), "s.yaml", &experiment("strategies"));
-        sweep_ok(tmp.path(), &exp, "out", 2);
-        let out = tmp.path().join("out");
-        (tmp, out)
-    });
-    out
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("strategies-sweep");
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let exp = write(&root, "s.yaml", &experiment("strategies"));
+        sweep_ok(&root, &exp, "out", 2);
+        root.join("out")
+    })
 }
 
 /// The epoch and step rows of the job whose folder name starts with `prefix`.

@@ -97,19 +97,7 @@ fn killed_sweep_resumes_without_redoing_finished_jobs() {
         "a killed sweep leaves its lock behind"
     );
 
-    let o = run(
-        tmp.path(),
-        &[
-            "sweep",
-            "run",
-            exp.to_str().unwrap(),
-            "--out",
-            "r",
-            "--jobs",
-            "1",
-        ],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    sweep_ok(tmp.path(), &exp, "r", 1);
     assert_eq!(
         statuses(&sweep)
             .iter()
@@ -209,20 +197,8 @@ fn a_failing_job_is_isolated_and_retried_on_request() {
 fn jobs_1_and_jobs_2_give_identical_logs() {
     let tmp = tempfile::tempdir().unwrap();
     let exp = write(tmp.path(), "j.yaml", &tiny_yaml("par", THREE, ""));
-    for (out, jobs) in [("one", "1"), ("two", "2")] {
-        let o = run(
-            tmp.path(),
-            &[
-                "sweep",
-                "run",
-                exp.to_str().unwrap(),
-                "--out",
-                out,
-                "--jobs",
-                jobs,
-            ],
-        );
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for (out, jobs) in [("one", 1), ("two", 2)] {
+        sweep_ok(tmp.path(), &exp, out, jobs);
     }
     for dir in job_dirs(&tmp.path().join("one")) {
         let twin = tmp.path().join("two").join(dir.file_name().unwrap());

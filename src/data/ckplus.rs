@@ -30,13 +30,13 @@ pub struct CkPlusConfig {
     /// The folder holding `cohn-kanade-images` and `Emotion`.
     pub root: PathBuf,
     /// Number of subject folds.
-    #[serde(default = "default_folds")]
+    #[serde(default = "super::disk::default_folds")]
     pub folds: usize,
     /// The fold held out for testing, 0-based.
     #[serde(default)]
     pub fold: usize,
     /// Side of the model input.
-    #[serde(default = "default_size")]
+    #[serde(default = "super::disk::default_image_size")]
     pub image_size: usize,
     /// Seed of the subject shuffle that defines the folds.
     #[serde(default)]
@@ -47,13 +47,6 @@ pub struct CkPlusConfig {
     /// Unreadable images: fail (default) or skip.
     #[serde(default)]
     pub on_bad_image: BadImagePolicy,
-}
-
-fn default_folds() -> usize {
-    10
-}
-fn default_size() -> usize {
-    64
 }
 
 fn first_existing(root: &Path, candidates: &[&str]) -> Option<PathBuf> {

@@ -10,6 +10,16 @@ use super::FaceSet;
 use crate::error::{Error, Result};
 use crate::runlog::atomic_write;
 
+/// Default number of subject folds of the on-disk datasets (CK+, Oulu-CASIA, manifest).
+pub(super) fn default_folds() -> usize {
+    10
+}
+
+/// Default model input side of the on-disk datasets.
+pub(super) fn default_image_size() -> usize {
+    64
+}
+
 /// What to do with an image that cannot be decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -15,13 +15,13 @@ pub struct ManifestConfig {
     /// The CSV file; image paths in it are relative to its folder.
     pub csv: PathBuf,
     /// Number of subject folds.
-    #[serde(default = "default_folds")]
+    #[serde(default = "super::disk::default_folds")]
     pub folds: usize,
     /// The fold held out for testing, 0-based.
     #[serde(default)]
     pub fold: usize,
     /// Side of the square model input; images are resized to it.
-    #[serde(default = "default_size")]
+    #[serde(default = "super::disk::default_image_size")]
     pub image_size: usize,
     /// Seed of the subject shuffle that defines the folds.
     #[serde(default)]
@@ -32,13 +32,6 @@ pub struct ManifestConfig {
     /// Unreadable images: fail (default) or skip.
     #[serde(default)]
     pub on_bad_image: BadImagePolicy,
-}
-
-fn default_folds() -> usize {
-    10
-}
-fn default_size() -> usize {
-    64
 }
 
 /// The manifest's listing and expression names (`neutral` first when present).

@@ -35,13 +35,13 @@ pub struct OuluConfig {
     #[serde(default = "default_subset")]
     pub subset: String,
     /// Number of subject folds.
-    #[serde(default = "default_folds")]
+    #[serde(default = "super::disk::default_folds")]
     pub folds: usize,
     /// The fold held out for testing, 0-based.
     #[serde(default)]
     pub fold: usize,
     /// Side of the model input.
-    #[serde(default = "default_size")]
+    #[serde(default = "super::disk::default_image_size")]
     pub image_size: usize,
     /// Seed of the subject shuffle that defines the folds.
     #[serde(default)]
@@ -57,13 +57,6 @@ pub struct OuluConfig {
 fn default_subset() -> String {
     "VL/Strong".to_string()
 }
-fn default_folds() -> usize {
-    10
-}
-fn default_size() -> usize {
-    64
-}
-
 fn expression_of(folder: &str) -> Option<&'static str> {
     match folder.to_lowercase().as_str() {
         "anger" | "angry" => Some("anger"),
