@@ -5,8 +5,10 @@
 //! Θ and Ψ are separate modules on purpose: each has its own optimiser and learning rate, and
 //! a strategy decides which of them a loss term may reach.
 
+pub mod conv;
 mod init;
 mod paper;
+pub mod pool;
 mod small;
 mod weight_unit;
 

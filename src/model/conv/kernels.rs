@@ -1,0 +1,527 @@
+//! The arithmetic of a 2-D convolution as im2col + one GEMM, on plain `f32` slices in NCHW.
+//!
+//! The batch is cut into groups of images whose output pixels together make about
+//! [`GROUP_COLUMNS`] GEMM columns: a group's column matrix stays in the core's cache, a 4×4
+//! feature map still gets a GEMM wide enough to run at speed, and groups run in parallel on the
+//! caller's rayon pool. The weight gradient is summed group by group in group order, and the
+//! groups depend only on the shapes, so results do not depend on the thread count or on which
+//! thread ran what.
+
+use rayon::prelude::*;
+
+/// About how many output pixels (GEMM columns) one group of images holds.
+const GROUP_COLUMNS: usize = 512;
+
+/// Shapes and options of one convolution (groups = 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Geometry {
+    /// Images in the batch.
+    pub batch: usize,
+    /// Input channels.
+    pub c_in: usize,
+    /// Input height and width.
+    pub input: [usize; 2],
+    /// Output channels.
+    pub c_out: usize,
+    /// Kernel height and width.
+    pub kernel: [usize; 2],
+    /// Stride per spatial dimension.
+    pub stride: [usize; 2],
+    /// Padding before each spatial dimension.
+    pub pad_begin: [usize; 2],
+    /// Padding after each spatial dimension.
+    pub pad_end: [usize; 2],
+    /// Dilation per spatial dimension.
+    pub dilation: [usize; 2],
+}
+
+impl Geometry {
+    /// Output height and width.
+    pub fn output(&self) -> [usize; 2] {
+        std::array::from_fn(|d| {
+            let span = self.dilation[d] * (self.kernel[d] - 1) + 1;
+            (self.input[d] + self.pad_begin[d] + self.pad_end[d] - span) / self.stride[d] + 1
+        })
+    }
+
+    /// Rows of the column matrix: one per (input channel, kernel row, kernel column).
+    fn k(&self) -> usize {
+        self.c_in * self.kernel[0] * self.kernel[1]
+    }
+
+    fn in_pixels(&self) -> usize {
+        self.input[0] * self.input[1]
+    }
+
+    fn out_pixels(&self) -> usize {
+        let [oh, ow] = self.output();
+        oh * ow
+    }
+
+    fn images_per_group(&self) -> usize {
+        (GROUP_COLUMNS / self.out_pixels().max(1)).clamp(1, self.batch.max(1))
+    }
+}
+
+/// `out = conv(x, weight) + bias`: `x` is `[batch, c_in, h, w]`, `weight` is
+/// `[c_out, c_in, kh, kw]`, `bias` is `[c_out]`; returns `[batch, c_out, oh, ow]`.
+pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    let (p, k, per) = (g.out_pixels(), g.k(), g.images_per_group());
+    let mut out = vec![0.0f32; g.batch * g.c_out * p];
+    if out.is_empty() {
+        return out;
+    }
+    out.par_chunks_mut(per * g.c_out * p)
+        .zip(x.par_chunks(per * g.c_in * g.in_pixels()))
+        .for_each(|(out_g, x_g)| {
+            let images = out_g.len() / (g.c_out * p);
+            let cols = images * p;
+            let col = im2col(g, x_g, images);
+            // product[c_out, cols] = weight[c_out, k] · col[k, cols]
+            let product = gemm(
+                g.c_out,
+                cols,
+                k,
+                Matrix::rows(weight, k),
+                Matrix::rows(&col, cols),
+            );
+            for (b, out_b) in out_g.chunks_mut(g.c_out * p).enumerate() {
+                for (co, row) in out_b.chunks_mut(p).enumerate() {
+                    let add = bias.map_or(0.0, |bias| bias[co]);
+                    let src = &product[co * cols + b * p..co * cols + (b + 1) * p];
+                    for (o, s) in row.iter_mut().zip(src) {
+                        *o = s + add;
+                    }
+                }
+            }
+        });
+    out
+}
+
+/// ∂L/∂weight, `[c_out, c_in, kh, kw]`, from the input `x` and the output gradient `grad`.
+pub fn weight_grad(g: &Geometry, x: &[f32], grad: &[f32]) -> Vec<f32> {
+    let (p, k, per) = (g.out_pixels(), g.k(), g.images_per_group());
+    let mut total = vec![0.0f32; g.c_out * k];
+    if g.batch == 0 || p == 0 {
+        return total;
+    }
+    let partials: Vec<Vec<f32>> = x
+        .par_chunks(per * g.c_in * g.in_pixels())
+        .zip(grad.par_chunks(per * g.c_out * p))
+        .map(|(x_g, grad_g)| {
+            let images = grad_g.len() / (g.c_out * p);
+            let col = im2col(g, x_g, images);
+            let grad_rows = channel_major(grad_g, images, g.c_out, p);
+            // partial[c_out, k] = grad[c_out, cols] · col[k, cols]ᵀ
+            gemm(
+                g.c_out,
+                k,
+                images * p,
+                Matrix::rows(&grad_rows, images * p),
+                Matrix::transposed(&col, images * p),
+            )
+        })
+        .collect();
+    for partial in partials {
+        for (t, v) in total.iter_mut().zip(partial) {
+            *t += v;
+        }
+    }
+    total
+}
+
+/// ∂L/∂bias, `[c_out]`: the output gradient `[batch, c_out, p]` summed over images and pixels
+/// (in image order, so the sum does not depend on threads).
+pub fn bias_grad(grad: &[f32], batch: usize, c_out: usize, p: usize) -> Vec<f32> {
+    let mut db = vec![0.0f32; c_out];
+    for image in grad.chunks(c_out * p).take(batch) {
+        for (d, plane) in db.iter_mut().zip(image.chunks(p)) {
+            *d += lane_sum(plane);
+        }
+    }
+    db
+}
+
+/// The sum of `values` in eight interleaved lanes (which the compiler can keep in one vector
+/// register), then across the lanes: a fixed order, so the same values give the same sum.
+fn lane_sum(values: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let mut chunks = values.chunks_exact(8);
+    for chunk in &mut chunks {
+        for (l, v) in lanes.iter_mut().zip(chunk) {
+            *l += v;
+        }
+    }
+    let tail: f32 = chunks.remainder().iter().sum();
+    lanes.iter().sum::<f32>() + tail
+}
+
+/// ∂L/∂x, `[batch, c_in, h, w]`, from the weight and the output gradient `grad`.
+pub fn input_grad(g: &Geometry, weight: &[f32], grad: &[f32]) -> Vec<f32> {
+    let (p, k, per) = (g.out_pixels(), g.k(), g.images_per_group());
+    let mut dx = vec![0.0f32; g.batch * g.c_in * g.in_pixels()];
+    if dx.is_empty() || p == 0 {
+        return dx;
+    }
+    dx.par_chunks_mut(per * g.c_in * g.in_pixels())
+        .zip(grad.par_chunks(per * g.c_out * p))
+        .for_each(|(dx_g, grad_g)| {
+            let images = grad_g.len() / (g.c_out * p);
+            let cols = images * p;
+            let grad_rows = channel_major(grad_g, images, g.c_out, p);
+            // dcol[k, cols] = weight[c_out, k]ᵀ · grad[c_out, cols]
+            let dcol = gemm(
+                k,
+                cols,
+                g.c_out,
+                Matrix::transposed(weight, k),
+                Matrix::rows(&grad_rows, cols),
+            );
+            col2im(g, &dcol, images, dx_g);
+        });
+    dx
+}
+
+/// A row-major matrix of `cols` columns, read as stored or transposed.
+#[derive(Clone, Copy)]
+struct Matrix<'a> {
+    data: &'a [f32],
+    row_stride: isize,
+    col_stride: isize,
+}
+
+impl<'a> Matrix<'a> {
+    fn rows(data: &'a [f32], cols: usize) -> Self {
+        Self {
+            data,
+            row_stride: cols as isize,
+            col_stride: 1,
+        }
+    }
+
+    fn transposed(data: &'a [f32], cols: usize) -> Self {
+        Self {
+            data,
+            row_stride: 1,
+            col_stride: cols as isize,
+        }
+    }
+
+    /// The largest element offset a `rows × cols` read of this view touches, plus one.
+    fn extent(&self, rows: usize, cols: usize) -> usize {
+        if rows == 0 || cols == 0 {
+            return 0;
+        }
+        (rows - 1) * self.row_stride as usize + (cols - 1) * self.col_stride as usize + 1
+    }
+}
+
+/// `lhs[m, k] · rhs[k, n]` as a new row-major `[m, n]` matrix. Single-threaded: the caller
+/// already runs one group per thread.
+fn gemm(m: usize, n: usize, k: usize, lhs: Matrix, rhs: Matrix) -> Vec<f32> {
+    assert!(
+        lhs.data.len() >= lhs.extent(m, k),
+        "gemm: left matrix too small"
+    );
+    assert!(
+        rhs.data.len() >= rhs.extent(k, n),
+        "gemm: right matrix too small"
+    );
+    if m == 0 || n == 0 || k == 0 {
+        return vec![0.0; m * n];
+    }
+    let mut dst = Vec::<f32>::with_capacity(m * n);
+    // SAFETY: the asserts keep every read of the m×n×k product inside `lhs` and `rhs`; with
+    // `read_dst` false gemm writes each of the m·n destination elements (row stride n, column
+    // stride 1) without reading them, so after the call all `m * n` elements are initialised.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            lhs.data.as_ptr(),
+            lhs.col_stride,
+            lhs.row_stride,
+            rhs.data.as_ptr(),
+            rhs.col_stride,
+            rhs.row_stride,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+        dst.set_len(m * n);
+    }
+    dst
+}
+
+/// `[images, channels, p]` → `[channels, images·p]`: one GEMM row per channel.
+fn channel_major(x: &[f32], images: usize, channels: usize, p: usize) -> Vec<f32> {
+    let mut rows = Vec::with_capacity(channels * images * p);
+    for c in 0..channels {
+        for b in 0..images {
+            rows.extend_from_slice(&x[(b * channels + c) * p..(b * channels + c + 1) * p]);
+        }
+    }
+    rows
+}
+
+/// For kernel offset `kk` along one dimension: the output positions whose input position
+/// `o·stride + kk·dilation − pad` lies inside `[0, size)`, as a half-open range.
+fn valid(out: usize, size: usize, stride: usize, offset: usize, pad: usize) -> (usize, usize) {
+    // input = o·stride + offset − pad ≥ 0  ⇔  o ≥ (pad − offset) / stride, rounded up
+    let lo = pad.saturating_sub(offset).div_ceil(stride);
+    // input < size  ⇔  o·stride < size + pad − offset
+    let hi = if size + pad > offset {
+        (size + pad - offset).div_ceil(stride)
+    } else {
+        0
+    };
+    (lo.min(out), hi.min(out).max(lo.min(out)))
+}
+
+/// The column matrix `[c_in·kh·kw, images·oh·ow]` of `images` images (zeros where the kernel
+/// hangs over the padding).
+fn im2col(g: &Geometry, x: &[f32], images: usize) -> Vec<f32> {
+    let [oh, ow] = g.output();
+    let [kh, kw] = g.kernel;
+    let [h, w] = g.input;
+    let cols = images * oh * ow;
+    let mut col = vec![0.0f32; g.k() * cols];
+    for c in 0..g.c_in {
+        for ki in 0..kh {
+            let off_y = ki * g.dilation[0];
+            let (y_lo, y_hi) = valid(oh, h, g.stride[0], off_y, g.pad_begin[0]);
+            for kj in 0..kw {
+                let off_x = kj * g.dilation[1];
+                let (x_lo, x_hi) = valid(ow, w, g.stride[1], off_x, g.pad_begin[1]);
+                let row = (c * kh + ki) * kw + kj;
+                let row = &mut col[row * cols..(row + 1) * cols];
+                for b in 0..images {
+                    let plane = &x[(b * g.c_in + c) * h * w..(b * g.c_in + c + 1) * h * w];
+                    for oy in y_lo..y_hi {
+                        let iy = oy * g.stride[0] + off_y - g.pad_begin[0];
+                        let src = &plane[iy * w..(iy + 1) * w];
+                        let dst = &mut row[(b * oh + oy) * ow..(b * oh + oy + 1) * ow];
+                        let ix0 = x_lo * g.stride[1] + off_x - g.pad_begin[1];
+                        if g.stride[1] == 1 {
+                            dst[x_lo..x_hi].copy_from_slice(&src[ix0..ix0 + (x_hi - x_lo)]);
+                        } else {
+                            for (j, ox) in (x_lo..x_hi).enumerate() {
+                                dst[ox] = src[ix0 + j * g.stride[1]];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    col
+}
+
+/// Adds the column-matrix gradient `dcol` back onto the `images` input planes of `dx`: the
+/// transpose of [`im2col`].
+fn col2im(g: &Geometry, dcol: &[f32], images: usize, dx: &mut [f32]) {
+    let [oh, ow] = g.output();
+    let [kh, kw] = g.kernel;
+    let [h, w] = g.input;
+    let cols = images * oh * ow;
+    for c in 0..g.c_in {
+        for ki in 0..kh {
+            let off_y = ki * g.dilation[0];
+            let (y_lo, y_hi) = valid(oh, h, g.stride[0], off_y, g.pad_begin[0]);
+            for kj in 0..kw {
+                let off_x = kj * g.dilation[1];
+                let (x_lo, x_hi) = valid(ow, w, g.stride[1], off_x, g.pad_begin[1]);
+                let row = (c * kh + ki) * kw + kj;
+                let row = &dcol[row * cols..(row + 1) * cols];
+                for b in 0..images {
+                    let plane = &mut dx[(b * g.c_in + c) * h * w..(b * g.c_in + c + 1) * h * w];
+                    for oy in y_lo..y_hi {
+                        let iy = oy * g.stride[0] + off_y - g.pad_begin[0];
+                        let dst = &mut plane[iy * w..(iy + 1) * w];
+                        let src = &row[(b * oh + oy) * ow..(b * oh + oy + 1) * ow];
+                        let ix0 = x_lo * g.stride[1] + off_x - g.pad_begin[1];
+                        if g.stride[1] == 1 {
+                            for (d, s) in dst[ix0..ix0 + (x_hi - x_lo)]
+                                .iter_mut()
+                                .zip(&src[x_lo..x_hi])
+                            {
+                                *d += s;
+                            }
+                        } else {
+                            for (j, ox) in (x_lo..x_hi).enumerate() {
+                                dst[ix0 + j * g.stride[1]] += src[ox];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Direct six-loop convolution in f64: the reference every kernel is checked against.
+    fn naive(g: &Geometry, x: &[f32], w: &[f32]) -> Vec<f64> {
+        let [oh, ow] = g.output();
+        let [kh, kw] = g.kernel;
+        let [h, wd] = g.input;
+        let mut out = vec![0.0; g.batch * g.c_out * oh * ow];
+        for b in 0..g.batch {
+            for co in 0..g.c_out {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut acc = 0.0f64;
+                        for c in 0..g.c_in {
+                            for ki in 0..kh {
+                                for kj in 0..kw {
+                                    let iy = (oy * g.stride[0] + ki * g.dilation[0]) as isize
+                                        - g.pad_begin[0] as isize;
+                                    let ix = (ox * g.stride[1] + kj * g.dilation[1]) as isize
+                                        - g.pad_begin[1] as isize;
+                                    if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
+                                        continue;
+                                    }
+                                    let xv =
+                                        x[((b * g.c_in + c) * h + iy as usize) * wd + ix as usize];
+                                    let wv = w[((co * g.c_in + c) * kh + ki) * kw + kj];
+                                    acc += xv as f64 * wv as f64;
+                                }
+                            }
+                        }
+                        out[((b * g.c_out + co) * oh + oy) * ow + ox] = acc;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn values(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn geometries() -> Vec<Geometry> {
+        let g =
+            |batch, c_in, input, c_out, kernel, stride, pad_begin, pad_end, dilation| Geometry {
+                batch,
+                c_in,
+                input,
+                c_out,
+                kernel,
+                stride,
+                pad_begin,
+                pad_end,
+                dilation,
+            };
+        vec![
+            g(3, 2, [8, 8], 4, [3, 3], [1, 1], [1, 1], [1, 1], [1, 1]),
+            g(2, 3, [9, 7], 5, [3, 2], [2, 1], [1, 0], [2, 1], [1, 1]),
+            g(2, 2, [10, 10], 3, [3, 3], [1, 2], [2, 2], [2, 2], [2, 2]),
+            g(4, 6, [5, 5], 2, [1, 1], [1, 1], [0, 0], [0, 0], [1, 1]),
+            // A wide group (more images than fit one group of columns) and a single image.
+            g(40, 1, [6, 6], 2, [3, 3], [1, 1], [1, 1], [1, 1], [1, 1]),
+            g(1, 2, [4, 4], 3, [4, 4], [1, 1], [0, 0], [0, 0], [1, 1]),
+        ]
+    }
+
+    fn close(got: &[f32], want: &[f64], what: &str, g: &Geometry) {
+        assert_eq!(got.len(), want.len(), "{what} length for {g:?}");
+        for (k, (a, b)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (*a as f64 - b).abs() <= 1e-5 * (1.0 + b.abs()),
+                "{what}[{k}] = {a}, want {b} for {g:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn forward_matches_the_direct_convolution() {
+        for g in geometries() {
+            let [oh, ow] = g.output();
+            let x = values(g.batch * g.c_in * g.input[0] * g.input[1], 1);
+            let w = values(g.c_out * g.k(), 2);
+            let bias = values(g.c_out, 3);
+            let mut want = naive(&g, &x, &w);
+            for (k, v) in want.iter_mut().enumerate() {
+                *v += bias[k / (oh * ow) % g.c_out] as f64;
+            }
+            close(&forward(&g, &x, &w, Some(&bias)), &want, "out", &g);
+        }
+    }
+
+    /// Both gradients against the definition: the loss Σ out·grad is linear in x and in the
+    /// weight, so ∂L/∂x_i is the loss of the unit input e_i (and likewise for the weight).
+    #[test]
+    fn gradients_match_the_definition() {
+        for g in geometries() {
+            let n_x = g.batch * g.c_in * g.input[0] * g.input[1];
+            let x = values(n_x, 4);
+            let w = values(g.c_out * g.k(), 5);
+            let grad = values(naive(&g, &x, &w).len(), 6);
+            let loss = |x: &[f32], w: &[f32]| -> f64 {
+                naive(&g, x, w)
+                    .iter()
+                    .zip(&grad)
+                    .map(|(o, d)| o * *d as f64)
+                    .sum()
+            };
+            let want_dw: Vec<f64> = (0..w.len())
+                .map(|i| {
+                    let mut e = vec![0.0; w.len()];
+                    e[i] = 1.0;
+                    loss(&x, &e)
+                })
+                .collect();
+            let want_dx: Vec<f64> = (0..n_x)
+                .map(|i| {
+                    let mut e = vec![0.0; n_x];
+                    e[i] = 1.0;
+                    loss(&e, &w)
+                })
+                .collect();
+            close(&weight_grad(&g, &x, &grad), &want_dw, "dw", &g);
+            close(&input_grad(&g, &w, &grad), &want_dx, "dx", &g);
+        }
+    }
+
+    #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        let g = geometries()[4];
+        let x = values(g.batch * g.c_in * 36, 7);
+        let w = values(g.c_out * g.k(), 8);
+        let grad = values(g.batch * g.c_out * 36, 9);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                (
+                    forward(&g, &x, &w, None),
+                    weight_grad(&g, &x, &grad),
+                    input_grad(&g, &w, &grad),
+                )
+            })
+        };
+        assert_eq!(run(1), run(3));
+    }
+}

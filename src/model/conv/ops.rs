@@ -1,0 +1,245 @@
+//! The im2col convolution as a burn backend extension: raw kernels on flex, a handwritten
+//! backward pass for autodiff.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::NodeId;
+use burn::backend::ops::ModuleOps;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{backend_extension, Autodiff, Backend, Flex};
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{DType, TensorData};
+use burn_flex::FlexTensor;
+
+use super::kernels::{self, Geometry};
+
+/// A 2-D convolution with its two backward halves as separate operations, so a backend can
+/// supply all three. The default bodies are burn's own convolution, which is what every backend
+/// but flex runs.
+#[backend_extension(Flex, Autodiff)]
+pub trait Im2colConv: Backend {
+    /// `conv2d(x, weight) + bias`.
+    fn im2col_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d(x, weight, Some(bias), options)
+    }
+
+    /// ∂L/∂x of [`Im2colConv::im2col_conv2d`] given ∂L/∂out.
+    fn im2col_conv2d_x_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d_x_backward(x, weight, grad, options)
+    }
+
+    /// ∂L/∂weight of [`Im2colConv::im2col_conv2d`] given ∂L/∂out.
+    fn im2col_conv2d_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d_weight_backward(x, weight, grad, options)
+    }
+
+    /// ∂L/∂bias of [`Im2colConv::im2col_conv2d`] given ∂L/∂out.
+    fn im2col_conv2d_bias_backward(
+        x: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d_bias_backward(x, bias, grad)
+    }
+}
+
+/// The kernels' view of a flex convolution, `None` where they do not apply (grouped
+/// convolutions, other dtypes): those go to flex's own convolution.
+fn geometry(x: &FlexTensor, weight: &FlexTensor, options: &ConvOptions<2>) -> Option<Geometry> {
+    if options.groups != 1 || x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
+        return None;
+    }
+    let (xs, ws) = (x.layout().shape(), weight.layout().shape());
+    if xs.num_dims() != 4 || ws.num_dims() != 4 || xs[1] != ws[1] {
+        return None;
+    }
+    let geometry = Geometry {
+        batch: xs[0],
+        c_in: xs[1],
+        input: [xs[2], xs[3]],
+        c_out: ws[0],
+        kernel: [ws[2], ws[3]],
+        stride: options.stride,
+        pad_begin: options.padding_begin(),
+        pad_end: options.padding_end(),
+        dilation: options.dilation,
+    };
+    let fits = (0..2).all(|d| {
+        geometry.kernel[d] >= 1
+            && geometry.dilation[d] * (geometry.kernel[d] - 1)
+                < geometry.input[d] + geometry.pad_begin[d] + geometry.pad_end[d]
+    });
+    fits.then_some(geometry)
+}
+
+/// The tensor's elements in row-major order (copied only when it is a strided view).
+fn dense(t: FlexTensor) -> FlexTensor {
+    if t.as_slice::<f32>().is_some() {
+        t
+    } else {
+        t.to_contiguous()
+    }
+}
+
+fn values(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>()
+        .expect("a dense f32 tensor (checked by `geometry`)")
+}
+
+fn tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+impl Im2colConv for Flex {
+    fn im2col_conv2d(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        options: ConvOptions<2>,
+    ) -> FlexTensor {
+        let Some(g) = geometry(&x, &weight, &options).filter(|_| bias.dtype() == DType::F32) else {
+            return Self::conv2d(x, weight, Some(bias), options);
+        };
+        let (x, weight, bias) = (dense(x), dense(weight), dense(bias));
+        let out = kernels::forward(&g, values(&x), values(&weight), Some(values(&bias)));
+        let [oh, ow] = g.output();
+        tensor(out, [g.batch, g.c_out, oh, ow])
+    }
+
+    fn im2col_conv2d_x_backward(
+        x: FlexTensor,
+        weight: FlexTensor,
+        grad: FlexTensor,
+        options: ConvOptions<2>,
+    ) -> FlexTensor {
+        let Some(g) = geometry(&x, &weight, &options).filter(|_| grad.dtype() == DType::F32) else {
+            return Self::conv2d_x_backward(x, weight, grad, options);
+        };
+        let (weight, grad) = (dense(weight), dense(grad));
+        let dx = kernels::input_grad(&g, values(&weight), values(&grad));
+        tensor(dx, [g.batch, g.c_in, g.input[0], g.input[1]])
+    }
+
+    fn im2col_conv2d_weight_backward(
+        x: FlexTensor,
+        weight: FlexTensor,
+        grad: FlexTensor,
+        options: ConvOptions<2>,
+    ) -> FlexTensor {
+        let Some(g) = geometry(&x, &weight, &options).filter(|_| grad.dtype() == DType::F32) else {
+            return Self::conv2d_weight_backward(x, weight, grad, options);
+        };
+        let (x, grad) = (dense(x), dense(grad));
+        let dw = kernels::weight_grad(&g, values(&x), values(&grad));
+        tensor(dw, [g.c_out, g.c_in, g.kernel[0], g.kernel[1]])
+    }
+
+    fn im2col_conv2d_bias_backward(
+        x: FlexTensor,
+        bias: FlexTensor,
+        grad: FlexTensor,
+    ) -> FlexTensor {
+        let shape = grad.layout().shape().clone();
+        if grad.dtype() != DType::F32 || shape.num_dims() != 4 {
+            return Self::conv2d_bias_backward(x, bias, grad);
+        }
+        let grad = dense(grad);
+        let db = kernels::bias_grad(values(&grad), shape[0], shape[1], shape[2] * shape[3]);
+        FlexTensor::from_data(TensorData::new(db, [shape[1]]))
+    }
+}
+
+/// The backward step of [`Im2colConv::im2col_conv2d`] under autodiff: each input that needs a
+/// gradient gets it from the inner backend's backward half.
+#[derive(Debug)]
+struct Im2colConvBackward;
+
+impl<B: Backend + Im2colConv> Backward<B, 3> for Im2colConvBackward {
+    type State = (NodeId, NodeId, NodeId, ConvOptions<2>);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_weight, node_bias] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, weight, bias, options) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x);
+        let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight);
+        let bias = checkpointer.retrieve_node_output::<FloatTensor<B>>(bias);
+        if let Some(node) = node_x {
+            let dx = B::im2col_conv2d_x_backward(
+                x.clone(),
+                weight.clone(),
+                grad.clone(),
+                options.clone(),
+            );
+            grads.register::<B>(node.id, dx);
+        }
+        if let Some(node) = node_weight {
+            let dw = B::im2col_conv2d_weight_backward(x.clone(), weight, grad.clone(), options);
+            grads.register::<B>(node.id, dw);
+        }
+        if let Some(node) = node_bias {
+            grads.register::<B>(node.id, B::im2col_conv2d_bias_backward(x, bias, grad));
+        }
+    }
+}
+
+impl<B: Backend + Im2colConv, C: CheckpointStrategy> Im2colConv for Autodiff<B, C> {
+    fn im2col_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        match Im2colConvBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = (
+                    prep.checkpoint(&x),
+                    prep.checkpoint(&weight),
+                    prep.checkpoint(&bias),
+                    options.clone(),
+                );
+                prep.finish(
+                    state,
+                    B::im2col_conv2d(
+                        x.into_primitive(),
+                        weight.into_primitive(),
+                        bias.into_primitive(),
+                        options,
+                    ),
+                )
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::im2col_conv2d(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+                options,
+            )),
+        }
+    }
+}

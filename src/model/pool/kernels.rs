@@ -1,0 +1,223 @@
+//! Max pooling without padding or dilation on plain `f32` slices in NCHW, one plane per task.
+//!
+//! The backward pass finds each window's maximum again instead of keeping an index tensor:
+//! one more read of the input is cheaper than writing, keeping and reading 64-bit indices.
+//! Ties go to the first position in the window (row by row), as in PyTorch; a NaN wins its
+//! window so that it reaches the loss.
+
+use rayon::prelude::*;
+
+/// Planes handed to one rayon task: enough work to pay for the task.
+const PLANES_PER_TASK: usize = 8;
+
+/// Shapes and options of one pooling (no padding, dilation 1, floor mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Input height and width.
+    pub input: [usize; 2],
+    /// Window height and width.
+    pub kernel: [usize; 2],
+    /// Stride per spatial dimension.
+    pub stride: [usize; 2],
+}
+
+impl Window {
+    /// Output height and width.
+    pub fn output(&self) -> [usize; 2] {
+        std::array::from_fn(|d| (self.input[d] - self.kernel[d]) / self.stride[d] + 1)
+    }
+
+    fn in_pixels(&self) -> usize {
+        self.input[0] * self.input[1]
+    }
+
+    fn out_pixels(&self) -> usize {
+        let [oh, ow] = self.output();
+        oh * ow
+    }
+
+    /// The offset (within the plane) of the maximum of the window at output `(oy, ox)`.
+    fn argmax(&self, plane: &[f32], oy: usize, ox: usize) -> usize {
+        let (y0, x0) = (oy * self.stride[0], ox * self.stride[1]);
+        let mut best = y0 * self.input[1] + x0;
+        for y in y0..y0 + self.kernel[0] {
+            for x in x0..x0 + self.kernel[1] {
+                let at = y * self.input[1] + x;
+                let v = plane[at];
+                if v > plane[best] || (v.is_nan() && !plane[best].is_nan()) {
+                    best = at;
+                }
+            }
+        }
+        best
+    }
+}
+
+/// The window maxima of every plane of `x` (`planes` planes of `input` pixels).
+pub fn forward(w: &Window, x: &[f32]) -> Vec<f32> {
+    let (ip, op) = (w.in_pixels(), w.out_pixels());
+    let mut out = vec![0.0f32; x.len() / ip * op];
+    if out.is_empty() {
+        return out;
+    }
+    let [_, ow] = w.output();
+    out.par_chunks_mut(PLANES_PER_TASK * op)
+        .zip(x.par_chunks(PLANES_PER_TASK * ip))
+        .for_each(|(out_t, x_t)| {
+            for (out_p, plane) in out_t.chunks_mut(op).zip(x_t.chunks(ip)) {
+                if w.kernel == [2, 2] && w.stride == [2, 2] {
+                    pairs(w, plane, out_p);
+                } else {
+                    for (k, o) in out_p.iter_mut().enumerate() {
+                        *o = plane[w.argmax(plane, k / ow, k % ow)];
+                    }
+                }
+            }
+        });
+    out
+}
+
+/// The common 2×2 window with stride 2: two input rows make one output row.
+fn pairs(w: &Window, plane: &[f32], out: &mut [f32]) {
+    let [_, ow] = w.output();
+    let width = w.input[1];
+    for (oy, row) in out.chunks_mut(ow).enumerate() {
+        let top = &plane[2 * oy * width..2 * oy * width + 2 * ow];
+        let bottom = &plane[(2 * oy + 1) * width..(2 * oy + 1) * width + 2 * ow];
+        for ((o, t), b) in row
+            .iter_mut()
+            .zip(top.chunks_exact(2))
+            .zip(bottom.chunks_exact(2))
+        {
+            *o = max4(t[0], t[1], b[0], b[1]);
+        }
+    }
+}
+
+/// [`backward`] for the 2×2 window with stride 2. Windows do not overlap, so every position of
+/// a window is written (the gradient at its first maximum, zero elsewhere) without branches.
+fn pairs_backward(w: &Window, plane: &[f32], grad: &[f32], dx: &mut [f32]) {
+    let [_, ow] = w.output();
+    let width = w.input[1];
+    for (oy, grad_row) in grad.chunks(ow).enumerate() {
+        let (upper, lower) = dx[2 * oy * width..(2 * oy + 2) * width].split_at_mut(width);
+        let top = &plane[2 * oy * width..2 * oy * width + 2 * ow];
+        let bottom = &plane[(2 * oy + 1) * width..(2 * oy + 1) * width + 2 * ow];
+        for ((((g, t), b), du), dl) in grad_row
+            .iter()
+            .zip(top.chunks_exact(2))
+            .zip(bottom.chunks_exact(2))
+            .zip(upper.chunks_exact_mut(2))
+            .zip(lower.chunks_exact_mut(2))
+        {
+            let m = max4(t[0], t[1], b[0], b[1]);
+            let hit = |v: f32| v == m || (v.is_nan() && m.is_nan());
+            let (h0, h1, h2) = (hit(t[0]), hit(t[1]), hit(b[0]));
+            let pick = |on: bool| if on { *g } else { 0.0 };
+            du[0] = pick(h0);
+            du[1] = pick(!h0 && h1);
+            dl[0] = pick(!h0 && !h1 && h2);
+            dl[1] = pick(!h0 && !h1 && !h2);
+        }
+    }
+}
+
+/// The maximum of four values, NaN if any is NaN.
+fn max4(a: f32, b: f32, c: f32, d: f32) -> f32 {
+    let m = |p: f32, q: f32| if p >= q || p.is_nan() { p } else { q };
+    m(m(a, b), m(c, d))
+}
+
+/// ∂L/∂x: each output gradient goes to the position of its window's maximum.
+pub fn backward(w: &Window, x: &[f32], grad: &[f32]) -> Vec<f32> {
+    let (ip, op) = (w.in_pixels(), w.out_pixels());
+    let mut dx = vec![0.0f32; x.len()];
+    if dx.is_empty() || op == 0 {
+        return dx;
+    }
+    let [_, ow] = w.output();
+    dx.par_chunks_mut(PLANES_PER_TASK * ip)
+        .zip(x.par_chunks(PLANES_PER_TASK * ip))
+        .zip(grad.par_chunks(PLANES_PER_TASK * op))
+        .for_each(|((dx_t, x_t), grad_t)| {
+            for ((dx_p, plane), grad_p) in dx_t
+                .chunks_mut(ip)
+                .zip(x_t.chunks(ip))
+                .zip(grad_t.chunks(op))
+            {
+                if w.kernel == [2, 2] && w.stride == [2, 2] {
+                    pairs_backward(w, plane, grad_p, dx_p);
+                } else {
+                    for (k, g) in grad_p.iter().enumerate() {
+                        dx_p[w.argmax(plane, k / ow, k % ow)] += g;
+                    }
+                }
+            }
+        });
+    dx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_by_two_windows_take_the_maximum_and_route_the_gradient_to_it() {
+        let w = Window {
+            input: [2, 4],
+            kernel: [2, 2],
+            stride: [2, 2],
+        };
+        // Two planes; the second has a tie (first position wins) and a NaN.
+        let x = [
+            1.0,
+            5.0,
+            -1.0,
+            -2.0, //
+            3.0,
+            4.0,
+            -3.0,
+            -0.5, //
+            0.0,
+            0.0,
+            2.0,
+            f32::NAN, //
+            0.0,
+            -1.0,
+            9.0,
+            1.0,
+        ];
+        let out = forward(&w, &x);
+        assert_eq!(out[..3], [5.0, -0.5, 0.0]);
+        assert!(out[3].is_nan());
+        let dx = backward(&w, &x, &[10.0, 20.0, 30.0, 40.0]);
+        let want = [
+            0.0, 10.0, 0.0, 0.0, //
+            0.0, 0.0, 0.0, 20.0, //
+            30.0, 0.0, 0.0, 40.0, //
+            0.0, 0.0, 0.0, 0.0,
+        ];
+        assert_eq!(dx, want);
+    }
+
+    #[test]
+    fn overlapping_windows_add_their_gradients() {
+        let w = Window {
+            input: [1, 5],
+            kernel: [1, 3],
+            stride: [1, 2],
+        };
+        let x = [0.0, 1.0, 7.0, 2.0, 3.0];
+        assert_eq!(forward(&w, &x), [7.0, 7.0]);
+        assert_eq!(backward(&w, &x, &[1.0, 2.0]), [0.0, 0.0, 3.0, 0.0, 0.0]);
+        // The generic path and the 2×2 path agree.
+        let square = Window {
+            input: [4, 4],
+            kernel: [2, 2],
+            stride: [2, 2],
+        };
+        let x: Vec<f32> = (0..16).map(|k| ((k * 7) % 11) as f32).collect();
+        let generic: Vec<f32> = (0..4).map(|k| x[square.argmax(&x, k / 2, k % 2)]).collect();
+        assert_eq!(forward(&square, &x), generic);
+    }
+}

@@ -1,0 +1,36 @@
+//! The max pooling the trunks run: on flex, plain window loops with a backward pass that
+//! finds each window's maximum again; elsewhere, burn's.
+//!
+//! Flex's pooling tracks an index tensor with a division per element and scatters the gradient
+//! through it one scalar at a time; in the `small` trunk's training step that was a quarter of
+//! the time, more than any convolution.
+
+mod kernels;
+mod ops;
+
+use burn::backend::Dispatch;
+use burn::nn::pool::MaxPool2d;
+use burn::nn::PaddingConfig2d;
+use burn::prelude::*;
+
+pub use kernels::Window;
+pub use ops::WindowMaxPool;
+
+/// `pool.forward(x)` with the same result, through [`WindowMaxPool`] on flex when the layer
+/// has no padding, dilation 1 and floor mode.
+pub fn forward(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
+    let plain = matches!(
+        pool.padding,
+        PaddingConfig2d::Valid | PaddingConfig2d::Explicit(0, 0, 0, 0)
+    ) && pool.dilation == [1, 1]
+        && !pool.ceil_mode;
+    if plain && x.device().inner() == Device::flex() {
+        Tensor::from_dispatch(<Dispatch as WindowMaxPool>::window_max_pool2d(
+            x.into_dispatch(),
+            pool.kernel_size,
+            pool.stride,
+        ))
+    } else {
+        pool.forward(x)
+    }
+}

@@ -1,0 +1,114 @@
+//! The trunks' own convolution and max pooling on flex (`weightlab::model::{conv, pool}`)
+//! against burn's layers with the same parameters: outputs and every gradient.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::MaxPool2dConfig;
+use burn::nn::PaddingConfig2d;
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use weightlab::model::{conv, pool};
+
+fn device() -> Device {
+    Device::flex().autodiff()
+}
+
+/// The largest |a − b| relative to the largest |b|.
+fn relative_gap<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
+    let scale = b.clone().abs().max().into_scalar::<f32>().max(1e-12);
+    (a - b).abs().max().into_scalar::<f32>() / scale
+}
+
+fn check_conv(conv_layer: &Conv2d, shape: [usize; 4]) {
+    let dev = device();
+    let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &dev).require_grad();
+    let ours = conv::forward(conv_layer, x.clone());
+    let theirs = conv_layer.forward(x.clone());
+    assert_eq!(ours.dims(), theirs.dims());
+    let probe = Tensor::<4>::random(theirs.dims(), Distribution::Normal(0.0, 1.0), &dev);
+    let g_ours = (ours.clone() * probe.clone()).sum().backward();
+    let g_theirs = (theirs.clone() * probe).sum().backward();
+    let tol = 1e-5;
+    let gap = relative_gap(ours, theirs);
+    assert!(gap < tol, "output differs by {gap} for {shape:?}");
+    let grad = |t: &Tensor<4>, g| t.grad(g).expect("a gradient");
+    let gap = relative_gap(grad(&x, &g_ours), grad(&x, &g_theirs));
+    assert!(gap < tol, "∂x differs by {gap} for {shape:?}");
+    let w = conv_layer.weight.val();
+    let gap = relative_gap(grad(&w, &g_ours), grad(&w, &g_theirs));
+    assert!(gap < tol, "∂weight differs by {gap} for {shape:?}");
+    let b = conv_layer.bias.as_ref().expect("a bias").val();
+    let gap = relative_gap(b.grad(&g_ours).unwrap(), b.grad(&g_theirs).unwrap());
+    assert!(gap < tol, "∂bias differs by {gap} for {shape:?}");
+}
+
+#[test]
+fn convolution_matches_burns_layer_with_its_gradients() {
+    let dev = device();
+    // The small trunk's 3×3 "same" convolutions, and the paper trunk's strided stem and 1×1s.
+    let same = |c_in, c_out| {
+        Conv2dConfig::new([c_in, c_out], [3, 3])
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .init(&dev)
+    };
+    check_conv(&same(1, 16), [4, 1, 16, 16]);
+    check_conv(&same(16, 8), [3, 16, 8, 8]);
+    let strided = Conv2dConfig::new([3, 8], [3, 3])
+        .with_stride([2, 2])
+        .init(&dev);
+    check_conv(&strided, [2, 3, 11, 11]);
+    let pointwise = Conv2dConfig::new([8, 4], [1, 1]).init(&dev);
+    check_conv(&pointwise, [5, 8, 4, 4]);
+    let uneven = Conv2dConfig::new([2, 3], [2, 3])
+        .with_padding(PaddingConfig2d::Explicit(1, 0, 0, 2))
+        .with_dilation([2, 1])
+        .init(&dev);
+    check_conv(&uneven, [2, 2, 7, 6]);
+}
+
+#[test]
+fn max_pooling_matches_burns_layer_with_its_gradient() {
+    let dev = device();
+    for (kernel, stride, shape) in [
+        ([2, 2], [2, 2], [4, 3, 8, 8]),
+        ([2, 2], [2, 2], [2, 2, 5, 7]),
+        ([3, 3], [2, 2], [2, 2, 9, 9]),
+    ] {
+        let layer = MaxPool2dConfig::new(kernel).with_strides(stride).init();
+        // Continuous random values: no ties, so both layers route every gradient the same way.
+        let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &dev).require_grad();
+        let ours = pool::forward(&layer, x.clone());
+        let theirs = layer.forward(x.clone());
+        assert_eq!(
+            ours.to_data().try_to_vec::<f32>().unwrap(),
+            theirs.to_data().try_to_vec::<f32>().unwrap()
+        );
+        let probe = Tensor::<4>::random(theirs.dims(), Distribution::Normal(0.0, 1.0), &dev);
+        let dx_ours = x
+            .grad(&(ours * probe.clone()).sum().backward())
+            .unwrap()
+            .to_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let dx_theirs = x
+            .grad(&(theirs * probe).sum().backward())
+            .unwrap()
+            .to_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        assert_eq!(dx_ours, dx_theirs, "{kernel:?}/{stride:?} on {shape:?}");
+    }
+}
+
+#[test]
+fn layers_without_autodiff_give_the_same_output() {
+    let dev = Device::flex();
+    let layer = Conv2dConfig::new([2, 4], [3, 3])
+        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+        .init(&dev);
+    let x = Tensor::<4>::random([2, 2, 6, 6], Distribution::Normal(0.0, 1.0), &dev);
+    let gap = relative_gap(conv::forward(&layer, x.clone()), layer.forward(x.clone()));
+    assert!(gap < 1e-5, "{gap}");
+    let pool_layer = MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init();
+    let gap = relative_gap(pool::forward(&pool_layer, x.clone()), pool_layer.forward(x));
+    assert_eq!(gap, 0.0);
+}
