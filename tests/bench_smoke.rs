@@ -1,4 +1,4 @@
-//! `weightlab-bench` keeps working: its step and job modes run on a tiny experiment and print
+//! `weightlab-bench` keeps working: its step, job and forward modes run on a tiny experiment and print
 //! the JSON the `all` mode (and `make bench`) reads. No timing is asserted.
 
 mod common;
@@ -25,7 +25,7 @@ fn bench(cwd: &std::path::Path, args: &[&str]) -> serde_json::Value {
 }
 
 #[test]
-fn step_and_job_modes_print_their_figures() {
+fn step_job_and_forward_modes_print_their_figures() {
     let tmp = tempfile::tempdir().unwrap();
     let exp = write(tmp.path(), "e.yaml", &tiny_yaml("b", THREE, ""));
     let e = exp.to_str().unwrap();
@@ -58,4 +58,13 @@ fn step_and_job_modes_print_their_figures() {
     assert!((sum - part("wall_s")).abs() < 1e-6, "{job}");
     assert!(part("peak_rss_mb") > 1.0, "{job}");
     assert_eq!(job["epochs"], 2);
+
+    let forward = bench(
+        tmp.path(),
+        &["forward", "--experiment", e, "--reps", "2", "--threads", "2"],
+    );
+    assert_eq!(forward["system"], "weightlab");
+    assert_eq!(forward["threads"], 2);
+    assert!(forward["images_per_s"].as_f64().unwrap() > 0.0, "{forward}");
+    assert!(forward["images"].as_u64().unwrap() > 0, "{forward}");
 }

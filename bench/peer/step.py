@@ -52,6 +52,10 @@ def main():
     p.add_argument("--images", type=int, default=2016)
     p.add_argument("--ids", type=int, default=48)
     p.add_argument("--expressions", type=int, default=7)
+    p.add_argument("--forward", action="store_true",
+                   help="time evaluation's forward pass (no autograd, batches of 256) instead")
+    p.add_argument("--test-images", type=int, default=504)
+    p.add_argument("--reps", type=int, default=10)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
@@ -93,6 +97,33 @@ def main():
             present = (counts > 0).float()
             centers = centers - (centers - means) * present * (1 - beta)
         return torch.cat([w.detach(), losses.detach(), total.detach()[None], l3.detach()[None]]).tolist()
+
+    if a.forward:
+        test = torch.from_numpy(
+            rng.standard_normal((a.test_images, 1, a.size, a.size), dtype=np.float32))
+        net.eval()
+
+        def forward_pass():
+            with torch.no_grad():
+                for chunk in test.split(256):
+                    _, emb, _, ex_logits = net(chunk)
+                    emb.tolist(), ex_logits.argmax(1).tolist()
+
+        forward_pass()
+        start = time.perf_counter()
+        for _ in range(a.reps):
+            forward_pass()
+        seconds = time.perf_counter() - start
+        print(json.dumps({
+            "system": "pytorch",
+            "version": torch.__version__,
+            "threads": a.threads,
+            "batch_size": 256,
+            "images": a.test_images * a.reps,
+            "seconds": seconds,
+            "images_per_s": a.test_images * a.reps / seconds,
+        }))
+        return
 
     order = torch.randperm(a.images)
     batches = [order[(k * a.batch) % a.images:][: a.batch] for k in range(a.warmup + a.steps)]

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use weightlab::config::{self, BackendKind, Job};
 use weightlab::runlog::{write_epochs, write_steps};
 use weightlab::strategy::StrategyPoint;
-use weightlab::train::{train_job, TrainEvent};
+use weightlab::train::{batch_images, train_job, TrainEvent};
 
 /// Benchmark weightlab against PyTorch on this machine.
 #[derive(Parser)]
@@ -65,6 +65,16 @@ enum Mode {
         #[arg(long, default_value_t = 64)]
         batch: usize,
     },
+    /// Images/s of the forward pass that evaluation runs (the test split, no autodiff, batches
+    /// of 256); one JSON line.
+    Forward {
+        /// Compute threads.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Timed passes over the test split.
+        #[arg(long, default_value_t = 10)]
+        reps: usize,
+    },
     /// One job of the experiment (its first l3 job) end to end; one JSON line.
     Job,
 }
@@ -91,6 +101,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 batch,
             )?;
             println!("{row}");
+        }
+        Mode::Forward { threads, reps } => {
+            println!(
+                "{}",
+                forward(&args.experiment, &args.device, threads, reps)?
+            )
         }
         Mode::Job => println!("{}", job(&args.experiment, &args.device)?),
         Mode::All {
@@ -200,6 +216,55 @@ fn step(
 
 /// One fig2 job as `sweep run` runs it (data, model, 15 epochs with evaluation, logs), timed in
 /// parts.
+/// Evaluation's batch size (`train::eval` is called with it).
+const EVAL_BATCH: usize = 256;
+
+fn forward(
+    experiment: &Path,
+    device: &str,
+    threads: usize,
+    reps: usize,
+) -> Result<Value, Box<dyn std::error::Error>> {
+    let job = first_job(experiment, "l3: {}")?;
+    let (set, split) = job.dataset.load()?;
+    let device = BackendKind::parse_flag(device)?.device()?;
+    let net = job.model.init(
+        set.image_size,
+        split.n_train_subjects,
+        set.expression_names.len(),
+        1,
+        &device,
+    );
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()?;
+    let pass = || {
+        for chunk in split.test.chunks(EVAL_BATCH) {
+            let out = net.forward(batch_images(&set, chunk, &device));
+            // Reading the results back is part of evaluation (and waits for the work).
+            let _ = out.embedding.into_data();
+            let _ = out.expression_logits.into_data();
+        }
+    };
+    let seconds = pool.install(|| {
+        pass();
+        let start = Instant::now();
+        for _ in 0..reps {
+            pass();
+        }
+        start.elapsed().as_secs_f64()
+    });
+    let images = split.test.len() * reps;
+    Ok(json!({
+        "system": "weightlab",
+        "threads": threads,
+        "batch_size": EVAL_BATCH,
+        "images": images,
+        "seconds": seconds,
+        "images_per_s": images as f64 / seconds,
+    }))
+}
+
 fn job(experiment: &Path, device: &str) -> Result<Value, Box<dyn std::error::Error>> {
     let started = Instant::now();
     let job = first_job(experiment, "l3: { lr: 0.1, epsilon: 0.01 }")?;
@@ -312,6 +377,40 @@ fn all(
         }));
     }
 
+    // The forward pass of evaluation, 1 thread as in a fig2 job: what evaluation costs per
+    // image against what a training step costs.
+    let (mut ours, mut peer, mut forward_runs) = (vec![], vec![], vec![]);
+    for round in 1..=FORWARD_ROUNDS {
+        let mut a = Command::new(&me);
+        a.arg("forward");
+        common(&mut a);
+        let a = json_of(&mut a)?;
+        eprintln!("forward round {round}: {a}");
+        ours.push(a["images_per_s"].as_f64().unwrap_or(f64::NAN));
+        forward_runs.push(a);
+        let mut b = Command::new(python);
+        b.arg("bench/peer/step.py").arg("--forward");
+        if let Ok(b) = json_of(&mut b) {
+            eprintln!("forward round {round}: {b}");
+            peer.push(b["images_per_s"].as_f64().unwrap_or(f64::NAN));
+            forward_runs.push(b);
+        }
+    }
+    let (f_ours, f_peer) = (median(ours), median(peer));
+    let per_step = |system: &str, forward: Option<f64>| {
+        let step = step_rows[0][format!("{system}_images_per_s")].as_f64();
+        forward.zip(step).map(|(f, s)| s / f)
+    };
+    let forward_row = json!({
+        "what": "evaluation's forward pass over the test split, batches of 256, 1 thread; median images/s",
+        "weightlab_images_per_s": f_ours,
+        "pytorch_images_per_s": f_peer,
+        "ratio": f_ours.zip(f_peer).map(|(a, b)| a / b),
+        "weightlab_forward_per_step_cost": per_step("weightlab", f_ours),
+        "pytorch_forward_per_step_cost": per_step("pytorch", f_peer),
+        "runs": forward_runs,
+    });
+
     let (mut fig2_job, mut scaling) = (Value::Null, Value::Null);
     if !step_only {
         let mut j = Command::new(&me);
@@ -319,7 +418,7 @@ fn all(
         common(&mut j);
         fig2_job = json_of(&mut j)?;
         eprintln!("fig2 job: {fig2_job}");
-        scaling = sweep_scaling(&me, &args.experiment)?;
+        scaling = sweep_scaling(&me, &args.experiment, SCALING_ROUNDS)?;
         eprintln!("sweep scaling: {scaling}");
     }
 
@@ -344,6 +443,7 @@ fn all(
             "rounds": rounds,
             "by_threads": step_rows,
         },
+        "forward": forward_row,
         "fig2_job": fig2_job,
         "sweep_scaling": scaling,
     });
@@ -355,9 +455,19 @@ fn all(
     Ok(())
 }
 
+/// A B rounds of the forward-pass comparison.
+const FORWARD_ROUNDS: usize = 3;
+
+/// Rounds of the `--jobs 1` / `--jobs 2` pair in [`sweep_scaling`].
+const SCALING_ROUNDS: usize = 3;
+
 /// Four 1-thread jobs (the experiment's first dataset and model, 3 epochs each) with
 /// `weightlab sweep run --jobs 1` and `--jobs 2`: wall times and the throughput ratio.
-fn sweep_scaling(me: &Path, experiment: &Path) -> Result<Value, Box<dyn std::error::Error>> {
+fn sweep_scaling(
+    me: &Path,
+    experiment: &Path,
+    rounds: usize,
+) -> Result<Value, Box<dyn std::error::Error>> {
     let weightlab = me.with_file_name("weightlab");
     let text = std::fs::read_to_string(experiment)?;
     let mut exp: serde_yaml::Value = serde_yaml::from_str(&text)?;
@@ -371,8 +481,10 @@ fn sweep_scaling(me: &Path, experiment: &Path) -> Result<Value, Box<dyn std::err
     std::fs::create_dir_all(&tmp)?;
     let yaml = tmp.join("scaling.yaml");
     std::fs::write(&yaml, serde_yaml::to_string(&exp)?)?;
-    let mut walls = Vec::new();
-    for jobs in [1, 2] {
+    // Alternating --jobs 1 and --jobs 2 spreads the machine's drift over both; one pair alone
+    // moved the ratio by ±0.1 between runs.
+    let (mut walls_1, mut walls_2) = (Vec::new(), Vec::new());
+    for jobs in std::iter::repeat_n([1, 2], rounds).flatten() {
         let out = tmp.join(format!("jobs{jobs}"));
         let start = Instant::now();
         let status = Command::new(&weightlab)
@@ -388,15 +500,26 @@ fn sweep_scaling(me: &Path, experiment: &Path) -> Result<Value, Box<dyn std::err
         if !status.success() {
             return Err(format!("{} sweep run failed ({status})", weightlab.display()).into());
         }
-        walls.push(start.elapsed().as_secs_f64());
+        let wall = start.elapsed().as_secs_f64();
+        std::fs::remove_dir_all(&out)?;
+        eprintln!("sweep scaling --jobs {jobs}: {wall:.2} s");
+        if jobs == 1 {
+            walls_1.push(wall)
+        } else {
+            walls_2.push(wall)
+        }
     }
     std::fs::remove_dir_all(&tmp)?;
+    let (median_1, median_2) = (median(walls_1.clone()), median(walls_2.clone()));
     Ok(json!({
         "jobs": 4,
         "epochs": 3,
-        "wall_s_jobs_1": walls[0],
-        "wall_s_jobs_2": walls[1],
-        "throughput_ratio": walls[0] / walls[1],
+        "rounds": rounds,
+        "walls_s_jobs_1": walls_1,
+        "walls_s_jobs_2": walls_2,
+        "wall_s_jobs_1": median_1,
+        "wall_s_jobs_2": median_2,
+        "throughput_ratio": median_1.zip(median_2).map(|(a, b)| a / b),
     }))
 }
 
