@@ -61,7 +61,15 @@ fn step_job_and_forward_modes_print_their_figures() {
 
     let forward = bench(
         tmp.path(),
-        &["forward", "--experiment", e, "--reps", "2", "--threads", "2"],
+        &[
+            "forward",
+            "--experiment",
+            e,
+            "--reps",
+            "2",
+            "--threads",
+            "2",
+        ],
     );
     assert_eq!(forward["system"], "weightlab");
     assert_eq!(forward["threads"], 2);

@@ -170,14 +170,14 @@ pub fn input_grad(g: &Geometry, weight: &[f32], grad: &[f32]) -> Vec<f32> {
             let cols = images * p;
             let grad_rows = channel_major(grad_g, images, g.c_out, p);
             // dcol[k, cols] = weight[c_out, k]ᵀ · grad[c_out, cols]
-            let dcol = gemm(
+            let mut dcol = gemm(
                 k,
                 cols,
                 g.c_out,
                 Matrix::transposed(weight, k),
                 Matrix::rows(&grad_rows, cols),
             );
-            col2im(g, &dcol, images, dx_g);
+            col2im(g, &mut dcol, images, dx_g);
         });
     dx
 }
@@ -305,6 +305,10 @@ fn im2col(g: &Geometry, x: &[f32], images: usize) -> Vec<f32> {
                 let row = &mut col[row * cols..(row + 1) * cols];
                 for b in 0..images {
                     let plane = &x[(b * g.c_in + c) * h * w..(b * g.c_in + c + 1) * h * w];
+                    if let Some(block) = shifted_block(g, ki, kj, y_lo, y_hi) {
+                        copy_shifted(&mut row[b * oh * ow..(b + 1) * oh * ow], plane, block);
+                        continue;
+                    }
                     for oy in y_lo..y_hi {
                         let iy = oy * g.stride[0] + off_y - g.pad_begin[0];
                         let src = &plane[iy * w..(iy + 1) * w];
@@ -326,8 +330,8 @@ fn im2col(g: &Geometry, x: &[f32], images: usize) -> Vec<f32> {
 }
 
 /// Adds the column-matrix gradient `dcol` back onto the `images` input planes of `dx`: the
-/// transpose of [`im2col`].
-fn col2im(g: &Geometry, dcol: &[f32], images: usize, dx: &mut [f32]) {
+/// transpose of [`im2col`]. `dcol` is used as scratch.
+fn col2im(g: &Geometry, dcol: &mut [f32], images: usize, dx: &mut [f32]) {
     let [oh, ow] = g.output();
     let [kh, kw] = g.kernel;
     let [h, w] = g.input;
@@ -340,9 +344,13 @@ fn col2im(g: &Geometry, dcol: &[f32], images: usize, dx: &mut [f32]) {
                 let off_x = kj * g.dilation[1];
                 let (x_lo, x_hi) = valid(ow, w, g.stride[1], off_x, g.pad_begin[1]);
                 let row = (c * kh + ki) * kw + kj;
-                let row = &dcol[row * cols..(row + 1) * cols];
+                let row = &mut dcol[row * cols..(row + 1) * cols];
                 for b in 0..images {
                     let plane = &mut dx[(b * g.c_in + c) * h * w..(b * g.c_in + c + 1) * h * w];
+                    if let Some(block) = shifted_block(g, ki, kj, y_lo, y_hi) {
+                        add_shifted(plane, &mut row[b * oh * ow..(b + 1) * oh * ow], block);
+                        continue;
+                    }
                     for oy in y_lo..y_hi {
                         let iy = oy * g.stride[0] + off_y - g.pad_begin[0];
                         let dst = &mut plane[iy * w..(iy + 1) * w];
@@ -440,6 +448,10 @@ mod tests {
             // A wide group (more images than fit one group of columns) and a single image.
             g(40, 1, [6, 6], 2, [3, 3], [1, 1], [1, 1], [1, 1], [1, 1]),
             g(1, 2, [4, 4], 3, [4, 4], [1, 1], [0, 0], [0, 0], [1, 1]),
+            // Width-preserving stride-1 layers take the shifted-block path: dilated, and with
+            // shifts as wide as the row.
+            g(2, 2, [7, 9], 3, [3, 3], [1, 1], [2, 2], [2, 2], [2, 2]),
+            g(1, 1, [3, 2], 2, [1, 5], [1, 1], [0, 2], [0, 2], [1, 1]),
         ]
     }
 
@@ -523,5 +535,91 @@ mod tests {
             })
         };
         assert_eq!(run(1), run(3));
+    }
+}
+
+/// For a stride-1 convolution whose output rows are as wide as its input rows (the usual 3×3
+/// "same" layer), the im2col row of kernel tap `(ki, kj)` is the input plane shifted by a
+/// constant offset: one block copy instead of one copy per output row, after which only the
+/// columns that wrapped around a row edge need fixing. `None` for other layers, or when no
+/// output row of this tap is inside the input.
+fn shifted_block(g: &Geometry, ki: usize, kj: usize, y_lo: usize, y_hi: usize) -> Option<Block> {
+    let [_, ow] = g.output();
+    (g.stride == [1, 1] && ow == g.input[1] && y_lo < y_hi).then(|| Block {
+        w: ow,
+        y_lo,
+        y_hi,
+        iy0: y_lo + ki * g.dilation[0] - g.pad_begin[0],
+        shift: (kj * g.dilation[1]) as isize - g.pad_begin[1] as isize,
+    })
+}
+
+/// The span of one shifted block: output rows `y_lo..y_hi` of a `w`-wide map, whose first row
+/// reads input row `iy0`, shifted by `shift` columns.
+#[derive(Clone, Copy)]
+struct Block {
+    w: usize,
+    y_lo: usize,
+    y_hi: usize,
+    iy0: usize,
+    shift: isize,
+}
+
+impl Block {
+    /// Output offset of the first element, elements in the block, and the columns at the left
+    /// (`shift < 0`) or right (`shift > 0`) edge of each row that read outside the input row.
+    fn span(&self) -> (usize, usize, std::ops::Range<usize>) {
+        let (w, n) = (self.w, (self.y_hi - self.y_lo) * self.w);
+        let edge = self.shift.unsigned_abs().min(w);
+        let outside = if self.shift < 0 { 0..edge } else { w - edge..w };
+        (self.y_lo * w, n, outside)
+    }
+
+    /// The input range the block reads and the output range it lands on (within the block),
+    /// as (input start, output start, length).
+    fn aligned(&self) -> Option<(usize, usize, usize)> {
+        let (_, n, _) = self.span();
+        let edge = self.shift.unsigned_abs();
+        if edge >= self.w || n <= edge {
+            return None;
+        }
+        let start = self.iy0 * self.w;
+        Some(if self.shift >= 0 {
+            (start + edge, 0, n - edge)
+        } else {
+            (start, edge, n - edge)
+        })
+    }
+
+    /// Sets the edge columns of every row of the block (in `out`, offset as the block) to zero.
+    fn clear_edges(&self, out: &mut [f32]) {
+        let (first, n, outside) = self.span();
+        // Usually one column per row: a plain store beats a fill call.
+        for start in (first..first + n).step_by(self.w) {
+            for x in outside.clone() {
+                out[start + x] = 0.0;
+            }
+        }
+    }
+}
+
+/// `dst` (one image's im2col row, zeroed) gets the block from `plane`.
+fn copy_shifted(dst: &mut [f32], plane: &[f32], block: Block) {
+    let (first, _, _) = block.span();
+    if let Some((input, output, len)) = block.aligned() {
+        dst[first + output..first + output + len].copy_from_slice(&plane[input..input + len]);
+    }
+    block.clear_edges(dst);
+}
+
+/// Adds the block of `src` (one image's im2col-row gradient, clobbered) back onto `plane`.
+fn add_shifted(plane: &mut [f32], src: &mut [f32], block: Block) {
+    block.clear_edges(src);
+    let (first, _, _) = block.span();
+    if let Some((input, output, len)) = block.aligned() {
+        let from = &src[first + output..first + output + len];
+        for (d, s) in plane[input..input + len].iter_mut().zip(from) {
+            *d += s;
+        }
     }
 }

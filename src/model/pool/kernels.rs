@@ -2,8 +2,9 @@
 //!
 //! The backward pass finds each window's maximum again instead of keeping an index tensor:
 //! one more read of the input is cheaper than writing, keeping and reading 64-bit indices.
-//! Ties go to the first position in the window (row by row), as in PyTorch; a NaN wins its
-//! window so that it reaches the loss.
+//! Ties go to the first position in the window (row by row), as in PyTorch. In the forward pass
+//! a NaN wins its window so that it reaches the loss, which fails the job; where the backward
+//! pass then sends that window's gradient does not matter.
 
 use rayon::prelude::*;
 
@@ -36,20 +37,40 @@ impl Window {
         oh * ow
     }
 
-    /// The offset (within the plane) of the maximum of the window at output `(oy, ox)`.
-    fn argmax(&self, plane: &[f32], oy: usize, ox: usize) -> usize {
+    /// The positions (offsets within the plane) of the window at output `(oy, ox)`, row by row.
+    fn positions(&self, oy: usize, ox: usize) -> impl Iterator<Item = usize> + '_ {
         let (y0, x0) = (oy * self.stride[0], ox * self.stride[1]);
-        let mut best = y0 * self.input[1] + x0;
-        for y in y0..y0 + self.kernel[0] {
-            for x in x0..x0 + self.kernel[1] {
-                let at = y * self.input[1] + x;
-                let v = plane[at];
-                if v > plane[best] || (v.is_nan() && !plane[best].is_nan()) {
-                    best = at;
+        (y0..y0 + self.kernel[0])
+            .flat_map(move |y| (x0..x0 + self.kernel[1]).map(move |x| y * self.input[1] + x))
+    }
+
+    /// The maximum of the window at output `(oy, ox)`, NaN if the window holds one.
+    fn max(&self, plane: &[f32], oy: usize, ox: usize) -> f32 {
+        self.positions(oy, ox)
+            .map(|at| plane[at])
+            .fold(f32::NEG_INFINITY, |m, v| {
+                if m.is_nan() || v.is_nan() {
+                    f32::NAN
+                } else {
+                    m.max(v)
                 }
+            })
+    }
+
+    /// The offset of the window's first maximum among its non-NaN values (its last position
+    /// when all are NaN): where the backward pass sends the window's gradient.
+    fn argmax(&self, plane: &[f32], oy: usize, ox: usize) -> usize {
+        let m = self
+            .positions(oy, ox)
+            .fold(f32::NAN, |m, at| m.max(plane[at]));
+        let mut last = 0;
+        for at in self.positions(oy, ox) {
+            if plane[at] == m {
+                return at;
             }
+            last = at;
         }
-        best
+        last
     }
 }
 
@@ -69,7 +90,7 @@ pub fn forward(w: &Window, x: &[f32]) -> Vec<f32> {
                     pairs(w, plane, out_p);
                 } else {
                     for (k, o) in out_p.iter_mut().enumerate() {
-                        *o = plane[w.argmax(plane, k / ow, k % ow)];
+                        *o = w.max(plane, k / ow, k % ow);
                     }
                 }
             }
@@ -95,31 +116,41 @@ fn pairs(w: &Window, plane: &[f32], out: &mut [f32]) {
 }
 
 /// [`backward`] for the 2×2 window with stride 2. Windows do not overlap, so every position of
-/// a window is written (the gradient at its first maximum, zero elsewhere) without branches.
+/// a window is written: the gradient at its first maximum, zero elsewhere. (A window holding a
+/// NaN, whose loss is then NaN and fails the job, sends its gradient to one of its positions.)
 fn pairs_backward(w: &Window, plane: &[f32], grad: &[f32], dx: &mut [f32]) {
     let [_, ow] = w.output();
     let width = w.input[1];
     for (oy, grad_row) in grad.chunks(ow).enumerate() {
         let (upper, lower) = dx[2 * oy * width..(2 * oy + 2) * width].split_at_mut(width);
+        let (upper, lower) = (&mut upper[..2 * ow], &mut lower[..2 * ow]);
         let top = &plane[2 * oy * width..2 * oy * width + 2 * ow];
         let bottom = &plane[(2 * oy + 1) * width..(2 * oy + 1) * width + 2 * ow];
-        for ((((g, t), b), du), dl) in grad_row
-            .iter()
-            .zip(top.chunks_exact(2))
-            .zip(bottom.chunks_exact(2))
-            .zip(upper.chunks_exact_mut(2))
-            .zip(lower.chunks_exact_mut(2))
-        {
-            let m = max4(t[0], t[1], b[0], b[1]);
-            let hit = |v: f32| v == m || (v.is_nan() && m.is_nan());
-            let (h0, h1, h2) = (hit(t[0]), hit(t[1]), hit(b[0]));
-            let pick = |on: bool| if on { *g } else { 0.0 };
-            du[0] = pick(h0);
-            du[1] = pick(!h0 && h1);
-            dl[0] = pick(!h0 && !h1 && h2);
-            dl[1] = pick(!h0 && !h1 && !h2);
+        for ox in 0..ow {
+            let (a, b) = (top[2 * ox], top[2 * ox + 1]);
+            let (c, d) = (bottom[2 * ox], bottom[2 * ox + 1]);
+            // Strict comparisons keep the earlier position on ties; selects of plain values,
+            // which compile to conditional moves: no branch on where the maximum is, which is
+            // as random as the data.
+            let (top_max, top_at) = if b > a { (b, 1) } else { (a, 0) };
+            let (bottom_max, bottom_at) = if d > c { (d, 3) } else { (c, 2) };
+            let at = if bottom_max > top_max {
+                bottom_at
+            } else {
+                top_at
+            };
+            let g = grad_row[ox];
+            upper[2 * ox] = masked(g, at == 0);
+            upper[2 * ox + 1] = masked(g, at == 1);
+            lower[2 * ox] = masked(g, at == 2);
+            lower[2 * ox + 1] = masked(g, at == 3);
         }
     }
+}
+
+/// `g` where `on`, +0 elsewhere.
+fn masked(g: f32, on: bool) -> f32 {
+    f32::from_bits(g.to_bits() & (on as u32).wrapping_neg())
 }
 
 /// The maximum of four values, NaN if any is NaN.
@@ -168,7 +199,8 @@ mod tests {
             kernel: [2, 2],
             stride: [2, 2],
         };
-        // Two planes; the second has a tie (first position wins) and a NaN.
+        // Two planes; the second has a tie (first position wins) and a NaN (the forward pass
+        // keeps it, the backward pass routes to the window's largest other value, 9).
         let x = [
             1.0,
             5.0,
@@ -194,8 +226,8 @@ mod tests {
         let want = [
             0.0, 10.0, 0.0, 0.0, //
             0.0, 0.0, 0.0, 20.0, //
-            30.0, 0.0, 0.0, 40.0, //
-            0.0, 0.0, 0.0, 0.0,
+            30.0, 0.0, 0.0, 0.0, //
+            0.0, 0.0, 40.0, 0.0,
         ];
         assert_eq!(dx, want);
     }
@@ -210,6 +242,13 @@ mod tests {
         let x = [0.0, 1.0, 7.0, 2.0, 3.0];
         assert_eq!(forward(&w, &x), [7.0, 7.0]);
         assert_eq!(backward(&w, &x, &[1.0, 2.0]), [0.0, 0.0, 3.0, 0.0, 0.0]);
+        let with_nan = [0.0, f32::NAN, 7.0, 2.0, 3.0];
+        let out = forward(&w, &with_nan);
+        assert!(out[0].is_nan() && out[1] == 7.0, "{out:?}");
+        assert_eq!(
+            backward(&w, &with_nan, &[1.0, 2.0]),
+            [0.0, 0.0, 3.0, 0.0, 0.0]
+        );
         // The generic path and the 2×2 path agree.
         let square = Window {
             input: [4, 4],
@@ -217,7 +256,7 @@ mod tests {
             stride: [2, 2],
         };
         let x: Vec<f32> = (0..16).map(|k| ((k * 7) % 11) as f32).collect();
-        let generic: Vec<f32> = (0..4).map(|k| x[square.argmax(&x, k / 2, k % 2)]).collect();
+        let generic: Vec<f32> = (0..4).map(|k| square.max(&x, k / 2, k % 2)).collect();
         assert_eq!(forward(&square, &x), generic);
     }
 }
