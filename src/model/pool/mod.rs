@@ -3,7 +3,7 @@
 //!
 //! Flex's pooling tracks an index tensor with a division per element and scatters the gradient
 //! through it one scalar at a time; in the `small` trunk's training step that was a quarter of
-//! the time, more than any convolution.
+//! the time once the convolutions were fast.
 
 mod kernels;
 mod ops;
