@@ -6,6 +6,7 @@
 //! a strategy decides which of them a loss term may reach.
 
 pub mod conv;
+mod flex_slices;
 mod init;
 mod paper;
 pub mod pool;

@@ -10,10 +10,11 @@ use burn::backend::ops::ModuleOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Flex};
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{DType, TensorData};
+use burn::tensor::DType;
 use burn_flex::FlexTensor;
 
 use super::kernels::{self, Geometry};
+use crate::model::flex_slices::{dense, tensor, values};
 
 /// A 2-D convolution with its two backward halves as separate operations, so a backend can
 /// supply all three. The default bodies are burn's own convolution, which is what every backend
@@ -89,24 +90,6 @@ fn geometry(x: &FlexTensor, weight: &FlexTensor, options: &ConvOptions<2>) -> Op
     fits.then_some(geometry)
 }
 
-/// The tensor's elements in row-major order (copied only when it is a strided view).
-fn dense(t: FlexTensor) -> FlexTensor {
-    if t.as_slice::<f32>().is_some() {
-        t
-    } else {
-        t.to_contiguous()
-    }
-}
-
-fn values(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>()
-        .expect("a dense f32 tensor (checked by `geometry`)")
-}
-
-fn tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
-}
-
 impl Im2colConv for Flex {
     fn im2col_conv2d(
         x: FlexTensor,
@@ -162,7 +145,7 @@ impl Im2colConv for Flex {
         }
         let grad = dense(grad);
         let db = kernels::bias_grad(values(&grad), shape[0], shape[1], shape[2] * shape[3]);
-        FlexTensor::from_data(TensorData::new(db, [shape[1]]))
+        tensor(db, [shape[1]])
     }
 }
 

@@ -9,10 +9,11 @@ use burn::backend::autodiff::NodeId;
 use burn::backend::ops::ModuleOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Flex};
-use burn::tensor::{DType, IntDType, TensorData};
+use burn::tensor::{DType, IntDType};
 use burn_flex::FlexTensor;
 
 use super::kernels::{self, Window};
+use crate::model::flex_slices::{dense, tensor, values};
 
 /// Max pooling (no padding, dilation 1) whose backward pass needs only the input and the
 /// output gradient. The default bodies are burn's own pooling, which is what every backend but
@@ -35,22 +36,30 @@ pub trait WindowMaxPool: Backend {
         kernel: [usize; 2],
         stride: [usize; 2],
     ) -> FloatTensor<Self> {
-        let (pad, dilation) = ([0, 0], [1, 1]);
-        let indices = Self::max_pool2d_with_indices(
-            x.clone(),
-            kernel,
-            stride,
-            pad,
-            dilation,
-            false,
-            IntDType::I64,
-        )
-        .indices;
-        Self::max_pool2d_with_indices_backward(
-            x, kernel, stride, pad, dilation, false, grad, indices,
-        )
-        .x_grad
+        burn_backward::<Self>(x, grad, kernel, stride)
     }
+}
+
+/// Burn's own pooling gradient: indices from a second forward pass, then its scatter.
+fn burn_backward<B: Backend>(
+    x: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+) -> FloatTensor<B> {
+    let (pad, dilation) = ([0, 0], [1, 1]);
+    let indices = B::max_pool2d_with_indices(
+        x.clone(),
+        kernel,
+        stride,
+        pad,
+        dilation,
+        false,
+        IntDType::I64,
+    )
+    .indices;
+    B::max_pool2d_with_indices_backward(x, kernel, stride, pad, dilation, false, grad, indices)
+        .x_grad
 }
 
 /// The kernels' view of a flex pooling: `[batch·channels planes, window]`, `None` for other
@@ -69,19 +78,6 @@ fn window(x: &FlexTensor, kernel: [usize; 2], stride: [usize; 2]) -> Option<Wind
     })
 }
 
-fn dense(t: FlexTensor) -> FlexTensor {
-    if t.as_slice::<f32>().is_some() {
-        t
-    } else {
-        t.to_contiguous()
-    }
-}
-
-fn values(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>()
-        .expect("a dense f32 tensor (checked by `window`)")
-}
-
 impl WindowMaxPool for Flex {
     fn window_max_pool2d(x: FlexTensor, kernel: [usize; 2], stride: [usize; 2]) -> FlexTensor {
         let Some(w) = window(&x, kernel, stride) else {
@@ -90,10 +86,10 @@ impl WindowMaxPool for Flex {
         let shape = x.layout().shape().clone();
         let x = dense(x);
         let [oh, ow] = w.output();
-        FlexTensor::from_data(TensorData::new(
+        tensor(
             kernels::forward(&w, values(&x)),
             [shape[0], shape[1], oh, ow],
-        ))
+        )
     }
 
     fn window_max_pool2d_backward(
@@ -103,28 +99,14 @@ impl WindowMaxPool for Flex {
         stride: [usize; 2],
     ) -> FlexTensor {
         let Some(w) = window(&x, kernel, stride).filter(|_| grad.dtype() == DType::F32) else {
-            let (pad, dilation) = ([0, 0], [1, 1]);
-            let indices = Self::max_pool2d_with_indices(
-                x.clone(),
-                kernel,
-                stride,
-                pad,
-                dilation,
-                false,
-                IntDType::I64,
-            )
-            .indices;
-            return Self::max_pool2d_with_indices_backward(
-                x, kernel, stride, pad, dilation, false, grad, indices,
-            )
-            .x_grad;
+            return burn_backward::<Self>(x, grad, kernel, stride);
         };
         let shape = x.layout().shape().clone();
         let (x, grad) = (dense(x), dense(grad));
-        FlexTensor::from_data(TensorData::new(
+        tensor(
             kernels::backward(&w, values(&x), values(&grad)),
             [shape[0], shape[1], shape[2], shape[3]],
-        ))
+        )
     }
 }
 
