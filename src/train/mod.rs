@@ -217,6 +217,29 @@ fn check_finite(values: &[(&str, f64)], epoch: usize, step: usize) -> Result<()>
     }
 }
 
+thread_local! {
+    /// The compute pool of the jobs this thread runs, kept from one job to the next.
+    static COMPUTE_POOL: std::cell::RefCell<Option<std::sync::Arc<rayon::ThreadPool>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// A pool of `threads` compute threads for the calling thread's jobs. A sweep worker runs job
+/// after job: a fresh pool per job gave each job new threads, and the allocator a new arena per
+/// new thread, which it keeps; a 33-job sweep grew to 610 MB where one job needs 70 MB.
+fn compute_pool(threads: usize) -> Result<std::sync::Arc<rayon::ThreadPool>> {
+    COMPUTE_POOL.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if let Some(pool) = cell.as_ref().filter(|p| p.current_num_threads() == threads) {
+            return Ok(pool.clone());
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Error::Failed(format!("cannot start compute threads: {e}")))?;
+        Ok(cell.insert(std::sync::Arc::new(pool)).clone())
+    })
+}
+
 /// Train `job` on `data` with `device` (a plain device; autodiff is enabled here), in a pool of
 /// `job.train.threads` compute threads. `observe` receives progress events.
 pub fn train_job(
@@ -225,10 +248,7 @@ pub fn train_job(
     device: &Device,
     observe: &mut dyn FnMut(TrainEvent),
 ) -> Result<TrainOutput> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(job.train.threads.max(1))
-        .build()
-        .map_err(|e| Error::Failed(format!("cannot start compute threads: {e}")))?;
+    let pool = compute_pool(job.train.threads.max(1))?;
     // Training runs inside the job's own pool; its events come back over a channel so that
     // `observe` (progress bars, an event sink) stays on the caller's thread.
     let (tx, rx) = std::sync::mpsc::channel();
