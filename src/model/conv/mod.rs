@@ -3,8 +3,10 @@
 //!
 //! Flex's built-in convolution computes the weight gradient as a convolution whose kernel is the
 //! whole output map (a 32×32 "kernel" for the first layer), which made the weight gradient of
-//! the first layer cost six times its forward pass. Here both gradients are one GEMM each per
-//! group of images, against the same column matrix the forward pass uses.
+//! the first layer cost six times its forward pass. Here the forward pass and the weight
+//! gradient are one GEMM per group of images against the group's column matrix (rebuilt in the
+//! backward pass rather than kept), and the input gradient is one GEMM into a column matrix that
+//! is folded back onto the input.
 
 mod kernels;
 mod ops;
