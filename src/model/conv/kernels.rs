@@ -286,46 +286,93 @@ fn valid(out: usize, size: usize, stride: usize, offset: usize, pad: usize) -> (
     (lo.min(out), hi.min(out).max(lo.min(out)))
 }
 
-/// The column matrix `[c_in·kh·kw, images·oh·ow]` of `images` images (zeros where the kernel
-/// hangs over the padding).
-fn im2col(g: &Geometry, x: &[f32], images: usize) -> Vec<f32> {
+/// One kernel tap `(c, ki, kj)` of one image `b`: which column-matrix row it fills, and which
+/// output pixels of that row read inside the input (the rest read padding).
+struct Tap {
+    /// Column-matrix row: `(c·kh + ki)·kw + kj`.
+    row: usize,
+    /// Image within the group.
+    image: usize,
+    /// Input channel.
+    channel: usize,
+    /// Output rows and columns that read inside the input, half-open.
+    ys: (usize, usize),
+    xs: (usize, usize),
+    /// Input row and column of output (0, 0), before padding: `k·dilation`.
+    offset: [usize; 2],
+    /// The tap as one shifted block, where the layer allows it.
+    block: Option<Block>,
+}
+
+impl Tap {
+    /// Per output row inside the input: the offset (within the image's `oh·ow` block of the
+    /// row) of its first valid pixel and the input offset (within the plane) that pixel reads.
+    /// Consecutive pixels of a span read `stride[1]` apart, `xs.1 − xs.0` of them.
+    fn spans<'g>(&self, g: &'g Geometry) -> impl Iterator<Item = (usize, usize)> + 'g {
+        let [_, ow] = g.output();
+        let (x_lo, offset, w) = (self.xs.0, self.offset, g.input[1]);
+        let ix0 = x_lo * g.stride[1] + offset[1] - g.pad_begin[1];
+        (self.ys.0..self.ys.1).map(move |oy| {
+            let iy = oy * g.stride[0] + offset[0] - g.pad_begin[0];
+            (oy * ow + x_lo, iy * w + ix0)
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.xs.1 - self.xs.0
+    }
+}
+
+/// Calls `visit` for every tap of every image of a group, channel by channel, tap by tap, image
+/// by image: the order [`im2col`] fills and [`col2im`] adds back.
+fn for_each_tap(g: &Geometry, images: usize, mut visit: impl FnMut(&Tap)) {
     let [oh, ow] = g.output();
     let [kh, kw] = g.kernel;
     let [h, w] = g.input;
-    let cols = images * oh * ow;
-    let mut col = vec![0.0f32; g.k() * cols];
-    for c in 0..g.c_in {
+    for channel in 0..g.c_in {
         for ki in 0..kh {
             let off_y = ki * g.dilation[0];
-            let (y_lo, y_hi) = valid(oh, h, g.stride[0], off_y, g.pad_begin[0]);
+            let ys = valid(oh, h, g.stride[0], off_y, g.pad_begin[0]);
             for kj in 0..kw {
                 let off_x = kj * g.dilation[1];
-                let (x_lo, x_hi) = valid(ow, w, g.stride[1], off_x, g.pad_begin[1]);
-                let row = (c * kh + ki) * kw + kj;
-                let row = &mut col[row * cols..(row + 1) * cols];
-                for b in 0..images {
-                    let plane = &x[(b * g.c_in + c) * h * w..(b * g.c_in + c + 1) * h * w];
-                    if let Some(block) = shifted_block(g, ki, kj, y_lo, y_hi) {
-                        copy_shifted(&mut row[b * oh * ow..(b + 1) * oh * ow], plane, block);
-                        continue;
-                    }
-                    for oy in y_lo..y_hi {
-                        let iy = oy * g.stride[0] + off_y - g.pad_begin[0];
-                        let src = &plane[iy * w..(iy + 1) * w];
-                        let dst = &mut row[(b * oh + oy) * ow..(b * oh + oy + 1) * ow];
-                        let ix0 = x_lo * g.stride[1] + off_x - g.pad_begin[1];
-                        if g.stride[1] == 1 {
-                            dst[x_lo..x_hi].copy_from_slice(&src[ix0..ix0 + (x_hi - x_lo)]);
-                        } else {
-                            for (j, ox) in (x_lo..x_hi).enumerate() {
-                                dst[ox] = src[ix0 + j * g.stride[1]];
-                            }
-                        }
-                    }
+                let xs = valid(ow, w, g.stride[1], off_x, g.pad_begin[1]);
+                let block = shifted_block(g, ki, kj, ys.0, ys.1);
+                for image in 0..images {
+                    visit(&Tap {
+                        row: (channel * kh + ki) * kw + kj,
+                        image,
+                        channel,
+                        ys,
+                        xs,
+                        offset: [off_y, off_x],
+                        block,
+                    });
                 }
             }
         }
     }
+}
+
+/// The column matrix `[c_in·kh·kw, images·oh·ow]` of `images` images (zeros where the kernel
+/// hangs over the padding).
+fn im2col(g: &Geometry, x: &[f32], images: usize) -> Vec<f32> {
+    let [oh, ow] = g.output();
+    let (cols, plane_len, step) = (images * oh * ow, g.in_pixels(), g.stride[1]);
+    let mut col = vec![0.0f32; g.k() * cols];
+    for_each_tap(g, images, |t| {
+        let start = t.row * cols + t.image * oh * ow;
+        let dst = &mut col[start..start + oh * ow];
+        let plane_at = (t.image * g.c_in + t.channel) * plane_len;
+        let plane = &x[plane_at..plane_at + plane_len];
+        if let Some(block) = t.block {
+            return copy_shifted(dst, plane, block);
+        }
+        for (out, input) in t.spans(g) {
+            for j in 0..t.len() {
+                dst[out + j] = plane[input + j * step];
+            }
+        }
+    });
     col
 }
 
@@ -333,44 +380,105 @@ fn im2col(g: &Geometry, x: &[f32], images: usize) -> Vec<f32> {
 /// transpose of [`im2col`]. `dcol` is used as scratch.
 fn col2im(g: &Geometry, dcol: &mut [f32], images: usize, dx: &mut [f32]) {
     let [oh, ow] = g.output();
-    let [kh, kw] = g.kernel;
-    let [h, w] = g.input;
-    let cols = images * oh * ow;
-    for c in 0..g.c_in {
-        for ki in 0..kh {
-            let off_y = ki * g.dilation[0];
-            let (y_lo, y_hi) = valid(oh, h, g.stride[0], off_y, g.pad_begin[0]);
-            for kj in 0..kw {
-                let off_x = kj * g.dilation[1];
-                let (x_lo, x_hi) = valid(ow, w, g.stride[1], off_x, g.pad_begin[1]);
-                let row = (c * kh + ki) * kw + kj;
-                let row = &mut dcol[row * cols..(row + 1) * cols];
-                for b in 0..images {
-                    let plane = &mut dx[(b * g.c_in + c) * h * w..(b * g.c_in + c + 1) * h * w];
-                    if let Some(block) = shifted_block(g, ki, kj, y_lo, y_hi) {
-                        add_shifted(plane, &mut row[b * oh * ow..(b + 1) * oh * ow], block);
-                        continue;
-                    }
-                    for oy in y_lo..y_hi {
-                        let iy = oy * g.stride[0] + off_y - g.pad_begin[0];
-                        let dst = &mut plane[iy * w..(iy + 1) * w];
-                        let src = &row[(b * oh + oy) * ow..(b * oh + oy + 1) * ow];
-                        let ix0 = x_lo * g.stride[1] + off_x - g.pad_begin[1];
-                        if g.stride[1] == 1 {
-                            for (d, s) in dst[ix0..ix0 + (x_hi - x_lo)]
-                                .iter_mut()
-                                .zip(&src[x_lo..x_hi])
-                            {
-                                *d += s;
-                            }
-                        } else {
-                            for (j, ox) in (x_lo..x_hi).enumerate() {
-                                dst[ix0 + j * g.stride[1]] += src[ox];
-                            }
-                        }
-                    }
-                }
+    let (cols, plane_len, step) = (images * oh * ow, g.in_pixels(), g.stride[1]);
+    for_each_tap(g, images, |t| {
+        let start = t.row * cols + t.image * oh * ow;
+        let src = &mut dcol[start..start + oh * ow];
+        let plane_at = (t.image * g.c_in + t.channel) * plane_len;
+        let plane = &mut dx[plane_at..plane_at + plane_len];
+        if let Some(block) = t.block {
+            return add_shifted(plane, src, block);
+        }
+        for (out, input) in t.spans(g) {
+            for j in 0..t.len() {
+                plane[input + j * step] += src[out + j];
             }
+        }
+    });
+}
+
+/// For a stride-1 convolution whose output rows are as wide as its input rows (the usual 3×3
+/// "same" layer), the im2col row of kernel tap `(ki, kj)` is the input plane shifted by a
+/// constant offset: one block copy instead of one copy per output row, after which only the
+/// columns that wrapped around a row edge need fixing. `None` for other layers, or when no
+/// output row of this tap is inside the input.
+fn shifted_block(g: &Geometry, ki: usize, kj: usize, y_lo: usize, y_hi: usize) -> Option<Block> {
+    let [_, ow] = g.output();
+    (g.stride == [1, 1] && ow == g.input[1] && y_lo < y_hi).then(|| Block {
+        w: ow,
+        y_lo,
+        y_hi,
+        iy0: y_lo + ki * g.dilation[0] - g.pad_begin[0],
+        shift: (kj * g.dilation[1]) as isize - g.pad_begin[1] as isize,
+    })
+}
+
+/// The span of one shifted block: output rows `y_lo..y_hi` of a `w`-wide map, whose first row
+/// reads input row `iy0`, shifted by `shift` columns.
+#[derive(Clone, Copy)]
+struct Block {
+    w: usize,
+    y_lo: usize,
+    y_hi: usize,
+    iy0: usize,
+    shift: isize,
+}
+
+impl Block {
+    /// Output offset of the first element, elements in the block, and the columns at the left
+    /// (`shift < 0`) or right (`shift > 0`) edge of each row that read outside the input row.
+    fn span(&self) -> (usize, usize, std::ops::Range<usize>) {
+        let (w, n) = (self.w, (self.y_hi - self.y_lo) * self.w);
+        let edge = self.shift.unsigned_abs().min(w);
+        let outside = if self.shift < 0 { 0..edge } else { w - edge..w };
+        (self.y_lo * w, n, outside)
+    }
+
+    /// The input range the block reads and the output range it lands on (within the block),
+    /// as (input start, output start, length).
+    fn aligned(&self) -> Option<(usize, usize, usize)> {
+        let (_, n, _) = self.span();
+        let edge = self.shift.unsigned_abs();
+        if edge >= self.w || n <= edge {
+            return None;
+        }
+        let start = self.iy0 * self.w;
+        Some(if self.shift >= 0 {
+            (start + edge, 0, n - edge)
+        } else {
+            (start, edge, n - edge)
+        })
+    }
+
+    /// Sets the edge columns of every row of the block (in `out`, offset as the block) to zero.
+    fn clear_edges(&self, out: &mut [f32]) {
+        let (first, n, outside) = self.span();
+        // Usually one column per row: a plain store beats a fill call.
+        for start in (first..first + n).step_by(self.w) {
+            for x in outside.clone() {
+                out[start + x] = 0.0;
+            }
+        }
+    }
+}
+
+/// `dst` (one image's im2col row, zeroed) gets the block from `plane`.
+fn copy_shifted(dst: &mut [f32], plane: &[f32], block: Block) {
+    let (first, _, _) = block.span();
+    if let Some((input, output, len)) = block.aligned() {
+        dst[first + output..first + output + len].copy_from_slice(&plane[input..input + len]);
+    }
+    block.clear_edges(dst);
+}
+
+/// Adds the block of `src` (one image's im2col-row gradient, clobbered) back onto `plane`.
+fn add_shifted(plane: &mut [f32], src: &mut [f32], block: Block) {
+    block.clear_edges(src);
+    let (first, _, _) = block.span();
+    if let Some((input, output, len)) = block.aligned() {
+        let from = &src[first + output..first + output + len];
+        for (d, s) in plane[input..input + len].iter_mut().zip(from) {
+            *d += s;
         }
     }
 }
@@ -535,91 +643,5 @@ mod tests {
             })
         };
         assert_eq!(run(1), run(3));
-    }
-}
-
-/// For a stride-1 convolution whose output rows are as wide as its input rows (the usual 3×3
-/// "same" layer), the im2col row of kernel tap `(ki, kj)` is the input plane shifted by a
-/// constant offset: one block copy instead of one copy per output row, after which only the
-/// columns that wrapped around a row edge need fixing. `None` for other layers, or when no
-/// output row of this tap is inside the input.
-fn shifted_block(g: &Geometry, ki: usize, kj: usize, y_lo: usize, y_hi: usize) -> Option<Block> {
-    let [_, ow] = g.output();
-    (g.stride == [1, 1] && ow == g.input[1] && y_lo < y_hi).then(|| Block {
-        w: ow,
-        y_lo,
-        y_hi,
-        iy0: y_lo + ki * g.dilation[0] - g.pad_begin[0],
-        shift: (kj * g.dilation[1]) as isize - g.pad_begin[1] as isize,
-    })
-}
-
-/// The span of one shifted block: output rows `y_lo..y_hi` of a `w`-wide map, whose first row
-/// reads input row `iy0`, shifted by `shift` columns.
-#[derive(Clone, Copy)]
-struct Block {
-    w: usize,
-    y_lo: usize,
-    y_hi: usize,
-    iy0: usize,
-    shift: isize,
-}
-
-impl Block {
-    /// Output offset of the first element, elements in the block, and the columns at the left
-    /// (`shift < 0`) or right (`shift > 0`) edge of each row that read outside the input row.
-    fn span(&self) -> (usize, usize, std::ops::Range<usize>) {
-        let (w, n) = (self.w, (self.y_hi - self.y_lo) * self.w);
-        let edge = self.shift.unsigned_abs().min(w);
-        let outside = if self.shift < 0 { 0..edge } else { w - edge..w };
-        (self.y_lo * w, n, outside)
-    }
-
-    /// The input range the block reads and the output range it lands on (within the block),
-    /// as (input start, output start, length).
-    fn aligned(&self) -> Option<(usize, usize, usize)> {
-        let (_, n, _) = self.span();
-        let edge = self.shift.unsigned_abs();
-        if edge >= self.w || n <= edge {
-            return None;
-        }
-        let start = self.iy0 * self.w;
-        Some(if self.shift >= 0 {
-            (start + edge, 0, n - edge)
-        } else {
-            (start, edge, n - edge)
-        })
-    }
-
-    /// Sets the edge columns of every row of the block (in `out`, offset as the block) to zero.
-    fn clear_edges(&self, out: &mut [f32]) {
-        let (first, n, outside) = self.span();
-        // Usually one column per row: a plain store beats a fill call.
-        for start in (first..first + n).step_by(self.w) {
-            for x in outside.clone() {
-                out[start + x] = 0.0;
-            }
-        }
-    }
-}
-
-/// `dst` (one image's im2col row, zeroed) gets the block from `plane`.
-fn copy_shifted(dst: &mut [f32], plane: &[f32], block: Block) {
-    let (first, _, _) = block.span();
-    if let Some((input, output, len)) = block.aligned() {
-        dst[first + output..first + output + len].copy_from_slice(&plane[input..input + len]);
-    }
-    block.clear_edges(dst);
-}
-
-/// Adds the block of `src` (one image's im2col-row gradient, clobbered) back onto `plane`.
-fn add_shifted(plane: &mut [f32], src: &mut [f32], block: Block) {
-    block.clear_edges(src);
-    let (first, _, _) = block.span();
-    if let Some((input, output, len)) = block.aligned() {
-        let from = &src[first + output..first + output + len];
-        for (d, s) in plane[input..input + len].iter_mut().zip(from) {
-            *d += s;
-        }
     }
 }
