@@ -181,7 +181,11 @@ where
             .build_cartesian_2d(lo..1.0f64, -0.5f64..n - 0.5)?;
         chart
             .configure_mesh()
-            .x_desc("test accuracy (mean ± std over seeds)")
+            .x_desc(if mine.iter().any(|r| r.fv_std.is_some()) {
+                "test accuracy (mean ± std over seeds)"
+            } else {
+                "test accuracy (one seed)"
+            })
             .y_labels(mine.len().max(1))
             .y_label_formatter(&|y| {
                 let k = y.round();
