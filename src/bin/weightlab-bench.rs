@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use weightlab::config::{self, BackendKind, Job};
 use weightlab::runlog::{write_epochs, write_steps};
 use weightlab::strategy::StrategyPoint;
-use weightlab::train::{batch_images, train_job, TrainEvent};
+use weightlab::train::{batch_images, train_job, TrainEvent, EVAL_BATCH};
 
 /// Benchmark weightlab against PyTorch on this machine.
 #[derive(Parser)]
@@ -216,9 +216,6 @@ fn step(
 
 /// One fig2 job as `sweep run` runs it (data, model, 15 epochs with evaluation, logs), timed in
 /// parts.
-/// Evaluation's batch size (`train::eval` is called with it).
-const EVAL_BATCH: usize = 256;
-
 fn forward(
     experiment: &Path,
     device: &str,

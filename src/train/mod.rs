@@ -217,6 +217,10 @@ fn check_finite(values: &[(&str, f64)], epoch: usize, step: usize) -> Result<()>
     }
 }
 
+/// Images per forward pass of evaluation: no gradients are kept, so larger batches than
+/// training's only cost activations.
+pub const EVAL_BATCH: usize = 256;
+
 thread_local! {
     /// The compute pool of the jobs this thread runs, kept from one job to the next.
     static COMPUTE_POOL: std::cell::RefCell<Option<std::sync::Arc<rayon::ThreadPool>>> =
@@ -413,7 +417,7 @@ fn train_in_pool(
 
         // Evaluate a validation copy of Θ (no autodiff).
         let eval_start = Instant::now();
-        let scores = evaluate(&net.valid(), set, &split.test, &pairs, 256, &plain);
+        let scores = evaluate(&net.valid(), set, &split.test, &pairs, EVAL_BATCH, &plain);
         out.eval_s += eval_start.elapsed().as_secs_f64();
 
         let row = EpochRow {
