@@ -7,23 +7,27 @@
 //! - [`data`]: face images with subject and expression labels (built-in synthetic faces, or
 //!   images on disk), subject splits and verification pairs;
 //! - [`model`]: the shared trunk with its two task branches (Θ) and the dynamic-weight unit (Ψ);
-//! - [`strategy`]: how the task losses are weighted (`static`, `yin`, `l3`), one file each;
-//! - [`train`]: one job's training loop and evaluation;
-//! - [`runlog`]: the run folder, its parquet logs and status files, written atomically;
+//! - [`strategy`]: how the task losses are weighted (the paper's `static`, `yin` and `l3`, and
+//!   `equal`, `uncertainty`, `dwa`, `gradnorm`, `rlw`, `gls`), one file each;
+//! - [`train`]: one job's training loop and evaluation, returning named metrics;
+//! - [`runlog`]: the run folder's layout and every file format in it (logs, status, configs);
 //! - [`sweep`]: many jobs in parallel, resumable, with an event stream for progress and index;
 //! - [`report`]: Figure 2, weight trajectories, comparison tables and trajectory diffs.
 //!
+//! [`atomic`] is the one way files are written; [`rng`] the one source of randomness.
+//!
 //! ```no_run
-//! use weightlab::sweep::{sinks::TracingSink, Sweep};
-//! use weightlab::config::BackendKind;
+//! use weightlab::sweep::{sinks::TracingSink, RunOptions, Sweep};
 //!
 //! let sweep = Sweep::from_experiment("experiments/smoke.yaml".as_ref(), None)?;
-//! let failed = sweep.run(2, BackendKind::Flex, false, false, &mut [&mut TracingSink])?;
-//! assert_eq!(failed, 0);
+//! let opts = RunOptions { jobs: Some(2), ..RunOptions::default() };
+//! let outcome = sweep.run(&opts, &mut [&mut TracingSink])?;
+//! assert!(outcome.failed.is_empty());
 //! # Ok::<(), weightlab::error::Error>(())
 //! ```
 #![deny(missing_docs)]
 
+pub mod atomic;
 pub mod config;
 pub mod data;
 pub mod error;

@@ -1,18 +1,19 @@
-//! The `weightlab` command line: parse, call the library, map errors to exit codes
-//! (0 ok, 1 something ran and failed, 2 bad input).
+//! The `weightlab` command line: parse (clap checks every flag's value), call the library,
+//! render its results, map errors to exit codes (0 ok, 1 something ran and failed, 2 bad input).
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use weightlab::config::BackendKind;
 use weightlab::data::synth::{self, SynthConfig};
-use weightlab::error::{Error, Result};
-use weightlab::report::{compare, diff, plot, Metric, SweepLogs};
+use weightlab::error::Result;
+use weightlab::report::{compare, diff, figures, Metric, SweepLogs};
 use weightlab::runlog::JobState;
 use weightlab::sweep::sinks::{self, IndexSink, ProgressSink, TracingSink};
 use weightlab::sweep::slurm::{self, SlurmOptions};
-use weightlab::sweep::{self, EventSink, Sweep};
+use weightlab::sweep::{self, EventSink, RunOptions, Sweep};
 
 /// `print!` that ignores a closed stdout (`weightlab sweep status DIR | head -1`): results are
 /// files, and a reader that stops reading is not an error.
@@ -61,20 +62,20 @@ enum ReportCmd {
         /// Output folder [default: reports/<sweep name>].
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Which epoch's accuracy: final or best.
-        #[arg(long, default_value = "final")]
-        metric: String,
+        /// Which epoch's accuracy.
+        #[arg(long, value_enum, default_value_t = Metric::Final)]
+        metric: Metric,
     },
     /// One row per (dataset, strategy point), sorted by Δp against w1 = 0.5.
     Compare {
         /// The sweep folder.
         dir: PathBuf,
-        /// md or csv.
-        #[arg(long, default_value = "md")]
-        format: String,
-        /// Which epoch's accuracy: final or best.
-        #[arg(long, default_value = "final")]
-        metric: String,
+        /// Table format.
+        #[arg(long, value_enum, default_value_t = Format::Md)]
+        format: Format,
+        /// Which epoch's accuracy.
+        #[arg(long, value_enum, default_value_t = Metric::Final)]
+        metric: Metric,
     },
     /// Compare the logged trajectories of two sweep folders; exit 1 beyond --tol.
     Diff {
@@ -82,10 +83,46 @@ enum ReportCmd {
         a: PathBuf,
         /// Second folder.
         b: PathBuf,
-        /// Largest allowed absolute difference.
-        #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
+        /// Largest allowed absolute difference (≥ 0).
+        #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true, value_parser = non_negative)]
         tol: f64,
     },
+}
+
+/// `report compare --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// A Markdown table.
+    Md,
+    /// CSV with full precision.
+    Csv,
+}
+
+/// `sweep run --executor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Executor {
+    /// Jobs run on this machine.
+    Local,
+    /// One Slurm job array, submitted with sbatch.
+    Slurm,
+}
+
+/// A count that must be at least 1 (`--jobs`, `--cpus-per-task`, `--array-parallelism`).
+fn at_least_one(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be ≥ 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A finite number ≥ 0 (`--tol`).
+fn non_negative(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v >= 0.0 => Ok(v),
+        Ok(_) => Err("must be ≥ 0".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 #[derive(Subcommand)]
@@ -99,9 +136,9 @@ enum SweepCmd {
         /// Job index (as listed by `sweep status`).
         #[arg(long)]
         index: usize,
-        /// flex (CPU) or wgpu (GPU).
-        #[arg(long)]
-        device: Option<String>,
+        /// Compute backend [default: the experiment's].
+        #[arg(long, value_enum)]
+        device: Option<BackendKind>,
     },
     /// Counts by state and one line per job.
     Status {
@@ -118,12 +155,13 @@ struct RunArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Parallel jobs [default: cores ÷ train.threads].
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     jobs: Option<usize>,
-    /// flex (CPU) or wgpu (GPU); overrides the YAML.
-    #[arg(long)]
-    device: Option<String>,
-    /// Print the job table and exit without training.
+    /// Compute backend; overrides the YAML's `device`.
+    #[arg(long, value_enum)]
+    device: Option<BackendKind>,
+    /// Show what would run (the job table, or with --executor slurm the array script) and
+    /// change nothing on disk.
     #[arg(long)]
     dry_run: bool,
     /// Rerun failed jobs too.
@@ -132,9 +170,9 @@ struct RunArgs {
     /// Start the sweep folder over.
     #[arg(long)]
     fresh: bool,
-    /// Where jobs run: local (this machine) or slurm (a job array submitted with sbatch).
-    #[arg(long, default_value = "local")]
-    executor: String,
+    /// Where jobs run.
+    #[arg(long, value_enum, default_value_t = Executor::Local)]
+    executor: Executor,
     /// Slurm partition.
     #[arg(long)]
     partition: Option<String>,
@@ -142,14 +180,25 @@ struct RunArgs {
     #[arg(long)]
     time: Option<String>,
     /// Slurm CPUs per task [default: train.threads].
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     cpus_per_task: Option<usize>,
     /// At most this many array tasks at once.
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     array_parallelism: Option<usize>,
     /// An extra `#SBATCH` line, e.g. --sbatch-arg=--mem=4G (repeatable).
     #[arg(long = "sbatch-arg", allow_hyphen_values = true)]
     sbatch_arg: Vec<String>,
+}
+
+impl RunArgs {
+    fn options(&self) -> RunOptions {
+        RunOptions {
+            jobs: self.jobs,
+            device: self.device,
+            retry_failed: self.retry_failed,
+            fresh: self.fresh,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -189,34 +238,26 @@ struct SynthArgs {
     expression_strength: f64,
 }
 
-fn device_flag(s: &Option<String>) -> Result<Option<BackendKind>> {
-    s.as_deref().map(BackendKind::parse_flag).transpose()
-}
-
-fn sweep_submit(args: &RunArgs, sweep: &Sweep, backend: Option<BackendKind>) -> Result<ExitCode> {
-    if let Some(0) = args.cpus_per_task.or(args.array_parallelism) {
-        return Err(Error::input(
-            "--cpus-per-task/--array-parallelism",
-            "slurm",
-            "must be ≥ 1",
-        ));
-    }
+fn sweep_submit(args: &RunArgs, sweep: &Sweep) -> Result<ExitCode> {
     let opts = SlurmOptions {
         partition: args.partition.clone(),
         time: args.time.clone(),
         cpus_per_task: args.cpus_per_task,
         array_parallelism: args.array_parallelism,
         sbatch_args: args.sbatch_arg.clone(),
-        device: backend,
+        run: args.options(),
     };
-    let outcome = slurm::submit(sweep, &opts, args.retry_failed, args.fresh, args.dry_run)?;
-    if outcome.indices.is_empty() {
+    if args.dry_run {
+        let preview = slurm::preview(sweep, &opts)?;
+        out!("{}", preview.text);
         eprintln!(
-            "nothing to submit: every job is done or queued ({})",
-            sweep.dir.root().display()
+            "dry run: {} array tasks; nothing written or submitted (the script would go to {})",
+            preview.indices.len(),
+            preview.script.display()
         );
         return Ok(ExitCode::SUCCESS);
     }
+    let outcome = slurm::submit(sweep, &opts)?;
     match outcome.job_id {
         Some(id) => {
             outln!("{id}");
@@ -227,76 +268,65 @@ fn sweep_submit(args: &RunArgs, sweep: &Sweep, backend: Option<BackendKind>) -> 
                 sweep.dir.root().display()
             );
         }
-        None => {
-            out!("{}", outcome.text);
-            eprintln!(
-                "dry run: wrote {} (not submitted)",
-                outcome.script.display()
-            );
-        }
+        None => eprintln!(
+            "nothing to submit: every job is done or queued ({})",
+            sweep.dir.root().display()
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }
 
+fn print_plan(sweep: &Sweep, workers: usize) -> Result<()> {
+    let plan = sweep.plan()?;
+    outln!(
+        "{:<5} {:<44} {:<10} {:<8} {:>5} {:>6}  state",
+        "index",
+        "run_id",
+        "dataset",
+        "strategy",
+        "w1",
+        "seed"
+    );
+    for p in &plan {
+        let state = match p.state {
+            JobState::Pending | JobState::Running => "new",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+        };
+        let w1 = p
+            .job
+            .strategy
+            .static_w1()
+            .map_or("-".to_string(), |w| format!("{w}"));
+        outln!(
+            "{:<5} {:<44} {:<10} {:<8} {:>5} {:>6}  {state}",
+            p.job.index,
+            p.job.run_id,
+            p.job.dataset.name,
+            p.job.strategy.name(),
+            w1,
+            p.job.seed
+        );
+    }
+    outln!(
+        "{} jobs, {} parallel, folder {}",
+        plan.len(),
+        workers,
+        sweep.dir.root().display()
+    );
+    Ok(())
+}
+
 fn sweep_run(args: RunArgs) -> Result<ExitCode> {
-    let backend = device_flag(&args.device)?;
     let sweep = Sweep::from_experiment(&args.experiment, args.out.clone())?;
-    match args.executor.as_str() {
-        "local" => {}
-        "slurm" => return sweep_submit(&args, &sweep, backend),
-        other => {
-            return Err(Error::input(
-                "--executor",
-                "executor",
-                format!("`{other}`: use local or slurm"),
-            ))
-        }
+    if args.executor == Executor::Slurm {
+        return sweep_submit(&args, &sweep);
     }
+    let opts = args.options();
     let threads = sweep.experiment.train.threads;
-    if let Some(0) = args.jobs {
-        return Err(Error::input("--jobs", "jobs", "must be ≥ 1"));
-    }
-    let workers = args
-        .jobs
-        .unwrap_or_else(|| (sweep::cores() / threads).max(1));
+    let workers = opts.workers(threads);
     if args.dry_run {
-        let plan = sweep.plan()?;
-        outln!(
-            "{:<5} {:<44} {:<10} {:<8} {:>5} {:>6}  state",
-            "index",
-            "run_id",
-            "dataset",
-            "strategy",
-            "w1",
-            "seed"
-        );
-        for p in &plan {
-            let state = match p.state {
-                JobState::Pending | JobState::Running => "new",
-                JobState::Done => "done",
-                JobState::Failed => "failed",
-            };
-            let w1 = p
-                .job
-                .strategy
-                .static_w1()
-                .map_or("-".to_string(), |w| format!("{w}"));
-            outln!(
-                "{:<5} {:<44} {:<10} {:<8} {:>5} {:>6}  {state}",
-                p.job.index,
-                p.job.run_id,
-                p.job.dataset.name,
-                p.job.strategy.name(),
-                w1,
-                p.job.seed
-            );
-        }
-        outln!(
-            "{} jobs, {} parallel, folder {}",
-            plan.len(),
-            workers,
-            sweep.dir.root().display()
-        );
+        print_plan(&sweep, workers)?;
         return Ok(ExitCode::SUCCESS);
     }
     if workers * threads > sweep::cores() {
@@ -307,7 +337,6 @@ fn sweep_run(args: RunArgs) -> Result<ExitCode> {
             "jobs × threads exceeds the cores; jobs will compete for them"
         );
     }
-    let backend = backend.unwrap_or(sweep.experiment.device);
     let mut index = IndexSink::new(&sweep);
     let mut progress = ProgressSink::new();
     let mut log = TracingSink;
@@ -317,18 +346,17 @@ fn sweep_run(args: RunArgs) -> Result<ExitCode> {
     } else {
         sinks.push(&mut log);
     }
-    let failed = sweep.run(workers, backend, args.retry_failed, args.fresh, &mut sinks)?;
-    let plan = sweep.plan()?;
-    let done = plan.iter().filter(|p| p.state == JobState::Done).count();
+    let outcome = sweep.run(&opts, &mut sinks)?;
     eprintln!(
-        "{done}/{} jobs done in {}",
-        plan.len(),
+        "{}/{} jobs done in {}",
+        outcome.done,
+        outcome.total,
         sweep.dir.root().display()
     );
-    if failed > 0 {
-        eprintln!("{failed} failed:");
-        for p in plan.iter().filter(|p| p.state == JobState::Failed) {
-            eprintln!("  {}: {}", p.job.run_id, p.reason.as_deref().unwrap_or(""));
+    if !outcome.failed.is_empty() {
+        eprintln!("{} failed:", outcome.failed.len());
+        for (run_id, reason) in &outcome.failed {
+            eprintln!("  {run_id}: {reason}");
         }
         eprintln!("rerun them with --retry-failed");
         return Ok(ExitCode::from(1));
@@ -382,55 +410,17 @@ fn data_synth(a: SynthArgs) -> Result<ExitCode> {
         expression_strength: a.expression_strength,
         ..SynthConfig::default()
     };
-    if cfg.identities == 0 || !(2..=7).contains(&cfg.expressions) || cfg.image_size < 8 {
-        return Err(Error::input(
-            "data synth",
-            "flags",
-            "need identities ≥ 1, expressions in 2..=7, image size ≥ 8",
-        ));
-    }
-    let set = synth::generate("synth", &cfg);
-    let mut manifest = String::from("path,subject,expression\n");
-    for i in 0..set.len() {
-        let path = a.out.join(&set.paths[i]);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Error::io(parent, "cannot create folder", e))?;
-        }
-        let bytes: Vec<u8> = set
-            .image(i)
-            .iter()
-            .map(|p| (p * 255.0).round() as u8)
-            .collect();
-        let img = image::GrayImage::from_raw(cfg.image_size as u32, cfg.image_size as u32, bytes)
-            .ok_or_else(|| Error::Failed("image buffer size mismatch".into()))?;
-        let mut png = Vec::new();
-        img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-            .map_err(|e| Error::Failed(format!("cannot encode PNG: {e}")))?;
-        weightlab::runlog::atomic_write(&path, &png)?;
-        manifest.push_str(&format!(
-            "{},{},{}\n",
-            set.paths[i],
-            set.subject_names[set.subjects[i] as usize],
-            set.expression_names[set.expressions[i] as usize]
-        ));
-    }
-    weightlab::runlog::atomic_write(&a.out.join("manifest.csv"), manifest.as_bytes())?;
-    eprintln!(
-        "wrote {} images and manifest.csv to {}",
-        set.len(),
-        a.out.display()
-    );
+    let n = synth::export(&cfg, &a.out)?;
+    eprintln!("wrote {n} images and manifest.csv to {}", a.out.display());
     Ok(ExitCode::SUCCESS)
 }
 
 fn report(cmd: ReportCmd) -> Result<ExitCode> {
     match cmd {
         ReportCmd::Plot { dir, out, metric } => {
-            let metric = Metric::parse(&metric)?;
             let logs = SweepLogs::load(&dir)?;
             let out = out.unwrap_or_else(|| PathBuf::from("reports").join(&logs.name));
-            for f in plot::plot_all(&logs, &out, metric)? {
+            for f in figures::plot_all(&logs, &out, metric)? {
                 eprintln!("wrote {}", f.display());
             }
         }
@@ -439,31 +429,13 @@ fn report(cmd: ReportCmd) -> Result<ExitCode> {
             format,
             metric,
         } => {
-            let metric = Metric::parse(&metric)?;
-            if format != "md" && format != "csv" {
-                return Err(Error::input(
-                    "--format",
-                    "format",
-                    format!("`{format}`: use md or csv"),
-                ));
-            }
             let rows = compare::compare(&SweepLogs::load(&dir)?, metric);
-            match format.as_str() {
-                "md" => out!("{}", compare::to_markdown(&rows, metric)),
-                "csv" => out!("{}", compare::to_csv(&rows)),
-                other => {
-                    return Err(Error::input(
-                        "--format",
-                        "format",
-                        format!("`{other}`: use md or csv"),
-                    ))
-                }
+            match format {
+                Format::Md => out!("{}", compare::to_markdown(&rows, metric)),
+                Format::Csv => out!("{}", compare::to_csv(&rows)),
             }
         }
         ReportCmd::Diff { a, b, tol } => {
-            if tol.is_nan() || tol < 0.0 {
-                return Err(Error::input("--tol", "tol", "must be ≥ 0"));
-            }
             let report = diff::diff(&a, &b)?;
             out!("{}", report.render(tol));
             if !report.within(tol) {
@@ -478,9 +450,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Sweep(SweepCmd::Run(args)) => sweep_run(args),
         Command::Sweep(SweepCmd::Job { dir, index, device }) => {
-            let backend = device_flag(&device)?;
             let mut log = TracingSink;
-            let ok = sweep::run_single(&dir, index, backend, &mut [&mut log])?;
+            let ok = sweep::run_single(&dir, index, device, &mut [&mut log])?;
             Ok(if ok {
                 ExitCode::SUCCESS
             } else {
@@ -494,12 +465,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn main() -> ExitCode {
+    // Colour only for a person at a terminal: a log file or CI gets plain lines.
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .init();
     // A panicking job is recorded as failed with its message; no backtrace on the terminal.
     std::panic::set_hook(Box::new(|info| {

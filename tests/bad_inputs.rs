@@ -115,14 +115,20 @@ fn a_full_disk_is_an_input_error_without_a_half_made_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let disk = tmp.path().join("disk");
     std::fs::create_dir_all(&disk).unwrap();
-    let mounted = std::process::Command::new("mount")
+    let mount = std::process::Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
         .arg(&disk)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !mounted {
-        println!("skipped: cannot mount a tmpfs here");
+        .output();
+    let refusal = match &mount {
+        Ok(o) if o.status.success() => None,
+        Ok(o) => Some(String::from_utf8_lossy(&o.stderr).trim().to_string()),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(why) = refusal {
+        common::skipped(
+            "a_full_disk_is_an_input_error_without_a_half_made_folder",
+            &format!("cannot mount a tmpfs here ({why})"),
+        );
         return;
     }
     // Fill the disk, then ask for a sweep on it.

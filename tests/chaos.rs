@@ -10,9 +10,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use common::*;
+use weightlab::atomic::TMP_SUFFIX;
 use weightlab::report::diff::diff;
 use weightlab::rng::Rng;
-use weightlab::runlog::{read_frame, TMP_SUFFIX};
+use weightlab::runlog::read_frame;
 
 fn files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

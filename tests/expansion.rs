@@ -27,7 +27,7 @@ fn grid_gives_eleven_exact_points_and_seeds_multiply() {
         "t.yaml",
     )
     .unwrap();
-    let jobs = expand(&e);
+    let jobs = expand(&e).unwrap();
     assert_eq!(jobs.len(), 11);
     let w1: Vec<f64> = jobs
         .iter()
@@ -53,7 +53,7 @@ fn grid_gives_eleven_exact_points_and_seeds_multiply() {
         "t.yaml",
     )
     .unwrap();
-    assert_eq!(expand(&e3).len(), 12 * 3);
+    assert_eq!(expand(&e3).unwrap().len(), 12 * 3);
 }
 
 #[test]
@@ -63,8 +63,8 @@ fn ids_are_stable_and_change_with_the_config() {
         "[1, 2]",
         "0.001",
     );
-    let a = expand(&parse(&text, "t.yaml").unwrap());
-    let b = expand(&parse(&text, "t.yaml").unwrap());
+    let a = expand(&parse(&text, "t.yaml").unwrap()).unwrap();
+    let b = expand(&parse(&text, "t.yaml").unwrap()).unwrap();
     assert_eq!(a, b);
     let ids: std::collections::HashSet<_> = a.iter().map(|j| j.run_id.clone()).collect();
     assert_eq!(ids.len(), a.len());
@@ -78,13 +78,14 @@ fn ids_are_stable_and_change_with_the_config() {
             "t.yaml",
         )
         .unwrap(),
-    );
+    )
+    .unwrap();
     for (x, y) in a.iter().zip(&c) {
         assert_ne!(x.run_id, y.run_id);
     }
     // Threads change speed, not results: same ids.
     let threads = text.replace("train: { lr: 0.001 }", "train: { lr: 0.001, threads: 2 }");
-    let d = expand(&parse(&threads, "t.yaml").unwrap());
+    let d = expand(&parse(&threads, "t.yaml").unwrap()).unwrap();
     assert_eq!(
         a.iter().map(|j| &j.run_id).collect::<Vec<_>>(),
         d.iter().map(|j| &j.run_id).collect::<Vec<_>>()
@@ -103,6 +104,7 @@ fn duplicate_points_collapse() {
     )
     .unwrap();
     let w1: Vec<f64> = expand(&e)
+        .unwrap()
         .iter()
         .map(|j| j.strategy.static_w1().unwrap())
         .collect();

@@ -1,15 +1,50 @@
 //! The trunks' own convolution and max pooling on flex (`weightlab::model::{conv, pool}`)
-//! against burn's layers with the same parameters: outputs and every gradient.
+//! against burn's layers with the same parameters: outputs and every gradient. Every input
+//! and parameter is drawn from weightlab's seeded generator, so a failure reproduces.
 
+use burn::module::{Module, ModuleMapper, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::MaxPool2dConfig;
 use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
-use burn::tensor::Distribution;
+use burn::tensor::TensorData;
 use weightlab::model::{conv, pool};
+use weightlab::rng::Rng;
 
 fn device() -> Device {
     Device::flex().autodiff()
+}
+
+/// A `[shape]` tensor of standard normal values from stream `stream` of a fixed seed.
+fn normal<const D: usize>(shape: [usize; D], stream: u64, dev: &Device) -> Tensor<D> {
+    let mut rng = Rng::derive(0xC0DE, stream);
+    let values: Vec<f32> = (0..shape.iter().product::<usize>())
+        .map(|_| rng.normal() as f32)
+        .collect();
+    Tensor::from_data(TensorData::new(values, shape.to_vec()), dev)
+}
+
+/// Redraws every float parameter (biases too, so a dropped bias shows) from a seeded stream.
+struct Redraw(u64);
+
+impl ModuleMapper for Redraw {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        self.0 += 1;
+        let stream = self.0;
+        param.map(|old| {
+            let fresh = normal(old.dims(), stream, &old.device()) * 0.3;
+            if old.is_require_grad() {
+                fresh.require_grad()
+            } else {
+                fresh
+            }
+        })
+    }
+}
+
+/// `layer` with seeded parameters.
+fn seeded(layer: Conv2d, seed: u64) -> Conv2d {
+    layer.map(&mut Redraw(seed * 100))
 }
 
 /// The largest |a − b| relative to the largest |b|.
@@ -20,11 +55,11 @@ fn relative_gap<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
 
 fn check_conv(conv_layer: &Conv2d, shape: [usize; 4]) {
     let dev = device();
-    let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &dev).require_grad();
+    let x = normal(shape, 1, &dev).require_grad();
     let ours = conv::forward(conv_layer, x.clone());
     let theirs = conv_layer.forward(x.clone());
     assert_eq!(ours.dims(), theirs.dims());
-    let probe = Tensor::<4>::random(theirs.dims(), Distribution::Normal(0.0, 1.0), &dev);
+    let probe = normal(theirs.dims(), 2, &dev);
     let g_ours = (ours.clone() * probe.clone()).sum().backward();
     let g_theirs = (theirs.clone() * probe).sum().backward();
     let tol = 1e-5;
@@ -45,24 +80,27 @@ fn check_conv(conv_layer: &Conv2d, shape: [usize; 4]) {
 fn convolution_matches_burns_layer_with_its_gradients() {
     let dev = device();
     // The small trunk's 3×3 "same" convolutions, and the paper trunk's strided stem and 1×1s.
-    let same = |c_in, c_out| {
-        Conv2dConfig::new([c_in, c_out], [3, 3])
-            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-            .init(&dev)
+    let same = |c_in, c_out, seed| {
+        seeded(
+            Conv2dConfig::new([c_in, c_out], [3, 3])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .init(&dev),
+            seed,
+        )
     };
-    check_conv(&same(1, 16), [4, 1, 16, 16]);
-    check_conv(&same(16, 8), [3, 16, 8, 8]);
+    check_conv(&same(1, 16, 1), [4, 1, 16, 16]);
+    check_conv(&same(16, 8, 2), [3, 16, 8, 8]);
     let strided = Conv2dConfig::new([3, 8], [3, 3])
         .with_stride([2, 2])
         .init(&dev);
-    check_conv(&strided, [2, 3, 11, 11]);
+    check_conv(&seeded(strided, 3), [2, 3, 11, 11]);
     let pointwise = Conv2dConfig::new([8, 4], [1, 1]).init(&dev);
-    check_conv(&pointwise, [5, 8, 4, 4]);
+    check_conv(&seeded(pointwise, 4), [5, 8, 4, 4]);
     let uneven = Conv2dConfig::new([2, 3], [2, 3])
         .with_padding(PaddingConfig2d::Explicit(1, 0, 0, 2))
         .with_dilation([2, 1])
         .init(&dev);
-    check_conv(&uneven, [2, 2, 7, 6]);
+    check_conv(&seeded(uneven, 5), [2, 2, 7, 6]);
 }
 
 #[test]
@@ -75,14 +113,14 @@ fn max_pooling_matches_burns_layer_with_its_gradient() {
     ] {
         let layer = MaxPool2dConfig::new(kernel).with_strides(stride).init();
         // Continuous random values: no ties, so both layers route every gradient the same way.
-        let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &dev).require_grad();
+        let x = normal(shape, 3, &dev).require_grad();
         let ours = pool::forward(&layer, x.clone());
         let theirs = layer.forward(x.clone());
         assert_eq!(
             ours.to_data().try_to_vec::<f32>().unwrap(),
             theirs.to_data().try_to_vec::<f32>().unwrap()
         );
-        let probe = Tensor::<4>::random(theirs.dims(), Distribution::Normal(0.0, 1.0), &dev);
+        let probe = normal(theirs.dims(), 4, &dev);
         let dx_ours = x
             .grad(&(ours * probe.clone()).sum().backward())
             .unwrap()
@@ -102,10 +140,13 @@ fn max_pooling_matches_burns_layer_with_its_gradient() {
 #[test]
 fn layers_without_autodiff_give_the_same_output() {
     let dev = Device::flex();
-    let layer = Conv2dConfig::new([2, 4], [3, 3])
-        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-        .init(&dev);
-    let x = Tensor::<4>::random([2, 2, 6, 6], Distribution::Normal(0.0, 1.0), &dev);
+    let layer = seeded(
+        Conv2dConfig::new([2, 4], [3, 3])
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .init(&dev),
+        6,
+    );
+    let x = normal([2, 2, 6, 6], 5, &dev);
     let gap = relative_gap(conv::forward(&layer, x.clone()), layer.forward(x.clone()));
     assert!(gap < 1e-5, "{gap}");
     let pool_layer = MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init();

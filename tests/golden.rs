@@ -49,3 +49,35 @@ fn golden_trajectories_are_reproduced() {
         report.render(1e-6)
     );
 }
+
+/// `run.yaml` is typed both ways: the golden folders (written before it was) read back, and a
+/// fresh run writes them byte for byte; the record's hash is the hash of its config.
+#[test]
+fn run_yaml_reads_old_folders_and_writes_the_same_bytes() {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let tmp = tempfile::tempdir().unwrap();
+    let yaml = golden.join("golden.yaml");
+    let exp = weightlab::config::load(&yaml).unwrap();
+    let jobs = weightlab::config::expand(&exp).unwrap();
+    let golden_runs = weightlab::runlog::RunDir::new(golden.join("runs"));
+    let fresh = weightlab::runlog::RunDir::new(tmp.path());
+    assert_eq!(golden_runs.job_dirs().unwrap().len(), jobs.len());
+    for job in &jobs {
+        let old = golden_runs.job(&job.run_id);
+        let record = old.read_record().unwrap().expect("a run.yaml");
+        assert_eq!(record.run_id, job.run_id);
+        assert_eq!(
+            weightlab::config::config_hash(&record.job).unwrap(),
+            record.config_hash
+        );
+        let new = fresh.job(&job.run_id);
+        new.ensure_record(&weightlab::runlog::RunRecord::of(job))
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(new.run_yaml()).unwrap(),
+            std::fs::read_to_string(old.run_yaml()).unwrap(),
+            "{}",
+            job.run_id
+        );
+    }
+}

@@ -24,7 +24,7 @@ strategies:
 
 #[test]
 fn a_nan_image_fails_the_job_with_where_it_happened() {
-    let job = expand(&parse(YAML, "nan.yaml").unwrap()).remove(0);
+    let job = expand(&parse(YAML, "nan.yaml").unwrap()).unwrap().remove(0);
     let cfg = SynthConfig {
         identities: 6,
         test_identities: 2,

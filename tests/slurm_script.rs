@@ -1,12 +1,13 @@
-//! `sweep run --executor slurm --dry-run`: the job-array script, without a Slurm. The real
-//! end-to-end run against Slurm daemons is `make slurm-test` (scripts/slurm-test.sh).
+//! `sweep run --executor slurm --dry-run`: the job-array script, printed without a Slurm and
+//! without touching the disk. The real end-to-end run against Slurm daemons is `make
+//! slurm-test` (scripts/slurm-test.sh).
 
 mod common;
 
 use common::*;
 
 #[test]
-fn dry_run_writes_the_array_script_without_submitting() {
+fn dry_run_prints_the_array_script_and_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let exp = write(tmp.path(), "s.yaml", &tiny_yaml("arr", THREE, ""));
     let out = run(
@@ -38,9 +39,12 @@ fn dry_run_writes_the_array_script_without_submitting() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let script = std::fs::read_to_string(tmp.path().join("r/slurm/sweep.sbatch")).unwrap();
-    assert_eq!(text, script);
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !tmp.path().join("r").exists(),
+        "a dry run changed the disk: it wrote {}",
+        tmp.path().join("r").display()
+    );
     for line in [
         "#!/bin/bash",
         "#SBATCH --job-name=weightlab-arr",
@@ -55,7 +59,7 @@ fn dry_run_writes_the_array_script_without_submitting() {
             "missing `{line}` in\n{script}"
         );
     }
-    let root = tmp.path().join("r").canonicalize().unwrap();
+    let root = tmp.path().canonicalize().unwrap().join("r");
     let exec = script.lines().last().unwrap();
     assert!(
         exec.starts_with("exec '") && exec.contains("sweep job"),
@@ -68,18 +72,14 @@ fn dry_run_writes_the_array_script_without_submitting() {
         )),
         "{exec}"
     );
-    assert!(
-        !tmp.path().join("r/slurm/submissions.json").exists(),
-        "a dry run submitted"
-    );
 
-    // Done jobs leave the array: run one job by hand, the next script lists the others.
-    let one = run(tmp.path(), &["sweep", "job", "r", "--index", "1"]);
-    assert!(
-        one.status.success(),
-        "{}",
-        String::from_utf8_lossy(&one.stderr)
-    );
+    // Done jobs leave the array: with job 1 (yin) done, the next script lists the others.
+    sweep_ok(tmp.path(), &exp, "r", 1);
+    for dir in job_dirs(&tmp.path().join("r")) {
+        if !dir.to_string_lossy().contains("-yin-") {
+            std::fs::remove_dir_all(dir).unwrap();
+        }
+    }
     let again = run(
         tmp.path(),
         &[

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{job_dirs, run, sweep_ok, tiny_yaml, write};
-use weightlab::runlog::{read_epochs, read_steps, EpochRow, StepRow};
+use weightlab::runlog::{EpochRow, StepRow, Table};
 
 const STRATEGIES: &str = "  - static: { w1: [0.5] }
   - equal: {}
@@ -46,8 +46,8 @@ fn logs(prefix: &str) -> (Vec<EpochRow>, Vec<StepRow>) {
         .find(|d| d.file_name().unwrap().to_string_lossy().starts_with(prefix))
         .unwrap_or_else(|| panic!("no job {prefix}*"));
     (
-        read_epochs(&dir.join("epochs.parquet")).unwrap(),
-        read_steps(&dir.join("steps.parquet")).unwrap(),
+        EpochRow::read(&dir.join("epochs.parquet")).unwrap(),
+        StepRow::read(&dir.join("steps.parquet")).unwrap(),
     )
 }
 
@@ -101,7 +101,7 @@ fn dwa_weights_are_recomputed_from_the_logged_epoch_losses() {
         // Constant within the epoch.
         let in_epoch: Vec<f64> = steps
             .iter()
-            .filter(|s| s.epoch == t + 1)
+            .filter(|s| s.epoch == t as i64 + 1)
             .map(|s| s.raw_w_fv)
             .collect();
         assert!(in_epoch.iter().all(|w| (w - expected).abs() < 1e-6));

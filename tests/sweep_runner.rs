@@ -121,7 +121,8 @@ fn a_failing_job_is_isolated_and_retried_on_request() {
     let exp = write(tmp.path(), "f.yaml", &text);
     // Make the l3 job's log unwritable: a folder where its epochs.parquet must go (an I/O
     // failure that even root cannot write through).
-    let jobs = weightlab::config::expand(&weightlab::config::parse(&text, "f.yaml").unwrap());
+    let jobs =
+        weightlab::config::expand(&weightlab::config::parse(&text, "f.yaml").unwrap()).unwrap();
     let l3 = jobs
         .iter()
         .find(|j| j.strategy.name() == "l3")

@@ -16,7 +16,7 @@ use burn::module::Module;
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 use weightlab::config::{self, BackendKind, Job};
-use weightlab::runlog::{write_epochs, write_steps};
+use weightlab::runlog::{EpochRow, StepRow, Table};
 use weightlab::strategy::StrategyPoint;
 use weightlab::train::{batch_images, train_job, TrainEvent, EVAL_BATCH};
 
@@ -118,10 +118,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// The backend named by `--device` (flex, wgpu, or their aliases cpu, gpu).
+fn backend_of(device: &str) -> Result<BackendKind, String> {
+    <BackendKind as clap::ValueEnum>::from_str(device, true)
+}
+
 /// The experiment's first job, switched to `strategy` (a YAML entry of `strategies:`).
 fn first_job(experiment: &Path, strategy: &str) -> Result<Job, Box<dyn std::error::Error>> {
     let exp = config::load(experiment)?;
-    let mut job = config::expand(&exp)
+    let mut job = config::expand(&exp)?
         .into_iter()
         .next()
         .ok_or("experiment has no jobs")?;
@@ -162,7 +167,7 @@ fn step(
         );
     }
     job.train.epochs = (warmup + steps + per_epoch).div_ceil(per_epoch);
-    let backend = BackendKind::parse_flag(device)?;
+    let backend = backend_of(device)?;
     let device = backend.device()?;
     let theta = job
         .model
@@ -183,16 +188,11 @@ fn step(
     let (mut timed_s, mut images, mut counted) = (0.0, 0usize, 0usize);
     let mut last = Instant::now();
     let _ = train_job(&job, &data, &device, &mut |e| {
-        if let TrainEvent::Step {
-            step,
-            steps_per_epoch,
-            ..
-        } = e
-        {
+        if let TrainEvent::Step(m) = e {
             let now = Instant::now();
-            let in_epoch = (step - 1) % steps_per_epoch; // 0-based
+            let in_epoch = (m.step - 1) % per_epoch; // 0-based
             let first_of_epoch = in_epoch == 0;
-            if step > warmup && !first_of_epoch && counted < steps {
+            if m.step > warmup && !first_of_epoch && counted < steps {
                 timed_s += (now - last).as_secs_f64();
                 images += batch.min(n - in_epoch * batch);
                 counted += 1;
@@ -214,8 +214,8 @@ fn step(
     }))
 }
 
-/// One fig2 job as `sweep run` runs it (data, model, 15 epochs with evaluation, logs), timed in
-/// parts.
+/// Images/s of evaluation's forward pass: the test split in batches of [`EVAL_BATCH`], no
+/// autodiff, results read back.
 fn forward(
     experiment: &Path,
     device: &str,
@@ -224,7 +224,7 @@ fn forward(
 ) -> Result<Value, Box<dyn std::error::Error>> {
     let job = first_job(experiment, "l3: {}")?;
     let (set, split) = job.dataset.load()?;
-    let device = BackendKind::parse_flag(device)?.device()?;
+    let device = backend_of(device)?.device()?;
     let net = job.model.init(
         set.image_size,
         split.n_train_subjects,
@@ -262,17 +262,25 @@ fn forward(
     }))
 }
 
+/// One fig2 job as `sweep run` runs it (data, model, 15 epochs with evaluation, logs), timed in
+/// parts.
 fn job(experiment: &Path, device: &str) -> Result<Value, Box<dyn std::error::Error>> {
     let started = Instant::now();
     let job = first_job(experiment, "l3: { lr: 0.1, epsilon: 0.01 }")?;
-    let device = BackendKind::parse_flag(device)?.device()?;
+    let device = backend_of(device)?.device()?;
     let data = job.dataset.load()?;
     let out = train_job(&job, &data, &device, &mut |_| {})?;
     let log_start = Instant::now();
     let tmp = std::env::temp_dir().join(format!("weightlab-bench-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
-    write_epochs(&tmp.join("epochs.parquet"), &out.epochs)?;
-    write_steps(&tmp.join("steps.parquet"), &job.run_id, &out.steps)?;
+    let epochs: Vec<EpochRow> = out.epochs.iter().map(|m| EpochRow::new(&job, m)).collect();
+    let steps: Vec<StepRow> = out
+        .steps
+        .iter()
+        .map(|m| StepRow::new(&job.run_id, m))
+        .collect();
+    EpochRow::to_parquet(&tmp.join("epochs.parquet"), &epochs)?;
+    StepRow::to_parquet(&tmp.join("steps.parquet"), &steps)?;
     std::fs::remove_dir_all(&tmp)?;
     let log_s = log_start.elapsed().as_secs_f64();
     let wall = started.elapsed().as_secs_f64();
@@ -447,7 +455,7 @@ fn all(
     if let Some(parent) = args.out.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    weightlab::runlog::atomic_write(&args.out, serde_json::to_string_pretty(&report)?.as_bytes())?;
+    weightlab::atomic::atomic_write(&args.out, serde_json::to_string_pretty(&report)?.as_bytes())?;
     eprintln!("wrote {}", args.out.display());
     Ok(())
 }

@@ -4,11 +4,12 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::TrainConfig;
 use super::{Experiment, LogConfig};
 use crate::data::DatasetSpec;
+use crate::error::{Error, Result};
 use crate::model::ModelConfig;
 use crate::strategy::StrategyPoint;
-use crate::train::TrainConfig;
 
 /// Everything that determines a job's results: what `run.yaml` holds and the run id hashes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,19 +69,27 @@ impl Job {
 
 /// Hash of what determines the results. `train.threads` is left out: it changes speed, and a
 /// sweep resumed with another thread count should not redo finished jobs.
-pub fn config_hash(job: &ResolvedJob) -> String {
+/// A config that cannot be serialised (a path that is not UTF-8) is an error rather than a hash
+/// of nothing, which every such job would share.
+pub fn config_hash(job: &ResolvedJob) -> Result<String> {
     let mut canonical = job.clone();
     canonical.train.threads = 0;
-    let json = serde_json::to_vec(&canonical).unwrap_or_default();
-    Sha256::digest(&json)
+    let json = serde_json::to_vec(&canonical).map_err(|e| {
+        Error::input(
+            format!("datasets: {}", job.dataset.name),
+            "(resolved config)",
+            format!("cannot serialise the job's config to hash it: {e}"),
+        )
+    })?;
+    Ok(Sha256::digest(&json)
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect()
+        .collect())
 }
 
 /// Expand `exp` into its jobs, in YAML order (dataset, then strategy point, then seed).
 /// Points that resolve to the same config collapse into one job.
-pub fn expand(exp: &Experiment) -> Vec<Job> {
+pub fn expand(exp: &Experiment) -> Result<Vec<Job>> {
     let mut jobs: Vec<Job> = Vec::new();
     for dataset in &exp.datasets {
         for spec in &exp.strategies {
@@ -94,7 +103,7 @@ pub fn expand(exp: &Experiment) -> Vec<Job> {
                         train: exp.train.clone(),
                         log: exp.log.clone(),
                     };
-                    let hash = config_hash(&resolved);
+                    let hash = config_hash(&resolved)?;
                     let point = match strategy.static_w1() {
                         Some(w1) => format!("static-w{}", crate::strategy::format_w1(w1)),
                         None => strategy.name().to_string(),
@@ -118,5 +127,41 @@ pub fn expand(exp: &Experiment) -> Vec<Job> {
             }
         }
     }
-    jobs
+    Ok(jobs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStrExt;
+
+    fn manifest_job(csv: &[u8]) -> ResolvedJob {
+        let exp = crate::config::parse(
+            "name: h\ndatasets:\n  - name: synth\n    synthetic: { identities: 8, test_identities: 2 }\nstrategies:\n  - equal: {}\n",
+            "h.yaml",
+        )
+        .unwrap();
+        let mut job = expand(&exp).unwrap()[0].resolved();
+        job.dataset.source = crate::data::DatasetSource::Manifest(crate::data::ManifestConfig {
+            csv: std::ffi::OsStr::from_bytes(csv).into(),
+            folds: 10,
+            fold: 0,
+            image_size: 64,
+            split_seed: 0,
+            crop: None,
+            on_bad_image: Default::default(),
+        });
+        job
+    }
+
+    #[test]
+    fn an_unhashable_config_is_an_error_not_a_shared_id() {
+        // Two different non-UTF-8 paths: before, both hashed the empty byte string.
+        let a = config_hash(&manifest_job(b"/data/\xff.csv"));
+        let b = config_hash(&manifest_job(b"/data/\xfe.csv"));
+        assert!(matches!(a, Err(Error::Input { .. })), "{a:?}");
+        assert!(b.is_err());
+        let ok = config_hash(&manifest_job(b"/data/a.csv")).unwrap();
+        assert_ne!(ok, config_hash(&manifest_job(b"/data/b.csv")).unwrap());
+    }
 }

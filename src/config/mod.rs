@@ -6,10 +6,12 @@
 
 mod expand;
 mod schema;
+mod train;
 mod validate;
 
-pub use expand::{expand, Job, ResolvedJob};
+pub use expand::{config_hash, expand, Job, ResolvedJob};
 pub use schema::{BackendKind, Experiment, LogConfig};
+pub use train::{CenterLossConfig, OptimizerKind, TrainConfig};
 
 use std::path::Path;
 

@@ -1,12 +1,13 @@
-//! The experiment YAML, v1 (see `shared/contract.md` and the README).
+//! The experiment YAML, v1 (every key is documented in the README's "The experiment YAML"
+//! section).
 
 use serde::{Deserialize, Serialize};
 
+use super::TrainConfig;
 use crate::data::DatasetSpec;
 use crate::error::{Error, Result};
 use crate::model::ModelConfig;
 use crate::strategy::StrategySpec;
-use crate::train::TrainConfig;
 
 /// A whole study: datasets × strategy points × seeds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,31 +60,20 @@ impl Default for LogConfig {
     }
 }
 
-/// The compute backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// The compute backend (`device:` in the YAML, `--device` on the command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum BackendKind {
     /// burn's pure-Rust CPU backend.
     #[default]
+    #[value(alias = "cpu")]
     Flex,
     /// burn's wgpu backend (GPU through Vulkan, Metal or DX12); needs the `wgpu` cargo feature.
+    #[value(alias = "gpu")]
     Wgpu,
 }
 
 impl BackendKind {
-    /// Parse a `--device` value.
-    pub fn parse_flag(s: &str) -> Result<Self> {
-        match s {
-            "flex" | "cpu" => Ok(BackendKind::Flex),
-            "wgpu" | "gpu" => Ok(BackendKind::Wgpu),
-            other => Err(Error::input(
-                "--device",
-                "device",
-                format!("unknown device `{other}`; use flex or wgpu"),
-            )),
-        }
-    }
-
     /// The burn device, or an input error when this build lacks the backend.
     pub fn device(self) -> Result<burn::prelude::Device> {
         match self {

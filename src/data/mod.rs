@@ -262,7 +262,7 @@ fn subject_fold(set: &FaceSet, folds: usize, fold: usize, seed: u64) -> Vec<u32>
         .collect()
 }
 
-/// The subject folds of a set, for tests and `sweep --dry-run` readers.
+/// The subject folds of a set: fold `k` holds the subjects that `fold: k` tests on.
 pub fn folds_of(set: &FaceSet, folds: usize, seed: u64) -> Vec<Vec<u32>> {
     (0..folds)
         .map(|f| subject_fold(set, folds, f, seed))

@@ -7,9 +7,13 @@
 //! make either task the hard one: `identity_separation` scales how far identities lie apart and
 //! `expression_strength` how far an expression moves the face away from neutral.
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 
 use super::FaceSet;
+use crate::atomic::atomic_write;
+use crate::error::{Error, Result};
 use crate::rng::Rng;
 
 /// Expression names in CK+ order without `contempt`, which the synthetic faces do not draw.
@@ -308,6 +312,48 @@ pub fn generate(name: &str, config: &SynthConfig) -> FaceSet {
         }
     }
     set
+}
+
+/// Write the synthetic set of `config` under `out` as PNG files (`id000/happy_00.png`, …) with
+/// a `manifest.csv` (`path,subject,expression`) that the `manifest` dataset reads. Returns the
+/// number of images. Every file is written atomically.
+pub fn export(config: &SynthConfig, out: &Path) -> Result<usize> {
+    if config.identities == 0 || !(2..=7).contains(&config.expressions) || config.image_size < 8 {
+        return Err(Error::input(
+            "data synth",
+            "flags",
+            "need identities ≥ 1, expressions in 2..=7, image size ≥ 8",
+        ));
+    }
+    let set = generate("synth", config);
+    let mut manifest = String::from("path,subject,expression\n");
+    for i in 0..set.len() {
+        let path = out.join(&set.paths[i]);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io(parent, "cannot create folder", e))?;
+        }
+        let bytes: Vec<u8> = set
+            .image(i)
+            .iter()
+            .map(|p| (p * 255.0).round() as u8)
+            .collect();
+        let side = config.image_size as u32;
+        let img = image::GrayImage::from_raw(side, side, bytes)
+            .ok_or_else(|| Error::Failed("image buffer size mismatch".into()))?;
+        let mut png = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .map_err(|e| Error::Failed(format!("cannot encode PNG: {e}")))?;
+        atomic_write(&path, &png)?;
+        manifest.push_str(&format!(
+            "{},{},{}\n",
+            set.paths[i],
+            set.subject_names[set.subjects[i] as usize],
+            set.expression_names[set.expressions[i] as usize]
+        ));
+    }
+    atomic_write(&out.join("manifest.csv"), manifest.as_bytes())?;
+    Ok(set.len())
 }
 
 /// The held-out identities of a synthetic set: the last `test_identities`.

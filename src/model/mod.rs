@@ -85,11 +85,6 @@ pub enum Trunk {
 }
 
 impl Trunk {
-    /// `[batch, 1, s, s]` images → `[batch, z_dim]` shared features Z.
-    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        self.shared(self.features(images))
-    }
-
     /// `[batch, 1, s, s]` images → the input of the last shared layer.
     pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
         match self {
@@ -190,11 +185,6 @@ impl MultiTaskNet {
     /// The weight matrix W of the last shared layer.
     pub fn last_shared_weight(&self) -> Tensor<2> {
         self.trunk.last_shared().weight.val()
-    }
-
-    /// `[batch, 1, s, s]` → L2-normalised embeddings `[batch, embedding_dim]`, for evaluation.
-    pub fn normalized_embedding(&self, images: Tensor<4>) -> Tensor<2> {
-        l2_normalize(self.fv_embedding.forward(self.trunk.forward(images)))
     }
 }
 

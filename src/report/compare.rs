@@ -49,12 +49,7 @@ pub fn compare(logs: &SweepLogs, metric: Metric) -> Vec<CompareRow> {
             let acc: Vec<(f64, f64)> = p.jobs.iter().map(|j| j.accuracy(metric)).collect();
             let (fv_mean, fv_std) = mean_std(&acc.iter().map(|a| a.0).collect::<Vec<_>>());
             let (ex_mean, ex_std) = mean_std(&acc.iter().map(|a| a.1).collect::<Vec<_>>());
-            let best: Vec<f64> = p
-                .jobs
-                .iter()
-                .filter_map(|j| j.best_epoch())
-                .map(|e| e as f64)
-                .collect();
+            let best: Vec<f64> = p.jobs.iter().map(|j| j.summary.best_epoch as f64).collect();
             let w: Vec<f64> = p
                 .jobs
                 .iter()

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use crate::error::{Error, Result};
-use crate::runlog::{read_frame, JobState, RunDir, Status};
+use crate::error::Result;
+use crate::runlog::{read_frame, RunDir, LOG_FILES};
 
 /// Columns left out of the comparison: wall-clock time differs between any two runs.
 pub const TIME_COLUMNS: [&str; 1] = ["elapsed_s"];
@@ -75,30 +75,11 @@ impl DiffReport {
 }
 
 fn done_runs(dir: &Path) -> Result<BTreeSet<String>> {
-    if !dir.is_dir() {
-        return Err(Error::input(
-            dir.display().to_string(),
-            "DIR",
-            "no such sweep folder",
-        ));
-    }
-    let rd = RunDir::new(dir);
-    let mut set = BTreeSet::new();
-    for e in std::fs::read_dir(dir)
-        .map_err(|e| Error::io(dir, "cannot list", e))?
-        .flatten()
-    {
-        if !e.path().is_dir() {
-            continue;
-        }
-        let id = e.file_name().to_string_lossy().into_owned();
-        if let Some(s) = Status::read(&rd.job(&id).status())? {
-            if s.state == JobState::Done {
-                set.insert(id);
-            }
-        }
-    }
-    Ok(set)
+    Ok(RunDir::new(dir)
+        .done_jobs()?
+        .iter()
+        .map(|jd| jd.run_id())
+        .collect())
 }
 
 fn column_diff(a: &Column, b: &Column) -> f64 {
@@ -143,10 +124,11 @@ pub fn diff(a: &Path, b: &Path) -> Result<DiffReport> {
         only_b: rb.difference(&ra).cloned().collect(),
         ..DiffReport::default()
     };
+    let (da, db) = (RunDir::new(a), RunDir::new(b));
     for run_id in ra.intersection(&rb) {
-        for file in ["epochs.parquet", "steps.parquet"] {
-            let fa = read_frame(&a.join(run_id).join(file))?;
-            let fb = read_frame(&b.join(run_id).join(file))?;
+        for file in LOG_FILES {
+            let fa = read_frame(&da.job(run_id).root().join(file))?;
+            let fb = read_frame(&db.job(run_id).root().join(file))?;
             let names: BTreeSet<String> = fa
                 .get_column_names()
                 .iter()

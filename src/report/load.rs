@@ -3,12 +3,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::config::ResolvedJob;
 use crate::error::{Error, Result};
-use crate::runlog::{read_epochs, read_steps, EpochRow, JobState, RunDir, Status, StepRow};
+use crate::runlog::{EpochRow, JobSummary, RunDir, StepRow};
 
-/// Which epoch's accuracy stands for a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which epoch's accuracy stands for a job (`--metric`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Metric {
     /// The last epoch.
     Final,
@@ -17,19 +16,6 @@ pub enum Metric {
 }
 
 impl Metric {
-    /// Parse `final` or `best`.
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "final" => Ok(Metric::Final),
-            "best" => Ok(Metric::Best),
-            other => Err(Error::input(
-                "--metric",
-                "metric",
-                format!("`{other}`: use final or best"),
-            )),
-        }
-    }
-
     /// Lower-case name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -61,6 +47,8 @@ pub struct JobLogs {
     pub epochs: Vec<EpochRow>,
     /// Per-step rows.
     pub steps: Vec<StepRow>,
+    /// What the epoch log sums up to (as in the run index).
+    pub summary: JobSummary,
     /// Wall seconds of the job.
     pub wall_s: Option<f64>,
 }
@@ -69,31 +57,9 @@ impl JobLogs {
     /// FV and EX accuracy under `metric`.
     pub fn accuracy(&self, metric: Metric) -> (f64, f64) {
         match metric {
-            Metric::Final => self
-                .epochs
-                .last()
-                .map_or((f64::NAN, f64::NAN), |r| (r.fv_acc, r.ex_acc)),
-            Metric::Best => (
-                self.epochs
-                    .iter()
-                    .map(|r| r.fv_acc)
-                    .fold(f64::NAN, f64::max),
-                self.epochs
-                    .iter()
-                    .map(|r| r.ex_acc)
-                    .fold(f64::NAN, f64::max),
-            ),
+            Metric::Final => (self.summary.final_fv_acc, self.summary.final_ex_acc),
+            Metric::Best => (self.summary.best_fv_acc, self.summary.best_ex_acc),
         }
-    }
-
-    /// Epoch with the highest mean of the two accuracies.
-    pub fn best_epoch(&self) -> Option<i64> {
-        crate::runlog::best_epoch(&self.epochs)
-    }
-
-    /// Mean w_fv over the epochs.
-    pub fn mean_w_fv(&self) -> f64 {
-        self.epochs.iter().map(|r| r.w_fv).sum::<f64>() / self.epochs.len().max(1) as f64
     }
 }
 
@@ -121,94 +87,75 @@ pub struct SweepLogs {
     pub jobs: Vec<JobLogs>,
 }
 
-fn sweep_name(dir: &Path) -> String {
-    let from_yaml = std::fs::read_to_string(dir.join("experiment.yaml"))
+/// The sweep's name: from `experiment.yaml` even when it no longer validates (its datasets
+/// may live on another machine), else the folder's name.
+fn sweep_name(dir: &RunDir) -> String {
+    let from_yaml = std::fs::read_to_string(dir.experiment())
         .ok()
         .and_then(|t| serde_yaml::from_str::<serde_yaml::Value>(&t).ok())
         .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(str::to_string));
     from_yaml.unwrap_or_else(|| {
-        dir.file_name()
+        dir.root()
+            .file_name()
             .map_or("sweep".to_string(), |n| n.to_string_lossy().into_owned())
     })
 }
 
 impl SweepLogs {
-    /// Read every job of `dir` whose status is `done`.
+    /// Read every job of `dir` whose status is `done` (only the jobs of its current
+    /// `experiment.yaml` when it has a readable one: a folder whose experiment was edited keeps
+    /// the old jobs' folders).
     pub fn load(dir: &Path) -> Result<Self> {
-        if !dir.is_dir() {
-            return Err(Error::input(
-                dir.display().to_string(),
-                "DIR",
-                "no such sweep folder",
-            ));
-        }
         let run_dir = RunDir::new(dir);
-        let mut jobs = Vec::new();
-        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, "cannot list", e))?;
-        let mut names: Vec<String> = entries
-            .flatten()
-            .filter(|e| e.path().is_dir())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        // A folder whose experiment was edited keeps the old jobs' folders; report only the
-        // jobs of the current experiment.yaml (all folders when it cannot be read).
-        let current: Option<Vec<String>> = std::fs::read_to_string(run_dir.experiment())
+        let experiment = std::fs::read_to_string(run_dir.experiment())
             .ok()
             .and_then(|t| {
                 crate::config::parse(&t, &run_dir.experiment().display().to_string()).ok()
-            })
-            .map(|e| {
-                crate::config::expand(&e)
-                    .into_iter()
-                    .map(|j| j.run_id)
-                    .collect()
             });
+        let current: Option<Vec<String>> = experiment
+            .as_ref()
+            .and_then(|e| crate::config::expand(e).ok())
+            .map(|jobs| jobs.into_iter().map(|j| j.run_id).collect());
+        let mut done = run_dir.done_jobs()?;
         if let Some(ids) = &current {
-            if names.iter().any(|n| ids.contains(n)) {
-                names.retain(|n| ids.contains(n));
+            if done.iter().any(|jd| ids.contains(&jd.run_id())) {
+                done.retain(|jd| ids.contains(&jd.run_id()));
             }
         }
-        for run_id in names {
-            let jd = run_dir.job(&run_id);
-            let Some(status) = Status::read(&jd.status())? else {
+        let mut jobs = Vec::new();
+        for jd in done {
+            let epochs = jd.read_epochs()?;
+            let Some(summary) = JobSummary::of(&epochs) else {
                 continue;
             };
-            if status.state != JobState::Done {
-                continue;
-            }
-            let epochs = read_epochs(&jd.epochs())?;
-            let steps = read_steps(&jd.steps())?;
-            let Some(first) = epochs.first() else {
-                continue;
-            };
-            let resolved = std::fs::read_to_string(jd.run_yaml())
-                .ok()
-                .and_then(|t| serde_yaml::from_str::<ResolvedJob>(&strip_ids(&t)).ok());
-            let point_detail = resolved
+            let first = &epochs[0];
+            let record = jd.read_record().ok().flatten();
+            let point_detail = record
                 .as_ref()
-                .map(|r| r.strategy.detail())
+                .map(|r| r.job.strategy.detail())
                 .unwrap_or_default();
-            let point_key = resolved
-                .map(|mut r| {
-                    r.seed = 0;
-                    r.train.threads = 0;
-                    serde_json::to_string(&r).unwrap_or_default()
+            let point_key = record
+                .map(|r| {
+                    let mut key = r.job;
+                    key.seed = 0;
+                    key.train.threads = 0;
+                    serde_json::to_string(&key).unwrap_or_default()
                 })
                 .unwrap_or_else(|| {
                     format!("{}/{}/{:?}", first.dataset, first.strategy, first.static_w1)
                 });
             jobs.push(JobLogs {
-                run_id: run_id.clone(),
+                run_id: jd.run_id(),
                 dataset: first.dataset.clone(),
                 strategy: first.strategy.clone(),
                 static_w1: first.static_w1,
                 seed: first.seed,
                 point_key,
                 point_detail,
+                steps: jd.read_steps()?,
+                summary,
+                wall_s: jd.read_status()?.and_then(|s| s.wall_s),
                 epochs,
-                steps,
-                wall_s: status.wall_s,
             });
         }
         if jobs.is_empty() {
@@ -219,7 +166,7 @@ impl SweepLogs {
             ));
         }
         Ok(Self {
-            name: sweep_name(dir),
+            name: sweep_name(&run_dir),
             jobs,
         })
     }
@@ -298,14 +245,6 @@ impl SweepLogs {
     }
 }
 
-/// `run.yaml` carries `run_id` and `config_hash` after the resolved config; drop them.
-fn strip_ids(text: &str) -> String {
-    text.lines()
-        .filter(|l| !l.starts_with("run_id:") && !l.starts_with("config_hash:"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// Mean and sample standard deviation (n − 1; `None` below two values).
 pub fn mean_std(values: &[f64]) -> (f64, Option<f64>) {
     let n = values.len() as f64;
@@ -313,4 +252,71 @@ pub fn mean_std(values: &[f64]) -> (f64, Option<f64>) {
     let std = (values.len() >= 2)
         .then(|| (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt());
     (mean, std)
+}
+
+/// A finished job's logs made in memory, for the figures' and tables' unit tests: `accs` are
+/// (FV, EX) per epoch, `w_fv` the weight of every step (one step per epoch).
+#[cfg(test)]
+pub(crate) fn test_job(
+    seed: i64,
+    static_w1: Option<f64>,
+    accs: &[(f64, f64)],
+    w_fv: &[f64],
+) -> JobLogs {
+    let epochs: Vec<EpochRow> = accs
+        .iter()
+        .enumerate()
+        .map(|(e, (fv, ex))| EpochRow {
+            run_id: format!("r{seed}"),
+            dataset: "synth".into(),
+            strategy: if static_w1.is_some() {
+                "static"
+            } else {
+                "dynamic"
+            }
+            .into(),
+            static_w1,
+            seed,
+            epoch: e as i64 + 1,
+            w_fv: w_fv.get(e).copied().unwrap_or(0.5),
+            w_ex: 1.0 - w_fv.get(e).copied().unwrap_or(0.5),
+            loss_fv: 1.0,
+            loss_ex: 1.0,
+            loss_total: 1.0,
+            loss_l3: None,
+            fv_acc: *fv,
+            ex_acc: *ex,
+            elapsed_s: 1.0,
+            raw_w_fv: 0.5,
+            raw_w_ex: 0.5,
+        })
+        .collect();
+    let steps: Vec<StepRow> = w_fv
+        .iter()
+        .enumerate()
+        .map(|(k, w)| StepRow {
+            run_id: format!("r{seed}"),
+            epoch: k as i64 + 1,
+            step: k as i64 + 1,
+            w_fv: *w,
+            w_ex: 1.0 - w,
+            loss_fv: 1.0,
+            loss_ex: 1.0,
+            raw_w_fv: *w,
+            raw_w_ex: 1.0 - w,
+        })
+        .collect();
+    JobLogs {
+        run_id: format!("r{seed}"),
+        dataset: "synth".into(),
+        strategy: epochs[0].strategy.clone(),
+        static_w1,
+        seed,
+        point_key: format!("{static_w1:?}"),
+        point_detail: String::new(),
+        summary: JobSummary::of(&epochs).expect("epochs"),
+        epochs,
+        steps,
+        wall_s: Some(1.0),
+    }
 }

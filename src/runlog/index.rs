@@ -1,99 +1,73 @@
 //! `runs.parquet`: one row per job of the sweep with its state and final and best metrics.
 
-use std::path::Path;
+use super::parquet::JobSummary;
+use super::status::JobState;
+use super::table::log_table;
+use crate::config::Job;
 
-use polars::prelude::*;
-
-use crate::error::{Error, Result};
-
-/// One row of the run index.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct IndexRow {
-    /// Stable id of the job.
-    pub run_id: String,
-    /// Dataset label.
-    pub dataset: String,
-    /// Strategy name.
-    pub strategy: String,
-    /// The fixed w1 of a static job.
-    pub static_w1: Option<f64>,
-    /// Training seed.
-    pub seed: i64,
-    /// pending | running | done | failed.
-    pub status: String,
-    /// Why the job failed.
-    pub reason: Option<String>,
-    /// Epochs logged.
-    pub epochs: Option<i64>,
-    /// Accuracies of the last epoch.
-    pub final_fv_acc: Option<f64>,
-    /// See `final_fv_acc`.
-    pub final_ex_acc: Option<f64>,
-    /// Highest accuracy over epochs.
-    pub best_fv_acc: Option<f64>,
-    /// See `best_fv_acc`.
-    pub best_ex_acc: Option<f64>,
-    /// Epoch with the highest mean of the two accuracies.
-    pub best_epoch: Option<i64>,
-    /// Mean w_fv over training.
-    pub mean_w_fv: Option<f64>,
-    /// Wall seconds of the job.
-    pub wall_s: Option<f64>,
+log_table! {
+    /// One row of the run index.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct IndexRow {
+        /// Stable id of the job.
+        run_id: String,
+        /// Dataset label.
+        dataset: String,
+        /// Strategy name.
+        strategy: String,
+        /// The fixed w1 of a static job.
+        static_w1: Option<f64>,
+        /// Training seed.
+        seed: i64,
+        /// pending | running | done | failed.
+        status: String,
+        /// Why the job failed.
+        reason: Option<String>,
+        /// Epochs logged.
+        epochs: Option<i64>,
+        /// Accuracies of the last epoch.
+        final_fv_acc: Option<f64>,
+        /// See `final_fv_acc`.
+        final_ex_acc: Option<f64>,
+        /// Highest accuracy over epochs.
+        best_fv_acc: Option<f64>,
+        /// See `best_fv_acc`.
+        best_ex_acc: Option<f64>,
+        /// Epoch with the highest sum of the two accuracies.
+        best_epoch: Option<i64>,
+        /// Mean w_fv over training.
+        mean_w_fv: Option<f64>,
+        /// Wall seconds of the job.
+        wall_s: Option<f64>,
+    }
 }
 
-/// Write the index `rows` to `path` (atomically).
-pub fn write_index(path: &Path, rows: &[IndexRow]) -> Result<()> {
-    let opt = |name: &str, get: fn(&IndexRow) -> Option<f64>| {
-        Column::new(
-            name.into(),
-            rows.iter().map(get).collect::<Vec<Option<f64>>>(),
-        )
-    };
-    let columns = vec![
-        Column::new(
-            "run_id".into(),
-            rows.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "dataset".into(),
-            rows.iter().map(|r| r.dataset.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "strategy".into(),
-            rows.iter().map(|r| r.strategy.as_str()).collect::<Vec<_>>(),
-        ),
-        opt("static_w1", |r| r.static_w1),
-        Column::new(
-            "seed".into(),
-            rows.iter().map(|r| r.seed).collect::<Vec<i64>>(),
-        ),
-        Column::new(
-            "status".into(),
-            rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "reason".into(),
-            rows.iter()
-                .map(|r| r.reason.as_deref())
-                .collect::<Vec<Option<&str>>>(),
-        ),
-        Column::new(
-            "epochs".into(),
-            rows.iter().map(|r| r.epochs).collect::<Vec<Option<i64>>>(),
-        ),
-        opt("final_fv_acc", |r| r.final_fv_acc),
-        opt("final_ex_acc", |r| r.final_ex_acc),
-        opt("best_fv_acc", |r| r.best_fv_acc),
-        opt("best_ex_acc", |r| r.best_ex_acc),
-        Column::new(
-            "best_epoch".into(),
-            rows.iter()
-                .map(|r| r.best_epoch)
-                .collect::<Vec<Option<i64>>>(),
-        ),
-        opt("mean_w_fv", |r| r.mean_w_fv),
-        opt("wall_s", |r| r.wall_s),
-    ];
-    let df = DataFrame::new(rows.len(), columns).map_err(|e| Error::log(path, e))?;
-    super::parquet::to_parquet(path, df)
+impl IndexRow {
+    /// The row of `job` in `state`, with its failure reason and wall time from its status
+    /// file, and the summary of its epoch log when it is done.
+    pub fn new(
+        job: &Job,
+        state: JobState,
+        reason: Option<&str>,
+        wall_s: Option<f64>,
+        summary: Option<&JobSummary>,
+    ) -> Self {
+        Self {
+            run_id: job.run_id.clone(),
+            dataset: job.dataset.name.clone(),
+            strategy: job.strategy.name().to_string(),
+            static_w1: job.strategy.static_w1(),
+            seed: job.seed as i64,
+            status: state.as_str().to_string(),
+            reason: reason.map(str::to_string),
+            epochs: summary.map(|s| s.epochs),
+            final_fv_acc: summary.map(|s| s.final_fv_acc),
+            final_ex_acc: summary.map(|s| s.final_ex_acc),
+            best_fv_acc: summary.map(|s| s.best_fv_acc),
+            best_ex_acc: summary.map(|s| s.best_ex_acc),
+            best_epoch: summary.map(|s| s.best_epoch),
+            mean_w_fv: summary.map(|s| s.mean_w_fv),
+            wall_s,
+        }
+    }
 }

@@ -1,25 +1,31 @@
-//! [`RunDir`]: the on-disk layout of a sweep, and every file in it (parquet logs, status,
-//! resolved configs, the run index), written atomically.
+//! [`RunDir`] and [`JobDir`]: the on-disk layout of a sweep, and every file in it (parquet
+//! logs, status, resolved configs, verification pairs, the run index, the Slurm files). This
+//! module alone knows file names and formats; the sweep writes and the reports read through it.
 //!
 //! ```text
 //! runs/<name>/
 //!   experiment.yaml   runs.parquet   .lock
 //!   <run_id>/run.yaml  epochs.parquet  steps.parquet  status.json  pairs.csv
+//!   slurm/sweep.sbatch  slurm/submissions.json  slurm/<job>_<task>.out
 //! ```
 
-mod atomic;
 mod index;
+mod pairs;
 mod parquet;
+mod record;
 mod status;
+pub mod table;
 
 use std::path::{Path, PathBuf};
 
-pub use atomic::{atomic_write, remove_temporaries, TMP_SUFFIX};
-pub use index::{write_index, IndexRow};
-pub use parquet::{
-    best_epoch, read_epochs, read_frame, read_steps, write_epochs, write_steps, EpochRow, StepRow,
-};
+pub use index::IndexRow;
+pub use pairs::PairRow;
+pub use parquet::{EpochRow, JobSummary, StepRow};
+pub use record::RunRecord;
 pub use status::{JobState, Status};
+pub use table::{read_frame, Table};
+
+use crate::error::{Error, Result};
 
 /// A sweep folder.
 #[derive(Debug, Clone)]
@@ -38,7 +44,7 @@ impl RunDir {
         &self.root
     }
 
-    /// The copy of the experiment YAML.
+    /// The copy of the experiment YAML (with any command-line overrides applied).
     pub fn experiment(&self) -> PathBuf {
         self.root.join("experiment.yaml")
     }
@@ -59,30 +65,99 @@ impl RunDir {
             root: self.root.join(run_id),
         }
     }
+
+    /// The job folders on disk (those holding a status or a resolved config), sorted by run id.
+    /// Errors when `root` is not a folder.
+    pub fn job_dirs(&self) -> Result<Vec<JobDir>> {
+        if !self.root.is_dir() {
+            return Err(Error::input(
+                self.root.display().to_string(),
+                "DIR",
+                "no such sweep folder",
+            ));
+        }
+        let mut dirs: Vec<JobDir> = std::fs::read_dir(&self.root)
+            .map_err(|e| Error::io(&self.root, "cannot list", e))?
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .map(|e| JobDir { root: e.path() })
+            .filter(|j| j.status().is_file() || j.run_yaml().is_file())
+            .collect();
+        dirs.sort_by(|a, b| a.root.cmp(&b.root));
+        Ok(dirs)
+    }
+
+    /// The job folders whose status is `done`.
+    pub fn done_jobs(&self) -> Result<Vec<JobDir>> {
+        let mut done = Vec::new();
+        for jd in self.job_dirs()? {
+            if jd.read_status()?.is_some_and(|s| s.state == JobState::Done) {
+                done.push(jd);
+            }
+        }
+        Ok(done)
+    }
+
+    /// Write the run index.
+    pub fn write_index(&self, rows: &[IndexRow]) -> Result<()> {
+        IndexRow::to_parquet(&self.index(), rows)
+    }
+
+    /// The Slurm folder: array script, submissions, task output.
+    pub fn slurm(&self) -> PathBuf {
+        self.root.join("slurm")
+    }
+
+    /// The array script of the last submission.
+    pub fn slurm_script(&self) -> PathBuf {
+        self.slurm().join("sweep.sbatch")
+    }
+
+    /// The record of submissions (JSON).
+    pub fn slurm_submissions(&self) -> PathBuf {
+        self.slurm().join("submissions.json")
+    }
+
+    /// The output file pattern of array tasks, in sbatch's `%A_%a` notation, under `root`.
+    pub fn slurm_output_pattern(root: &Path) -> String {
+        format!("{}/slurm/%A_%a.out", root.display())
+    }
 }
 
 /// The folder of one job.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobDir {
     root: PathBuf,
 }
+
+/// File names of the two trajectory logs of a job: per epoch, per step.
+pub const LOG_FILES: [&str; 2] = ["epochs.parquet", "steps.parquet"];
 
 impl JobDir {
     /// The folder itself.
     pub fn root(&self) -> &Path {
         &self.root
     }
+
+    /// The run id (the folder's name).
+    pub fn run_id(&self) -> String {
+        self.root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
     /// Resolved job config and its hash.
     pub fn run_yaml(&self) -> PathBuf {
         self.root.join("run.yaml")
     }
     /// Per-epoch log.
     pub fn epochs(&self) -> PathBuf {
-        self.root.join("epochs.parquet")
+        self.root.join(LOG_FILES[0])
     }
     /// Per-step log.
     pub fn steps(&self) -> PathBuf {
-        self.root.join("steps.parquet")
+        self.root.join(LOG_FILES[1])
     }
     /// Job state.
     pub fn status(&self) -> PathBuf {
@@ -91,5 +166,69 @@ impl JobDir {
     /// The verification pairs used for evaluation.
     pub fn pairs(&self) -> PathBuf {
         self.root.join("pairs.csv")
+    }
+
+    /// The status file; `None` when there is none.
+    pub fn read_status(&self) -> Result<Option<Status>> {
+        Status::read(&self.status())
+    }
+
+    /// Write the status file, creating the folder.
+    pub fn write_status(&self, status: &Status) -> Result<()> {
+        self.create()?;
+        status.write(&self.status())
+    }
+
+    /// The resolved config in `run.yaml`; `None` when there is none.
+    pub fn read_record(&self) -> Result<Option<RunRecord>> {
+        RunRecord::read(&self.run_yaml())
+    }
+
+    /// Write `run.yaml` unless it exists (it never changes for a run id), creating the folder.
+    pub fn ensure_record(&self, record: &RunRecord) -> Result<()> {
+        self.create()?;
+        if self.run_yaml().exists() {
+            return Ok(());
+        }
+        record.write(&self.run_yaml())
+    }
+
+    /// The epoch log.
+    pub fn read_epochs(&self) -> Result<Vec<EpochRow>> {
+        EpochRow::read(&self.epochs())
+    }
+
+    /// The step log.
+    pub fn read_steps(&self) -> Result<Vec<StepRow>> {
+        StepRow::read(&self.steps())
+    }
+
+    /// The summary of the epoch log; `None` when it is empty.
+    pub fn summary(&self) -> Result<Option<JobSummary>> {
+        Ok(JobSummary::of(&self.read_epochs()?))
+    }
+
+    /// Write a finished job's logs: epochs, steps and the verification pairs.
+    pub fn write_logs(
+        &self,
+        epochs: &[EpochRow],
+        steps: &[StepRow],
+        pairs: &[PairRow],
+    ) -> Result<()> {
+        EpochRow::to_parquet(&self.epochs(), epochs)?;
+        StepRow::to_parquet(&self.steps(), steps)?;
+        PairRow::write_csv(&self.pairs(), pairs)
+    }
+
+    /// Remove the logs of an earlier, interrupted attempt.
+    pub fn clear_logs(&self) {
+        for stale in [self.epochs(), self.steps(), self.pairs()] {
+            let _ = std::fs::remove_file(stale);
+        }
+    }
+
+    fn create(&self) -> Result<()> {
+        std::fs::create_dir_all(&self.root)
+            .map_err(|e| Error::io(&self.root, "cannot create job folder", e))
     }
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::atomic_write;
+use crate::atomic::atomic_write;
 use crate::error::{Error, Result};
 
 /// The life cycle of a job.

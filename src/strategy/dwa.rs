@@ -80,10 +80,6 @@ pub fn dwa_weights(before: [f64; TASKS], last: [f64; TASKS], temp: f64) -> [f64;
 }
 
 impl Strategy for Dwa {
-    fn name(&self) -> &'static str {
-        "dwa"
-    }
-
     fn unit_lr(&self) -> Option<f64> {
         None
     }

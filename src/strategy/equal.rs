@@ -37,10 +37,6 @@ impl Settings for EqualConfig {
 pub struct EqualWeights;
 
 impl Strategy for EqualWeights {
-    fn name(&self) -> &'static str {
-        "equal"
-    }
-
     fn unit_lr(&self) -> Option<f64> {
         None
     }

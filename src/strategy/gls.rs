@@ -63,10 +63,6 @@ pub struct Gls {
 }
 
 impl Strategy for Gls {
-    fn name(&self) -> &'static str {
-        "gls"
-    }
-
     fn unit_lr(&self) -> Option<f64> {
         None
     }

@@ -93,10 +93,6 @@ impl GradNorm {
 }
 
 impl Strategy for GradNorm {
-    fn name(&self) -> &'static str {
-        "gradnorm"
-    }
-
     fn unit_lr(&self) -> Option<f64> {
         None
     }

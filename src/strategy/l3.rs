@@ -118,10 +118,6 @@ impl L3 {
 }
 
 impl Strategy for L3 {
-    fn name(&self) -> &'static str {
-        "l3"
-    }
-
     fn unit_lr(&self) -> Option<f64> {
         Some(self.config.lr)
     }

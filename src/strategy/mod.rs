@@ -88,9 +88,6 @@ pub struct Objective {
 
 /// A loss-weighting strategy.
 pub trait Strategy: Send {
-    /// The strategy's name in logs (`static`, `yin`, `l3`, …).
-    fn name(&self) -> &'static str;
-
     /// The learning rate of Ψ, or `None` when this strategy does not train the weight unit.
     fn unit_lr(&self) -> Option<f64>;
 

@@ -61,10 +61,6 @@ fn softmax(z: [f64; TASKS]) -> [f64; TASKS] {
 }
 
 impl Strategy for Rlw {
-    fn name(&self) -> &'static str {
-        "rlw"
-    }
-
     fn unit_lr(&self) -> Option<f64> {
         None
     }

@@ -116,10 +116,6 @@ impl StaticWeights {
 }
 
 impl Strategy for StaticWeights {
-    fn name(&self) -> &'static str {
-        "static"
-    }
-
     fn unit_lr(&self) -> Option<f64> {
         None
     }

@@ -88,10 +88,6 @@ impl Uncertainty {
 }
 
 impl Strategy for Uncertainty {
-    fn name(&self) -> &'static str {
-        "uncertainty"
-    }
-
     fn unit_lr(&self) -> Option<f64> {
         None
     }

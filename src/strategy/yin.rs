@@ -97,10 +97,6 @@ impl Yin {
 }
 
 impl Strategy for Yin {
-    fn name(&self) -> &'static str {
-        "yin"
-    }
-
     fn unit_lr(&self) -> Option<f64> {
         Some(self.config.lr)
     }

@@ -1,7 +1,8 @@
 //! [`SweepEvent`]: what a sweep reports while it runs, and the [`EventSink`] trait of the
 //! things that render or record it (progress bars, tracing lines, the run index).
 
-use crate::runlog::{EpochRow, JobState};
+use crate::runlog::JobState;
+use crate::train::{EpochMetrics, StepMetrics};
 
 /// Something that happened in a sweep.
 #[derive(Debug, Clone)]
@@ -37,21 +38,15 @@ pub enum SweepEvent {
     Step {
         /// The job.
         run_id: String,
-        /// 1-based epoch.
-        epoch: usize,
-        /// 1-based global step.
-        step: usize,
-        /// This step's w_fv.
-        w_fv: f64,
-        /// This step's L1.
-        loss_fv: f64,
-        /// This step's L2.
-        loss_ex: f64,
+        /// What the step measured.
+        metrics: StepMetrics,
     },
     /// An epoch finished and was evaluated.
     EpochFinished {
-        /// The row written to `epochs.parquet`.
-        row: EpochRow,
+        /// The job.
+        run_id: String,
+        /// The epoch's means and evaluation.
+        metrics: EpochMetrics,
     },
     /// A job finished and its logs are on disk.
     JobFinished {
@@ -68,18 +63,24 @@ pub enum SweepEvent {
         reason: String,
     },
     /// Every job has been attempted.
-    Finished {
-        /// Jobs done in this sweep (ran now or before).
-        done: usize,
-        /// Jobs failed.
-        failed: Vec<(String, String)>,
-        /// Wall seconds of this invocation.
-        wall_s: f64,
-    },
+    Finished(SweepOutcome),
 }
 
 /// A consumer of sweep events.
 pub trait EventSink {
     /// Handle one event. Sinks must not fail the sweep; they log their own problems.
     fn event(&mut self, event: &SweepEvent);
+}
+
+/// How a sweep ended: what `sweep run` reports and its exit code depends on.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SweepOutcome {
+    /// Jobs in the sweep.
+    pub total: usize,
+    /// Jobs done (ran now or before).
+    pub done: usize,
+    /// Failed jobs with their reasons, as (run id, reason).
+    pub failed: Vec<(String, String)>,
+    /// Wall seconds of this invocation.
+    pub wall_s: f64,
 }

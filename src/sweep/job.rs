@@ -11,30 +11,19 @@ use super::SweepEvent;
 use crate::config::Job;
 use crate::data::{FaceSet, Split};
 use crate::error::{Error, Result};
-use crate::runlog::{atomic_write, write_epochs, write_steps, JobState, RunDir, Status};
+use crate::runlog::{EpochRow, JobState, PairRow, RunDir, RunRecord, Status, StepRow};
 use crate::train::{train_job, TrainEvent};
 
 /// Write `state` for `job` (with its resolved config in `run.yaml`).
 pub(super) fn mark(dir: &RunDir, job: &Job, state: JobState, reason: Option<String>) -> Result<()> {
     let jd = dir.job(&job.run_id);
-    std::fs::create_dir_all(jd.root())
-        .map_err(|e| Error::io(jd.root(), "cannot create job folder", e))?;
-    if !jd.run_yaml().exists() {
-        let mut yaml =
-            serde_yaml::to_string(&job.resolved()).map_err(|e| Error::log(&jd.run_yaml(), e))?;
-        yaml.push_str(&format!(
-            "run_id: {}\nconfig_hash: {}\n",
-            job.run_id, job.config_hash
-        ));
-        atomic_write(&jd.run_yaml(), yaml.as_bytes())?;
-    }
-    Status {
+    jd.ensure_record(&RunRecord::of(job))?;
+    jd.write_status(&Status {
         state,
         reason,
         config_hash: job.config_hash.clone(),
         wall_s: None,
-    }
-    .write(&jd.status())
+    })
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
@@ -57,9 +46,7 @@ pub fn run_job(
     let outcome = (|| -> Result<()> {
         let jd = dir.job(&job.run_id);
         // A rerun starts from a clean folder: logs of an interrupted attempt must not survive.
-        for stale in [jd.epochs(), jd.steps(), jd.pairs()] {
-            let _ = std::fs::remove_file(stale);
-        }
+        jd.clear_logs();
         mark(dir, job, JobState::Running, None)?;
         let steps_per_epoch = data.1.train.len().div_ceil(job.train.batch_size);
         emit(SweepEvent::JobStarted {
@@ -69,49 +56,38 @@ pub fn run_job(
         });
         let output = catch_unwind(AssertUnwindSafe(|| {
             train_job(job, data, device, &mut |e| match e {
-                TrainEvent::Step {
-                    epoch,
-                    step,
-                    w_fv,
-                    loss_fv,
-                    loss_ex,
-                    ..
-                } => emit(SweepEvent::Step {
+                TrainEvent::Step(metrics) => emit(SweepEvent::Step {
                     run_id: job.run_id.clone(),
-                    epoch,
-                    step,
-                    w_fv,
-                    loss_fv,
-                    loss_ex,
+                    metrics,
                 }),
-                TrainEvent::Epoch(row) => emit(SweepEvent::EpochFinished { row }),
+                TrainEvent::Epoch(metrics) => emit(SweepEvent::EpochFinished {
+                    run_id: job.run_id.clone(),
+                    metrics,
+                }),
             })
         }))
         .map_err(|p| Error::Failed(format!("panic: {}", panic_message(p.as_ref()))))??;
 
         // Logs first, status last: `done` implies complete logs.
-        write_epochs(&jd.epochs(), &output.epochs)?;
-        write_steps(&jd.steps(), &job.run_id, &output.steps)?;
         let (set, _) = data.as_ref();
-        let mut pairs = String::from("reference,probe,same,reference_subject,probe_subject\n");
-        for p in &output.pairs {
-            pairs.push_str(&format!(
-                "{},{},{},{},{}\n",
-                set.paths[p.reference],
-                set.paths[p.probe],
-                p.same as u8,
-                set.subject_names[set.subjects[p.reference] as usize],
-                set.subject_names[set.subjects[p.probe] as usize]
-            ));
-        }
-        atomic_write(&jd.pairs(), pairs.as_bytes())?;
-        Status {
+        let epochs: Vec<EpochRow> = output
+            .epochs
+            .iter()
+            .map(|m| EpochRow::new(job, m))
+            .collect();
+        let steps: Vec<StepRow> = output
+            .steps
+            .iter()
+            .map(|m| StepRow::new(&job.run_id, m))
+            .collect();
+        let pairs: Vec<PairRow> = output.pairs.iter().map(|p| PairRow::new(set, p)).collect();
+        jd.write_logs(&epochs, &steps, &pairs)?;
+        jd.write_status(&Status {
             state: JobState::Done,
             reason: None,
             config_hash: job.config_hash.clone(),
             wall_s: Some(started.elapsed().as_secs_f64()),
-        }
-        .write(&jd.status())
+        })
     })();
     match outcome {
         Ok(()) => emit(SweepEvent::JobFinished {

@@ -15,27 +15,44 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
+use crate::atomic::{atomic_write, remove_temporaries};
 use crate::config::{self, BackendKind, Experiment, Job};
 use crate::data::{FaceSet, Split};
 use crate::error::{Error, Result};
-use crate::runlog::{remove_temporaries, JobState, RunDir, Status};
-pub use events::{EventSink, SweepEvent};
+use crate::runlog::{JobState, RunDir};
+pub use events::{EventSink, SweepEvent, SweepOutcome};
 pub use job::run_job;
 pub use lock::SweepLock;
 
-/// Command-line choices of `sweep run`.
-#[derive(Debug, Clone)]
+/// How `sweep run` runs a sweep, whatever the executor.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunOptions {
-    /// Sweep folder (default `runs/<name>`).
-    pub out: Option<PathBuf>,
     /// Parallel jobs (default: cores ÷ `train.threads`).
     pub jobs: Option<usize>,
-    /// Backend override.
+    /// Backend override of the experiment's `device`.
     pub device: Option<BackendKind>,
     /// Rerun failed jobs.
     pub retry_failed: bool,
     /// Start the folder over.
     pub fresh: bool,
+}
+
+impl RunOptions {
+    /// The number of parallel jobs for `threads` compute threads per job.
+    pub fn workers(&self, threads: usize) -> usize {
+        self.jobs
+            .unwrap_or_else(|| (cores() / threads.max(1)).max(1))
+            .max(1)
+    }
+
+    /// Whether a job in `state` is to run.
+    fn selects(&self, state: JobState) -> bool {
+        match state {
+            JobState::Done => false,
+            JobState::Failed => self.retry_failed,
+            JobState::Pending | JobState::Running => true,
+        }
+    }
 }
 
 /// A folder made ready by [`Sweep::prepare`].
@@ -60,6 +77,8 @@ pub struct PlannedJob {
     pub state: JobState,
     /// Failure reason on disk.
     pub reason: Option<String>,
+    /// Wall seconds of a finished job.
+    pub wall_s: Option<f64>,
 }
 
 /// An experiment bound to its folder.
@@ -86,7 +105,7 @@ impl Sweep {
         let experiment = config::load(path)?;
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))?;
         let dir = RunDir::new(out.unwrap_or_else(|| PathBuf::from("runs").join(&experiment.name)));
-        let jobs = config::expand(&experiment);
+        let jobs = config::expand(&experiment)?;
         Ok(Self {
             experiment,
             text,
@@ -116,15 +135,20 @@ impl Sweep {
         self.jobs
             .iter()
             .map(|job| {
-                let status = Status::read(&self.dir.job(&job.run_id).status())?;
-                let (state, reason) = match status {
-                    Some(s) if s.config_hash == job.config_hash => (s.state, s.reason),
-                    _ => (JobState::Pending, None),
-                };
-                Ok(PlannedJob {
-                    job: job.clone(),
-                    state,
-                    reason,
+                let status = self.dir.job(&job.run_id).read_status()?;
+                Ok(match status {
+                    Some(s) if s.config_hash == job.config_hash => PlannedJob {
+                        job: job.clone(),
+                        state: s.state,
+                        reason: s.reason,
+                        wall_s: s.wall_s,
+                    },
+                    _ => PlannedJob {
+                        job: job.clone(),
+                        state: JobState::Pending,
+                        reason: None,
+                        wall_s: None,
+                    },
                 })
             })
             .collect()
@@ -143,29 +167,40 @@ impl Sweep {
         Ok(data)
     }
 
-    /// Ready the folder for a run: wipe it with `fresh`, pick the jobs to run (not done;
-    /// failed ones with `retry_failed`; none that `busy` says are running elsewhere), load
-    /// their datasets (bad data is bad input, found before anything is written), then create
-    /// the folder, take its lock, copy the experiment and mark the jobs pending. Setting up
-    /// either succeeds or leaves nothing behind that this call made.
-    pub fn prepare(
+    /// The jobs `opts` selects to run (not done; failed ones with `retry_failed`; none that
+    /// `busy` says are running elsewhere), and the others. With `fresh` every job is selected.
+    pub fn select(
         &self,
-        retry_failed: bool,
-        fresh: bool,
+        opts: &RunOptions,
         busy: &dyn Fn(&Job) -> bool,
-    ) -> Result<Prepared> {
-        if fresh {
+    ) -> Result<(Vec<PlannedJob>, Vec<PlannedJob>)> {
+        let plan = if opts.fresh {
+            self.plan()?
+                .into_iter()
+                .map(|p| PlannedJob {
+                    state: JobState::Pending,
+                    reason: None,
+                    wall_s: None,
+                    ..p
+                })
+                .collect()
+        } else {
+            self.plan()?
+        };
+        Ok(plan
+            .into_iter()
+            .partition(|p| !busy(&p.job) && opts.selects(p.state)))
+    }
+
+    /// Ready the folder for a run: wipe it with `fresh`, pick the jobs to run (see
+    /// [`Sweep::select`]), load their datasets (bad data is bad input, found before anything is
+    /// written), then create the folder, take its lock, copy the experiment and mark the jobs
+    /// pending. Setting up either succeeds or leaves nothing behind that this call made.
+    pub fn prepare(&self, opts: &RunOptions, busy: &dyn Fn(&Job) -> bool) -> Result<Prepared> {
+        if opts.fresh {
             self.wipe()?;
         }
-        let plan = self.plan()?;
-        let (to_run, skipped): (Vec<_>, Vec<_>) = plan.into_iter().partition(|p| {
-            !busy(&p.job)
-                && match p.state {
-                    JobState::Done => false,
-                    JobState::Failed => retry_failed,
-                    JobState::Pending | JobState::Running => true,
-                }
-        });
+        let (to_run, skipped) = self.select(opts, busy)?;
         let run_jobs: Vec<Job> = to_run.iter().map(|p| p.job.clone()).collect();
         let data = self.load_datasets(&run_jobs)?;
 
@@ -178,7 +213,7 @@ impl Sweep {
             if stale > 0 {
                 tracing::info!(files = stale, "removed temporary files of a killed sweep");
             }
-            crate::runlog::atomic_write(&self.dir.experiment(), self.text.as_bytes())?;
+            atomic_write(&self.dir.experiment(), self.text.as_bytes())?;
             for p in &run_jobs {
                 job::mark(&self.dir, p, JobState::Pending, None)?;
             }
@@ -200,24 +235,18 @@ impl Sweep {
         }
     }
 
-    /// Run every job that is not done (and failed ones with `retry_failed`), `workers` at a
-    /// time on `backend`, in YAML order. Returns the number of failed jobs.
-    pub fn run(
-        &self,
-        workers: usize,
-        backend: BackendKind,
-        retry_failed: bool,
-        fresh: bool,
-        sinks: &mut [&mut dyn EventSink],
-    ) -> Result<usize> {
+    /// Run every job that `opts` selects, [`RunOptions::workers`] at a time on its device (the
+    /// experiment's unless `opts.device`), in YAML order.
+    pub fn run(&self, opts: &RunOptions, sinks: &mut [&mut dyn EventSink]) -> Result<SweepOutcome> {
         let started = Instant::now();
-        let device = backend.device()?;
+        let workers = opts.workers(self.experiment.train.threads);
+        let device = opts.device.unwrap_or(self.experiment.device).device()?;
         let Prepared {
             lock: _lock,
             run_jobs,
             skipped,
             data,
-        } = self.prepare(retry_failed, fresh, &|_| false)?;
+        } = self.prepare(opts, &|_| false)?;
 
         let emit_all = |sinks: &mut [&mut dyn EventSink], e: SweepEvent| {
             for s in sinks.iter_mut() {
@@ -269,22 +298,18 @@ impl Sweep {
         });
 
         let finals = self.plan()?;
-        let failed: Vec<(String, String)> = finals
-            .iter()
-            .filter(|p| p.state == JobState::Failed)
-            .map(|p| (p.job.run_id.clone(), p.reason.clone().unwrap_or_default()))
-            .collect();
-        let done = finals.iter().filter(|p| p.state == JobState::Done).count();
-        let n_failed = failed.len();
-        emit_all(
-            sinks,
-            SweepEvent::Finished {
-                done,
-                failed,
-                wall_s: started.elapsed().as_secs_f64(),
-            },
-        );
-        Ok(n_failed)
+        let outcome = SweepOutcome {
+            total: finals.len(),
+            done: finals.iter().filter(|p| p.state == JobState::Done).count(),
+            failed: finals
+                .iter()
+                .filter(|p| p.state == JobState::Failed)
+                .map(|p| (p.job.run_id.clone(), p.reason.clone().unwrap_or_default()))
+                .collect(),
+            wall_s: started.elapsed().as_secs_f64(),
+        };
+        emit_all(sinks, SweepEvent::Finished(outcome.clone()));
+        Ok(outcome)
     }
 
     /// Remove everything weightlab wrote in the folder (`--fresh`). Refuses folders that do

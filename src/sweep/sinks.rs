@@ -7,7 +7,8 @@ use std::io::IsTerminal;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{EventSink, Sweep, SweepEvent};
-use crate::runlog::{best_epoch, read_epochs, write_index, IndexRow, JobState, Status};
+use crate::error::Result;
+use crate::runlog::{IndexRow, JobState, JobSummary};
 
 /// Whether stderr is a terminal (progress bars) or not (tracing lines).
 pub fn stderr_is_terminal() -> bool {
@@ -68,18 +69,12 @@ impl EventSink for ProgressSink {
                 bar.set_prefix(run_id.clone());
                 self.jobs.insert(run_id.clone(), (bar, *epochs));
             }
-            SweepEvent::Step {
-                run_id,
-                epoch,
-                step,
-                w_fv,
-                loss_fv,
-                loss_ex,
-            } => {
+            SweepEvent::Step { run_id, metrics: m } => {
                 if let Some((bar, epochs)) = self.jobs.get(run_id) {
-                    bar.set_position(*step as u64);
+                    bar.set_position(m.step as u64);
                     bar.set_message(format!(
-                        "epoch {epoch}/{epochs} step {step}  w_fv {w_fv:.3}  L1 {loss_fv:.3}  L2 {loss_ex:.3}"
+                        "epoch {}/{epochs} step {}  w_fv {:.3}  L1 {:.3}  L2 {:.3}",
+                        m.epoch, m.step, m.w_fv, m.loss_fv, m.loss_ex
                     ));
                 }
             }
@@ -127,14 +122,14 @@ impl EventSink for TracingSink {
                 tracing::info!(run_id = %run_id, epochs, "job started")
             }
             SweepEvent::Step { .. } => {}
-            SweepEvent::EpochFinished { row } => tracing::info!(
-                run_id = %row.run_id,
-                epoch = row.epoch,
-                w_fv = format!("{:.3}", row.w_fv),
-                loss_fv = format!("{:.3}", row.loss_fv),
-                loss_ex = format!("{:.3}", row.loss_ex),
-                fv_acc = format!("{:.3}", row.fv_acc),
-                ex_acc = format!("{:.3}", row.ex_acc),
+            SweepEvent::EpochFinished { run_id, metrics: m } => tracing::info!(
+                run_id = %run_id,
+                epoch = m.epoch,
+                w_fv = format!("{:.3}", m.w_fv),
+                loss_fv = format!("{:.3}", m.loss_fv),
+                loss_ex = format!("{:.3}", m.loss_ex),
+                fv_acc = format!("{:.3}", m.fv_acc),
+                ex_acc = format!("{:.3}", m.ex_acc),
                 "epoch finished"
             ),
             SweepEvent::JobFinished { run_id, wall_s } => {
@@ -143,14 +138,10 @@ impl EventSink for TracingSink {
             SweepEvent::JobFailed { run_id, reason } => {
                 tracing::warn!(run_id = %run_id, reason = %reason, "job failed")
             }
-            SweepEvent::Finished {
-                done,
-                failed,
-                wall_s,
-            } => tracing::info!(
-                done,
-                failed = failed.len(),
-                wall_s = format!("{wall_s:.1}"),
+            SweepEvent::Finished(o) => tracing::info!(
+                done = o.done,
+                failed = o.failed.len(),
+                wall_s = format!("{:.1}", o.wall_s),
                 "sweep finished"
             ),
         }
@@ -161,8 +152,8 @@ impl EventSink for TracingSink {
 /// job changes state, so it is right even when several processes (Slurm tasks) share it.
 pub struct IndexSink<'a> {
     sweep: &'a Sweep,
-    /// Rows of done jobs: their logs never change, so their parquet files are read once.
-    done: HashMap<String, IndexRow>,
+    /// Summaries of done jobs: their logs never change, so their parquet files are read once.
+    done: HashMap<String, JobSummary>,
 }
 
 impl<'a> IndexSink<'a> {
@@ -183,79 +174,51 @@ impl EventSink for IndexSink<'_> {
                 | SweepEvent::JobStarted { .. }
                 | SweepEvent::JobFinished { .. }
                 | SweepEvent::JobFailed { .. }
-                | SweepEvent::Finished { .. }
+                | SweepEvent::Finished(_)
         ) {
-            write_rows(self.sweep, &mut self.done);
+            write_index(self.sweep, &mut self.done);
         }
     }
 }
 
-/// The index rows of `sweep`, from its status files and epoch logs.
-pub fn index_rows(sweep: &Sweep) -> Vec<IndexRow> {
-    index_rows_cached(sweep, &mut HashMap::new())
-}
-
-/// [`index_rows`], reusing and filling `done`, the rows of jobs already seen done.
-fn index_rows_cached(sweep: &Sweep, done: &mut HashMap<String, IndexRow>) -> Vec<IndexRow> {
-    sweep
-        .jobs
+/// The index rows of `sweep`: its plan, with the summary of each done job's epoch log
+/// (taken from `done`, or read and added to it).
+fn index_rows(sweep: &Sweep, done: &mut HashMap<String, JobSummary>) -> Result<Vec<IndexRow>> {
+    Ok(sweep
+        .plan()?
         .iter()
-        .map(|job| {
-            let jd = sweep.dir.job(&job.run_id);
-            let status = Status::read(&jd.status())
-                .ok()
-                .flatten()
-                .filter(|s| s.config_hash == job.config_hash);
-            let mut row = IndexRow {
-                run_id: job.run_id.clone(),
-                dataset: job.dataset.name.clone(),
-                strategy: job.strategy.name().to_string(),
-                static_w1: job.strategy.static_w1(),
-                seed: job.seed as i64,
-                status: status
-                    .as_ref()
-                    .map_or(JobState::Pending, |s| s.state)
-                    .as_str()
-                    .to_string(),
-                reason: status.as_ref().and_then(|s| s.reason.clone()),
-                wall_s: status.as_ref().and_then(|s| s.wall_s),
-                ..IndexRow::default()
-            };
-            if row.status == "done" {
-                if let Some(cached) = done.get(&job.run_id) {
-                    return cached.clone();
-                }
-                if let Ok(epochs) = read_epochs(&jd.epochs()) {
-                    if let Some(last) = epochs.last() {
-                        row.epochs = Some(last.epoch);
-                        row.final_fv_acc = Some(last.fv_acc);
-                        row.final_ex_acc = Some(last.ex_acc);
+        .map(|p| {
+            let summary = (p.state == JobState::Done)
+                .then(|| match done.get(&p.job.run_id) {
+                    Some(s) => Some(*s),
+                    None => {
+                        let s = sweep.dir.job(&p.job.run_id).summary().ok().flatten()?;
+                        done.insert(p.job.run_id.clone(), s);
+                        Some(s)
                     }
-                    row.best_fv_acc = epochs.iter().map(|r| r.fv_acc).reduce(f64::max);
-                    row.best_ex_acc = epochs.iter().map(|r| r.ex_acc).reduce(f64::max);
-                    row.best_epoch = best_epoch(&epochs);
-                    if !epochs.is_empty() {
-                        row.mean_w_fv =
-                            Some(epochs.iter().map(|r| r.w_fv).sum::<f64>() / epochs.len() as f64);
-                    }
-                }
-                done.insert(job.run_id.clone(), row.clone());
-            }
-            row
+                })
+                .flatten();
+            IndexRow::new(
+                &p.job,
+                p.state,
+                p.reason.as_deref(),
+                p.wall_s,
+                summary.as_ref(),
+            )
         })
-        .collect()
+        .collect())
 }
 
 /// Rewrite `runs.parquet` of `sweep` from disk; problems are logged, never fatal.
 pub fn rebuild_index(sweep: &Sweep) {
-    write_rows(sweep, &mut HashMap::new());
+    write_index(sweep, &mut HashMap::new());
 }
 
-fn write_rows(sweep: &Sweep, done: &mut HashMap<String, IndexRow>) {
+fn write_index(sweep: &Sweep, done: &mut HashMap<String, JobSummary>) {
     if !sweep.dir.root().exists() {
         return;
     }
-    if let Err(e) = write_index(&sweep.dir.index(), &index_rows_cached(sweep, done)) {
+    if let Err(e) = index_rows(sweep, done).and_then(|rows| sweep.dir.write_index(&rows)) {
         tracing::error!(error = %e, "cannot update the run index");
     }
 }

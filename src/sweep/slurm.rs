@@ -2,8 +2,9 @@
 //! is not done, each task running `weightlab sweep job <dir> --index $SLURM_ARRAY_TASK_ID`.
 //!
 //! The array task ids are the jobs' indices, so a task maps to its job without a lookup table.
-//! Submissions are recorded in `<dir>/slurm/submissions.json`; resubmitting skips jobs that
-//! are done and jobs whose task Slurm still lists as pending or running.
+//! Submissions are recorded in the sweep folder (see [`RunDir::slurm_submissions`]);
+//! resubmitting skips jobs that are done and jobs whose task Slurm still lists as pending or
+//! running. [`preview`] shows what [`submit`] would submit and changes nothing on disk.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,10 +12,10 @@ use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
-use super::Sweep;
-use crate::config::BackendKind;
+use super::{RunOptions, Sweep};
+use crate::atomic::atomic_write;
 use crate::error::{Error, Result};
-use crate::runlog::atomic_write;
+use crate::runlog::RunDir;
 
 /// Command-line choices of `sweep run --executor slurm`.
 #[derive(Debug, Clone, Default)]
@@ -29,8 +30,8 @@ pub struct SlurmOptions {
     pub array_parallelism: Option<usize>,
     /// Extra `#SBATCH` lines, e.g. `--mem=4G`.
     pub sbatch_args: Vec<String>,
-    /// `--device` passed on to each task.
-    pub device: Option<BackendKind>,
+    /// Which jobs to submit (`retry_failed`, `fresh`) and the `--device` each task gets.
+    pub run: RunOptions,
 }
 
 /// One `sbatch` submission.
@@ -44,30 +45,22 @@ pub struct Submission {
     pub submitted_at: u64,
 }
 
-/// What `submit` did.
+/// What [`submit`] did, or what [`preview`] would do.
 #[derive(Debug, Clone)]
 pub struct SubmitOutcome {
-    /// The script written.
+    /// Where the script is (or would be) written.
     pub script: PathBuf,
     /// Its text.
     pub text: String,
     /// The job indices in the array (empty: nothing left to submit).
     pub indices: Vec<usize>,
-    /// Slurm's job id, when submitted (not with `--dry-run`).
+    /// Slurm's job id, when submitted.
     pub job_id: Option<String>,
-}
-
-fn slurm_dir(sweep: &Sweep) -> PathBuf {
-    sweep.dir.root().join("slurm")
-}
-
-fn submissions_path(root: &Path) -> PathBuf {
-    root.join("slurm").join("submissions.json")
 }
 
 /// The submissions recorded in the sweep folder `root`.
 pub fn submissions(root: &Path) -> Result<Vec<Submission>> {
-    let path = submissions_path(root);
+    let path = RunDir::new(root).slurm_submissions();
     match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::log(&path, e)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
@@ -191,8 +184,8 @@ fn script(sweep: &Sweep, root: &Path, indices: &[usize], opts: &SlurmOptions) ->
         s.push_str(&format!("#SBATCH --partition={p}\n"));
     }
     s.push_str(&format!(
-        "#SBATCH --output={}/slurm/%A_%a.out\n",
-        root.display()
+        "#SBATCH --output={}\n",
+        RunDir::slurm_output_pattern(root)
     ));
     for arg in &opts.sbatch_args {
         s.push_str(&format!("#SBATCH {arg}\n"));
@@ -200,6 +193,7 @@ fn script(sweep: &Sweep, root: &Path, indices: &[usize], opts: &SlurmOptions) ->
     s.push_str("\n# One task per weightlab job; the array task id is the job index.\n");
     s.push_str(&format!("cd {}\n", quote(&cwd)));
     let device = opts
+        .run
         .device
         .map(|d| format!(" --device {}", d.as_str()))
         .unwrap_or_default();
@@ -232,37 +226,59 @@ pub fn compress(indices: &[usize]) -> String {
     parts.join(",")
 }
 
+/// Indices of the jobs whose array task Slurm lists as pending or running.
+fn active_tasks(sweep: &Sweep, opts: &SlurmOptions) -> Result<Vec<usize>> {
+    if !sweep.dir.root().exists() || opts.run.fresh {
+        return Ok(Vec::new());
+    }
+    Ok(task_states(sweep.dir.root())?
+        .into_iter()
+        .filter(|(_, s)| is_active(s))
+        .map(|(i, _)| i)
+        .collect())
+}
+
+/// The folder as an absolute path, for the script (tasks may start elsewhere). A folder that
+/// does not exist yet is resolved against the working folder.
+fn absolute_root(sweep: &Sweep) -> Result<PathBuf> {
+    let root = sweep.dir.root();
+    if root.exists() {
+        return root
+            .canonicalize()
+            .map_err(|e| Error::io(root, "cannot resolve", e));
+    }
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::Failed(format!("cannot read the working folder: {e}")))?;
+    Ok(cwd.join(root))
+}
+
+/// The script [`submit`] would write and the jobs it would hold, without touching the disk or
+/// Slurm's queue (`sweep run --executor slurm --dry-run`).
+pub fn preview(sweep: &Sweep, opts: &SlurmOptions) -> Result<SubmitOutcome> {
+    let active = active_tasks(sweep, opts)?;
+    let (to_run, _) = sweep.select(&opts.run, &|job| active.contains(&job.index))?;
+    let indices: Vec<usize> = to_run.iter().map(|p| p.job.index).collect();
+    let text = script(sweep, &absolute_root(sweep)?, &indices, opts)?;
+    Ok(SubmitOutcome {
+        script: sweep.dir.slurm_script(),
+        text,
+        indices,
+        job_id: None,
+    })
+}
+
 /// Write the array script for every job that is not done (failed ones with `retry_failed`) and
-/// not pending or running in Slurm, and submit it with `sbatch --parsable` unless `dry_run`.
-pub fn submit(
-    sweep: &Sweep,
-    opts: &SlurmOptions,
-    retry_failed: bool,
-    fresh: bool,
-    dry_run: bool,
-) -> Result<SubmitOutcome> {
-    let active: Vec<usize> = if sweep.dir.root().exists() && !fresh {
-        task_states(sweep.dir.root())?
-            .into_iter()
-            .filter(|(_, s)| is_active(s))
-            .map(|(i, _)| i)
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let prepared = sweep.prepare(retry_failed, fresh, &|job| active.contains(&job.index))?;
+/// not pending or running in Slurm, and submit it with `sbatch --parsable`.
+pub fn submit(sweep: &Sweep, opts: &SlurmOptions) -> Result<SubmitOutcome> {
+    let active = active_tasks(sweep, opts)?;
+    let prepared = sweep.prepare(&opts.run, &|job| active.contains(&job.index))?;
     let indices: Vec<usize> = prepared.run_jobs.iter().map(|j| j.index).collect();
-    let dir = slurm_dir(sweep);
+    let dir = sweep.dir.slurm();
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, "cannot create folder", e))?;
-    let root = sweep
-        .dir
-        .root()
-        .canonicalize()
-        .map_err(|e| Error::io(sweep.dir.root(), "cannot resolve", e))?;
-    let path = dir.join("sweep.sbatch");
-    let text = script(sweep, &root, &indices, opts)?;
+    let path = sweep.dir.slurm_script();
+    let text = script(sweep, &absolute_root(sweep)?, &indices, opts)?;
     atomic_write(&path, text.as_bytes())?;
-    if indices.is_empty() || dry_run {
+    if indices.is_empty() {
         return Ok(SubmitOutcome {
             script: path,
             text,
@@ -296,9 +312,9 @@ pub fn submit(
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
     });
-    let json = serde_json::to_vec_pretty(&subs)
-        .map_err(|e| Error::log(&submissions_path(sweep.dir.root()), e))?;
-    atomic_write(&submissions_path(sweep.dir.root()), &json)?;
+    let record = sweep.dir.slurm_submissions();
+    let json = serde_json::to_vec_pretty(&subs).map_err(|e| Error::log(&record, e))?;
+    atomic_write(&record, &json)?;
     drop(prepared);
     Ok(SubmitOutcome {
         script: path,

@@ -3,8 +3,8 @@
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::TensorData;
-use serde::{Deserialize, Serialize};
 
+use crate::config::CenterLossConfig;
 use crate::model::l2_normalize;
 
 /// Mean cross-entropy of `logits` `[batch, classes]` against the one-hot `targets`
@@ -24,34 +24,6 @@ pub fn one_hot(labels: &[u32], classes: usize, device: &Device) -> Tensor<2> {
         v[row * classes + l as usize] = 1.0;
     }
     Tensor::from_data(TensorData::new(v, vec![labels.len(), classes]), device)
-}
-
-/// Center-loss settings (`train.center_loss:` in the YAML).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CenterLossConfig {
-    /// Weight α of the center loss inside L1.
-    #[serde(default = "default_alpha")]
-    pub alpha: f64,
-    /// Center momentum β: c ← c − (1 − β)(c − batch class mean).
-    #[serde(default = "default_beta")]
-    pub beta: f64,
-}
-
-fn default_alpha() -> f64 {
-    0.1
-}
-fn default_beta() -> f64 {
-    0.5
-}
-
-impl Default for CenterLossConfig {
-    fn default() -> Self {
-        Self {
-            alpha: default_alpha(),
-            beta: default_beta(),
-        }
-    }
 }
 
 /// Per-identity centers of the L2-normalised embedding. The centers are state, not

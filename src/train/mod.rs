@@ -1,13 +1,15 @@
-//! One job, trained top to bottom: data → model → strategy → step → evaluation → log rows.
+//! One job, trained top to bottom: data → model → strategy → step → evaluation → metrics.
 //!
-//! Each step: forward Θ → task losses (L1 with center loss, L2) → the strategy's objective →
-//! backward → Θ's gradients to Θ's optimiser, Ψ's gradients to Ψ's optimiser (when the
-//! strategy trains the unit) → center update → the step's loss values to the strategy. After
-//! each epoch: the epoch-mean losses to the strategy, evaluation on a validation copy of Θ.
-//! The loop never names a strategy.
+//! Each step: a batch → forward Θ → task losses (L1 with center loss, L2) → the strategy's
+//! objective → backward → Θ's gradients to Θ's optimiser, Ψ's gradients to Ψ's optimiser (when
+//! the strategy trains the unit) → center update → the step's [`StepMetrics`]. After each
+//! epoch: the epoch-mean losses to the strategy, evaluation on a validation copy of Θ, the
+//! epoch's [`EpochMetrics`]. The loop never names a strategy and writes no file: the sweep turns
+//! its metrics into log rows.
 
 pub mod eval;
 pub mod losses;
+mod metrics;
 
 use std::time::Instant;
 
@@ -15,132 +17,34 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, RmsPropConfig, SgdConfig};
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use serde::{Deserialize, Serialize};
 
-use crate::config::Job;
+use crate::config::{Job, OptimizerKind};
 use crate::data::pairs::{verification_pairs, Pair};
 use crate::data::{FaceSet, Split};
 use crate::error::{Error, Result};
-use crate::model::{MultiTaskNet, Outputs};
+use crate::model::{MultiTaskNet, Outputs, WeightUnit};
 use crate::rng::Rng;
-use crate::runlog::{EpochRow, StepRow};
-use crate::strategy::{BuildContext, SharedGradients, StepContext, TaskLosses};
+use crate::strategy::{BuildContext, SharedGradients, StepContext, Strategy, TaskLosses};
 pub use eval::{evaluate, Evaluation};
-pub use losses::{CenterLoss, CenterLossConfig};
+pub use losses::CenterLoss;
+pub use metrics::{EpochMeans, EpochMetrics, StepMetrics};
 
-/// An optimiser (of Θ with `train.optimizer`, of Ψ with `train.unit_optimizer`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OptimizerKind {
-    /// Adam (β = 0.9, 0.999).
-    Adam,
-    /// Plain SGD.
-    Sgd,
-    /// RMSProp, as in the authors' code.
-    Rmsprop,
-}
-
-/// Training settings (`train:` in the experiment YAML).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrainConfig {
-    /// Number of epochs (≥ 1).
-    #[serde(default = "default_epochs")]
-    pub epochs: usize,
-    /// Mini-batch size.
-    #[serde(default = "default_batch")]
-    pub batch_size: usize,
-    /// Optimiser of Θ.
-    #[serde(default = "default_optimizer")]
-    pub optimizer: OptimizerKind,
-    /// Learning rate of Θ.
-    #[serde(default = "default_lr")]
-    pub lr: f64,
-    /// Optimiser of the weight unit Ψ (its learning rate is the strategy's `lr`). SGD by
-    /// default: Adam's per-parameter normalisation turns the small L3 gradient into a full-size
-    /// step and saturates the softmax at a vertex within one step, where w1·w2 ≈ 0 stops it.
-    #[serde(default = "default_unit_optimizer")]
-    pub unit_optimizer: OptimizerKind,
-    /// Center loss inside L1.
-    #[serde(default)]
-    pub center_loss: CenterLossConfig,
-    /// Compute threads per job.
-    #[serde(default = "default_threads")]
-    pub threads: usize,
-}
-
-fn default_epochs() -> usize {
-    20
-}
-fn default_batch() -> usize {
-    64
-}
-fn default_optimizer() -> OptimizerKind {
-    OptimizerKind::Adam
-}
-fn default_lr() -> f64 {
-    0.001
-}
-fn default_unit_optimizer() -> OptimizerKind {
-    OptimizerKind::Sgd
-}
-fn default_threads() -> usize {
-    1
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        Self {
-            epochs: default_epochs(),
-            batch_size: default_batch(),
-            optimizer: default_optimizer(),
-            lr: default_lr(),
-            unit_optimizer: default_unit_optimizer(),
-            center_loss: CenterLossConfig::default(),
-            threads: default_threads(),
-        }
-    }
-}
-
-impl OptimizerKind {
-    fn init(self) -> ModuleOptimizer {
-        match self {
-            OptimizerKind::Adam => AdamConfig::new().init(),
-            OptimizerKind::Sgd => SgdConfig::new().init(),
-            OptimizerKind::Rmsprop => RmsPropConfig::new().init(),
-        }
-    }
-}
-
-/// What a running job reports, for progress bars.
+/// What a running job reports, for progress bars and event sinks.
 #[derive(Debug, Clone)]
 pub enum TrainEvent {
     /// A step finished.
-    Step {
-        /// 1-based epoch.
-        epoch: usize,
-        /// 1-based global step.
-        step: usize,
-        /// Steps per epoch.
-        steps_per_epoch: usize,
-        /// This step's w_fv.
-        w_fv: f64,
-        /// This step's L1.
-        loss_fv: f64,
-        /// This step's L2.
-        loss_ex: f64,
-    },
+    Step(StepMetrics),
     /// An epoch finished and was evaluated.
-    Epoch(EpochRow),
+    Epoch(EpochMetrics),
 }
 
 /// Everything a finished job produced.
 #[derive(Debug, Clone)]
 pub struct TrainOutput {
-    /// One row per epoch.
-    pub epochs: Vec<EpochRow>,
-    /// One row per logged step.
-    pub steps: Vec<StepRow>,
+    /// One entry per epoch.
+    pub epochs: Vec<EpochMetrics>,
+    /// The steps `log.every_steps` keeps.
+    pub steps: Vec<StepMetrics>,
     /// The verification pairs used for evaluation.
     pub pairs: Vec<Pair>,
     /// Seconds spent in training steps.
@@ -206,17 +110,6 @@ pub fn shared_gradients(
     }
 }
 
-fn check_finite(values: &[(&str, f64)], epoch: usize, step: usize) -> Result<()> {
-    match values.iter().find(|(_, v)| !v.is_finite()) {
-        Some((what, _)) => Err(Error::NonFinite {
-            what: what.to_string(),
-            epoch,
-            step,
-        }),
-        None => Ok(()),
-    }
-}
-
 /// Images per forward pass of evaluation: no gradients are kept, so larger batches than
 /// training's only cost activations.
 pub const EVAL_BATCH: usize = 256;
@@ -228,8 +121,8 @@ thread_local! {
 }
 
 /// A pool of `threads` compute threads for the calling thread's jobs. A sweep worker runs job
-/// after job: a fresh pool per job gave each job new threads, and the allocator a new arena per
-/// new thread, which it keeps; a 33-job sweep grew to 610 MB where one job needs 70 MB.
+/// after job, and a fresh pool per job would start new threads each time; the allocator keeps
+/// an arena per thread it has seen, so memory would grow with the number of jobs.
 fn compute_pool(threads: usize) -> Result<std::sync::Arc<rayon::ThreadPool>> {
     COMPUTE_POOL.with(|cell| {
         let mut cell = cell.borrow_mut();
@@ -273,6 +166,14 @@ pub fn train_job(
     })
 }
 
+/// The order in which epoch `epoch` visits the `n` training images. It depends on the seed and
+/// the epoch only, so every strategy of one seed sees the same batches in the same order.
+pub fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    Rng::derive(seed, epoch as u64).shuffle(&mut order);
+    order
+}
+
 fn train_in_pool(
     job: &Job,
     (set, split): &(FaceSet, Split),
@@ -282,30 +183,9 @@ fn train_in_pool(
     let started = Instant::now();
     let plain = device.clone();
     let device = device.clone().autodiff();
-    let n_ids = split.n_train_subjects;
-    let n_expr = set.expression_names.len();
     let cfg = &job.train;
-
-    // Θ, Ψ, their optimisers, the strategy and the center-loss state.
-    let mut net = job
-        .model
-        .init(set.image_size, n_ids, n_expr, job.seed, &device);
-    let mut unit = job.strategy.unit_config().init(job.model.z_dim, 2, &device);
-    let mut theta_optim = cfg.optimizer.init();
-    let mut psi_optim = cfg.unit_optimizer.init();
-    let mut strategy = job.strategy.build(&BuildContext {
-        seed: job.seed,
-        theta_lr: cfg.lr,
-    });
-    let mut centers = CenterLoss::new(
-        n_ids,
-        job.model.embedding_dim,
-        cfg.center_loss.clone(),
-        &device,
-    );
+    let mut learner = Learner::new(job, set, split, &device);
     let pairs = verification_pairs(set, &split.test, PAIRS_SEED);
-
-    let steps_per_epoch = split.train.len().div_ceil(cfg.batch_size);
     let mut out = TrainOutput {
         epochs: Vec::new(),
         steps: Vec::new(),
@@ -316,131 +196,147 @@ fn train_in_pool(
     let mut step = 0usize;
     for epoch in 1..=cfg.epochs {
         let epoch_start = Instant::now();
-        let mut order: Vec<usize> = (0..split.train.len()).collect();
-        Rng::derive(job.seed, epoch as u64).shuffle(&mut order);
-        // Sums of raw w_fv, raw w_ex, L1, L2, total, L3, w_fv, w_ex over the epoch's steps.
-        let mut sums = [0f64; 8];
-        let mut has_extra = false;
-        for batch in order.chunks(cfg.batch_size) {
+        let mut means = EpochMeans::default();
+        for positions in epoch_order(job.seed, epoch, split.train.len()).chunks(cfg.batch_size) {
             step += 1;
-            let indices: Vec<usize> = batch.iter().map(|&k| split.train[k]).collect();
-            let ids: Vec<u32> = batch.iter().map(|&k| split.train_labels[k]).collect();
-            let exprs: Vec<u32> = indices.iter().map(|&i| set.expressions[i]).collect();
-            let id_1h = losses::one_hot(&ids, n_ids, &device);
-            let ex_1h = losses::one_hot(&exprs, n_expr, &device);
-
-            // Forward Θ and the task losses.
-            let o = net.forward(batch_images(set, &indices, &device));
-            let task = task_losses(&o, &id_1h, &ex_1h, &centers);
-
-            // The strategy weighs them and routes the gradients.
-            let objective = strategy.objective(StepContext {
-                z: o.z.clone(),
-                unit: &unit,
-                losses: task.clone(),
-                shared_gradients: &|| shared_gradients(&net, &o.features, &id_1h, &ex_1h, &centers),
-            });
-
-            // One read-back per step for logging and the finiteness check.
-            let mut logged = vec![
-                objective.weights.clone().detach(),
-                task.fv.detach(),
-                task.ex.detach(),
-            ];
-            logged.push(objective.total.clone().detach());
-            if let Some(extra) = &objective.extra {
-                logged.push(extra.clone().detach());
-            }
-            let v: Vec<f64> = Tensor::cat(logged, 0)
-                .into_data()
-                .convert::<f64>()
-                .try_to_vec::<f64>()
-                .map_err(|e| Error::Failed(format!("cannot read losses back: {e:?}")))?;
-            let extra = v.get(5).copied();
-            // The weights normalised to sum 1, comparable across strategies.
-            let (w_fv, w_ex) = (v[0] / (v[0] + v[1]), v[1] / (v[0] + v[1]));
-            let mut checks = vec![
-                ("raw_w_fv", v[0]),
-                ("raw_w_ex", v[1]),
-                ("w_fv", w_fv),
-                ("w_ex", w_ex),
-                ("loss_fv", v[2]),
-                ("loss_ex", v[3]),
-                ("loss_total", v[4]),
-            ];
-            if let Some(x) = extra {
-                checks.push(("loss_l3", x));
-            }
-            check_finite(&checks, epoch, step)?;
-
-            // Backward; Θ's and Ψ's gradients go to their own optimisers.
-            let mut grads = objective.loss.backward();
-            let psi_grads = GradientsParams::from_module(&mut grads, &unit);
-            let theta_grads = GradientsParams::from_module(&mut grads, &net);
-            net = theta_optim.step(cfg.lr, net, theta_grads);
-            if let Some(unit_lr) = strategy.unit_lr() {
-                unit = psi_optim.step(unit_lr, unit, psi_grads);
-            }
-            centers.update(o.embedding, id_1h);
-            strategy.after_step([v[2], v[3]]);
-
-            for (s, x) in sums.iter_mut().zip(v.iter()) {
-                *s += x;
-            }
-            sums[6] += w_fv;
-            sums[7] += w_ex;
-            has_extra |= extra.is_some();
+            let batch = Batch::new(set, split, positions, &device);
+            let metrics;
+            (learner, metrics) = learner.step(batch, epoch, step)?;
+            means.add(&metrics);
             if job.log.every_steps > 0 && step.is_multiple_of(job.log.every_steps) {
-                out.steps.push(StepRow {
-                    epoch,
-                    step,
-                    w_fv,
-                    w_ex,
-                    loss_fv: v[2],
-                    loss_ex: v[3],
-                    raw_w_fv: v[0],
-                    raw_w_ex: v[1],
-                });
+                out.steps.push(metrics);
             }
-            observe(TrainEvent::Step {
-                epoch,
-                step,
-                steps_per_epoch,
-                w_fv,
-                loss_fv: v[2],
-                loss_ex: v[3],
-            });
+            observe(TrainEvent::Step(metrics));
         }
-        let n = steps_per_epoch as f64;
-        strategy.end_epoch([sums[2] / n, sums[3] / n]);
+        learner.strategy.end_epoch(means.mean_losses());
         out.train_s += epoch_start.elapsed().as_secs_f64();
 
         // Evaluate a validation copy of Θ (no autodiff).
         let eval_start = Instant::now();
-        let scores = evaluate(&net.valid(), set, &split.test, &pairs, EVAL_BATCH, &plain);
+        let scores = evaluate(
+            &learner.net.valid(),
+            set,
+            &split.test,
+            &pairs,
+            EVAL_BATCH,
+            &plain,
+        );
         out.eval_s += eval_start.elapsed().as_secs_f64();
 
-        let row = EpochRow {
-            run_id: job.run_id.clone(),
-            dataset: job.dataset.name.clone(),
-            strategy: job.strategy.name().to_string(),
-            static_w1: job.strategy.static_w1(),
-            seed: job.seed as i64,
-            epoch: epoch as i64,
-            w_fv: sums[6] / n,
-            w_ex: sums[7] / n,
-            loss_fv: sums[2] / n,
-            loss_ex: sums[3] / n,
-            loss_total: sums[4] / n,
-            loss_l3: has_extra.then(|| sums[5] / n),
-            fv_acc: scores.fv_acc,
-            ex_acc: scores.ex_acc,
-            elapsed_s: started.elapsed().as_secs_f64(),
-            raw_w_fv: sums[0] / n,
-            raw_w_ex: sums[1] / n,
-        };
-        observe(TrainEvent::Epoch(row.clone()));
-        out.epochs.push(row);
+        let metrics = means.finish(
+            epoch,
+            scores.fv_acc,
+            scores.ex_acc,
+            started.elapsed().as_secs_f64(),
+        );
+        observe(TrainEvent::Epoch(metrics));
+        out.epochs.push(metrics);
     }
     Ok(out)
+}
+
+/// One mini-batch on the autodiff device: images and one-hot labels of both tasks.
+struct Batch {
+    images: Tensor<4>,
+    id_1h: Tensor<2>,
+    ex_1h: Tensor<2>,
+}
+
+impl Batch {
+    /// The training images at `positions` of the split's training list.
+    fn new(set: &FaceSet, split: &Split, positions: &[usize], device: &Device) -> Self {
+        let indices: Vec<usize> = positions.iter().map(|&k| split.train[k]).collect();
+        let ids: Vec<u32> = positions.iter().map(|&k| split.train_labels[k]).collect();
+        let exprs: Vec<u32> = indices.iter().map(|&i| set.expressions[i]).collect();
+        Self {
+            id_1h: losses::one_hot(&ids, split.n_train_subjects, device),
+            ex_1h: losses::one_hot(&exprs, set.expression_names.len(), device),
+            images: batch_images(set, &indices, device),
+        }
+    }
+}
+
+fn optimizer(kind: OptimizerKind) -> ModuleOptimizer {
+    match kind {
+        OptimizerKind::Adam => AdamConfig::new().init(),
+        OptimizerKind::Sgd => SgdConfig::new().init(),
+        OptimizerKind::Rmsprop => RmsPropConfig::new().init(),
+    }
+}
+
+/// Everything a step changes: Θ, Ψ, their optimisers, the strategy and the center-loss state.
+struct Learner {
+    net: MultiTaskNet,
+    unit: WeightUnit,
+    theta_optim: ModuleOptimizer,
+    psi_optim: ModuleOptimizer,
+    strategy: Box<dyn Strategy>,
+    centers: CenterLoss,
+    lr: f64,
+}
+
+impl Learner {
+    fn new(job: &Job, set: &FaceSet, split: &Split, device: &Device) -> Self {
+        let n_ids = split.n_train_subjects;
+        let n_expr = set.expression_names.len();
+        Self {
+            net: job
+                .model
+                .init(set.image_size, n_ids, n_expr, job.seed, device),
+            unit: job.strategy.unit_config().init(job.model.z_dim, 2, device),
+            theta_optim: optimizer(job.train.optimizer),
+            psi_optim: optimizer(job.train.unit_optimizer),
+            strategy: job.strategy.build(&BuildContext {
+                seed: job.seed,
+                theta_lr: job.train.lr,
+            }),
+            centers: CenterLoss::new(
+                n_ids,
+                job.model.embedding_dim,
+                job.train.center_loss.clone(),
+                device,
+            ),
+            lr: job.train.lr,
+        }
+    }
+
+    /// One training step on `batch`. Takes the learner by value because burn's optimisers
+    /// consume the module they update.
+    fn step(mut self, batch: Batch, epoch: usize, step: usize) -> Result<(Self, StepMetrics)> {
+        // Forward Θ and the task losses.
+        let o = self.net.forward(batch.images);
+        let task = task_losses(&o, &batch.id_1h, &batch.ex_1h, &self.centers);
+
+        // The strategy weighs them and routes the gradients.
+        let objective = self.strategy.objective(StepContext {
+            z: o.z.clone(),
+            unit: &self.unit,
+            losses: task.clone(),
+            shared_gradients: &|| {
+                shared_gradients(
+                    &self.net,
+                    &o.features,
+                    &batch.id_1h,
+                    &batch.ex_1h,
+                    &self.centers,
+                )
+            },
+        });
+        let metrics = StepMetrics::read_back(epoch, step, &objective, &task)?;
+        metrics.check_finite()?;
+
+        // Backward; Θ's and Ψ's gradients go to their own optimisers.
+        let mut grads = objective.loss.backward();
+        let psi_grads = GradientsParams::from_module(&mut grads, &self.unit);
+        let theta_grads = GradientsParams::from_module(&mut grads, &self.net);
+        self.net = self.theta_optim.step(self.lr, self.net, theta_grads);
+        if let Some(unit_lr) = self.strategy.unit_lr() {
+            self.unit = self.psi_optim.step(unit_lr, self.unit, psi_grads);
+        }
+
+        // The center-loss state and the strategy learn the step's outcome.
+        self.centers.update(o.embedding, batch.id_1h);
+        self.strategy.after_step([metrics.loss_fv, metrics.loss_ex]);
+        Ok((self, metrics))
+    }
 }

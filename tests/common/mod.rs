@@ -90,3 +90,19 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Say that `test` did not run its check here, and why: on the terminal even when cargo
+/// captures the test's output, and in a list that `make test` counts at the end.
+pub fn skipped(test: &str, why: &str) {
+    use std::io::Write as _;
+    let line = format!("{test}: skipped: {why}");
+    let _ = writeln!(std::io::stderr(), "{line}");
+    let ledger = Path::new(env!("CARGO_TARGET_TMPDIR")).join("weightlab-skipped.txt");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(ledger)
+    {
+        let _ = writeln!(f, "{line}");
+    }
+}

@@ -1,4 +1,5 @@
-//! Atomic file writes: a file is either complete or absent, whatever kills the process.
+//! Atomic file writes: a file is either complete or absent, whatever kills the process. Every
+//! file weightlab writes (logs, status, figures, decoded images, PNGs) goes through [`atomic_write`].
 
 use std::fs::{self, File};
 use std::io::Write;

@@ -1,0 +1,323 @@
+//! Figure 2: FV and EX accuracy against the static w1, with each dynamic strategy as a
+//! horizontal line per task. [`panels`] computes what is drawn; [`draw`] lays it out.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{dash, legend, DrawResult, EX, FONT, FV};
+use crate::report::load::{mean_std, Metric, Point};
+
+/// A task's accuracy at one strategy point: the mean over seeds and the half-width of its bar
+/// or band (`None` with one seed).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stat {
+    /// Mean over seeds.
+    pub mean: f64,
+    /// Sample standard deviation over seeds.
+    pub spread: Option<f64>,
+}
+
+impl Stat {
+    fn of(values: &[f64]) -> Self {
+        let (mean, spread) = mean_std(values);
+        Self { mean, spread }
+    }
+
+    fn low(&self) -> f64 {
+        self.mean - self.spread.unwrap_or(0.0)
+    }
+}
+
+/// One dataset's panel of Figure 2.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Panel {
+    /// Dataset label.
+    pub dataset: String,
+    /// Most seeds of any point.
+    pub seeds: usize,
+    /// Static points by w1: (w1, FV, EX).
+    pub statics: Vec<(f64, Stat, Stat)>,
+    /// Dynamic points: (label, FV, EX).
+    pub dynamics: Vec<(String, Stat, Stat)>,
+}
+
+impl Panel {
+    /// The static w1 with the highest mean accuracy of FV (`fv`) or EX, and that accuracy
+    /// (the last such w1 on ties).
+    pub fn best(&self, fv: bool) -> Option<(f64, f64)> {
+        self.statics
+            .iter()
+            .map(|(w, f, e)| (*w, if fv { f.mean } else { e.mean }))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    /// The lowest value any bar or band reaches.
+    fn lowest(&self) -> f64 {
+        self.statics
+            .iter()
+            .flat_map(|(_, f, e)| [f.low(), e.low()])
+            .chain(
+                self.dynamics
+                    .iter()
+                    .flat_map(|(_, f, e)| [f.low(), e.low()]),
+            )
+            .fold(1.0, f64::min)
+    }
+}
+
+/// The panels of `datasets` under `metric`.
+pub fn panels(datasets: &[String], points: &[Point<'_>], metric: Metric) -> Vec<Panel> {
+    datasets
+        .iter()
+        .map(|dataset| {
+            let mine: Vec<&Point<'_>> = points.iter().filter(|p| &p.dataset == dataset).collect();
+            let stats = |p: &Point<'_>| {
+                let acc: Vec<(f64, f64)> = p.jobs.iter().map(|j| j.accuracy(metric)).collect();
+                (
+                    Stat::of(&acc.iter().map(|a| a.0).collect::<Vec<_>>()),
+                    Stat::of(&acc.iter().map(|a| a.1).collect::<Vec<_>>()),
+                )
+            };
+            Panel {
+                dataset: dataset.clone(),
+                seeds: mine.iter().map(|p| p.jobs.len()).max().unwrap_or(1),
+                statics: mine
+                    .iter()
+                    .filter_map(|p| {
+                        let (fv, ex) = stats(p);
+                        p.static_w1.map(|w| (w, fv, ex))
+                    })
+                    .collect(),
+                dynamics: mine
+                    .iter()
+                    .filter(|p| p.static_w1.is_none())
+                    .map(|p| {
+                        let (fv, ex) = stats(p);
+                        (p.label.clone(), fv, ex)
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Right margin of a Figure-2 panel: room for the longest dynamic label, about 7 px a
+/// character at 12 px (labels such as `l3 normalize_logits=true FV 0.955`).
+pub fn margin(points: &[Point<'_>]) -> u32 {
+    let longest = points
+        .iter()
+        .filter(|p| p.static_w1.is_none())
+        .map(|p| p.label.chars().count() + 9)
+        .max();
+    longest.map_or(12, |n| 16 + 7 * n as u32)
+}
+
+/// Spread label heights so that no two are closer than `gap`, keeping their order.
+fn spread(mut ys: Vec<(f64, usize)>, gap: f64, lo: f64, hi: f64) -> Vec<(f64, usize)> {
+    ys.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for i in 1..ys.len() {
+        if ys[i].0 < ys[i - 1].0 + gap {
+            ys[i].0 = ys[i - 1].0 + gap;
+        }
+    }
+    // Shift the whole stack down if it ran off the top.
+    if let Some(last) = ys.last().map(|l| l.0) {
+        if last > hi {
+            let shift = last - hi;
+            for y in ys.iter_mut() {
+                y.0 = (y.0 - shift).max(lo);
+            }
+        }
+    }
+    ys
+}
+
+/// Draw Figure 2 of `points`, one panel per dataset of `datasets`.
+pub fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    datasets: &[String],
+    points: &[Point<'_>],
+    metric: Metric,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let areas = root.split_evenly((1, datasets.len()));
+    for (panel, data) in areas.iter().zip(panels(datasets, points, metric)) {
+        let Panel {
+            dataset,
+            seeds,
+            statics,
+            dynamics,
+        } = &data;
+        let y_lo = (data.lowest() - 0.08).clamp(0.0, 0.9);
+        let (y_lo, y_hi) = ((y_lo * 10.0).floor() / 10.0, 1.03);
+
+        let mut chart = ChartBuilder::on(panel)
+            .caption(
+                format!(
+                    "{dataset}: accuracy vs static w1 ({} epoch, {seeds} seed{})",
+                    metric.as_str(),
+                    if *seeds == 1 { "" } else { "s" }
+                ),
+                (FONT, 17),
+            )
+            .margin(12)
+            // Room on the right for the dynamic strategies' labels.
+            .margin_right(margin(points))
+            .x_label_area_size(40)
+            .y_label_area_size(52)
+            .build_cartesian_2d(-0.03f64..1.03f64, y_lo..y_hi)?;
+        chart
+            .configure_mesh()
+            .x_desc("static w1 (face-verification weight; w2 = 1 − w1)")
+            .y_desc("test accuracy")
+            .x_labels(11)
+            .y_labels(8)
+            .x_label_formatter(&|x| format!("{x:.1}"))
+            .y_label_formatter(&|y| format!("{y:.2}"))
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .bold_line_style(RGBColor(225, 225, 225))
+            .light_line_style(TRANSPARENT)
+            .draw()?;
+
+        // Dynamic strategies first, so that the static curves stay on top: a horizontal line
+        // per task with its ±std band, labelled in the right margin.
+        let mut labels: Vec<(f64, usize)> = Vec::new();
+        let mut texts: Vec<(String, RGBColor)> = Vec::new();
+        for (k, (label, fv, ex)) in dynamics.iter().enumerate() {
+            let (size, gap) = dash(k);
+            for (task, Stat { mean: m, spread: s }, color) in [("FV", *fv, FV), ("EX", *ex, EX)] {
+                if let Some(s) = s {
+                    chart.draw_series(std::iter::once(Rectangle::new(
+                        [(-0.03, m - s), (1.03, m + s)],
+                        color.mix(0.10).filled(),
+                    )))?;
+                }
+                let line = chart.draw_series(DashedLineSeries::new(
+                    vec![(-0.03, m), (1.03, m)],
+                    size,
+                    gap,
+                    color.stroke_width(2),
+                ))?;
+                if task == "FV" {
+                    line.label(format!("{label} (dynamic; FV and EX)"))
+                        .legend(move |(x, y)| {
+                            // Three dashes of the line's own pattern.
+                            let period = 8.0;
+                            let on = (period * size as f64 / (size + gap) as f64)
+                                .round()
+                                .max(2.0) as i32;
+                            let off = 8 - on;
+                            let dash = |k: i32| {
+                                PathElement::new(
+                                    vec![(k * (on + off), 0), (k * (on + off) + on, 0)],
+                                    BLACK.stroke_width(2),
+                                )
+                            };
+                            EmptyElement::at((x, y)) + dash(0) + dash(1) + dash(2)
+                        });
+                }
+                let y_px = chart.backend_coord(&(1.03, m)).1 as f64;
+                labels.push((y_px, texts.len()));
+                texts.push((format!("{label} {task} {m:.3}"), color));
+            }
+        }
+        let (right_px, _) = chart.backend_coord(&(1.03, y_hi));
+        let (base_x, base_y) = panel.get_base_pixel();
+        let (top_px, bottom_px) = (
+            chart.backend_coord(&(0.0, y_hi)).1 as f64,
+            chart.backend_coord(&(0.0, y_lo)).1 as f64,
+        );
+        for (y, i) in spread(labels, 15.0, top_px, bottom_px) {
+            let (text, color) = &texts[i];
+            panel.draw(&Text::new(
+                text.clone(),
+                (right_px - base_x + 6, y as i32 - base_y - 7),
+                TextStyle::from((FONT, 12).into_font()).color(color),
+            ))?;
+        }
+
+        // Static grid: mean ± std per task, and the best w1 of each task.
+        for (task, color) in [("FV", FV), ("EX", EX)] {
+            let series: Vec<(f64, f64, Option<f64>)> = statics
+                .iter()
+                .map(|(w, fv, ex)| {
+                    let s = if task == "FV" { fv } else { ex };
+                    (*w, s.mean, s.spread)
+                })
+                .collect();
+            if series.is_empty() {
+                continue;
+            }
+            let name = if task == "FV" {
+                "face verification (static w1)"
+            } else {
+                "expression (static w1)"
+            };
+            chart
+                .draw_series(LineSeries::new(
+                    series.iter().map(|s| (s.0, s.1)),
+                    color.stroke_width(2),
+                ))?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2))
+                });
+            chart.draw_series(
+                series
+                    .iter()
+                    .map(|s| Circle::new((s.0, s.1), 4, color.filled())),
+            )?;
+            chart.draw_series(series.iter().filter_map(|s| {
+                s.2.map(|sd| {
+                    ErrorBar::new_vertical(s.0, s.1 - sd, s.1, s.1 + sd, color.stroke_width(1), 8)
+                })
+            }))?;
+            if let Some(best) = data.best(task == "FV") {
+                chart
+                    .draw_series(std::iter::once(TriangleMarker::new(
+                        (best.0, best.1),
+                        9,
+                        color.filled(),
+                    )))?
+                    .label(format!(
+                        "best {task}: w1={} ({:.3})",
+                        crate::strategy::format_w1(best.0),
+                        best.1
+                    ))
+                    .legend(move |(x, y)| TriangleMarker::new((x + 12, y), 6, color.filled()));
+            }
+        }
+
+        legend(&mut chart, SeriesLabelPosition::LowerMiddle)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn best_and_lowest_follow_the_statics() {
+        let s = |mean, spread| Stat { mean, spread };
+        let panel = Panel {
+            dataset: "d".into(),
+            seeds: 2,
+            statics: vec![
+                (0.0, s(0.5, Some(0.1)), s(0.9, None)),
+                (0.5, s(0.8, Some(0.05)), s(0.7, None)),
+                (1.0, s(0.7, None), s(0.3, Some(0.02))),
+            ],
+            dynamics: vec![("dynamic".into(), s(0.6, Some(0.3)), s(0.6, None))],
+        };
+        assert_eq!(panel.best(true), Some((0.5, 0.8)));
+        assert_eq!(panel.best(false), Some((0.0, 0.9)));
+        assert!((panel.lowest() - 0.28).abs() < 1e-12);
+        let spread = spread(vec![(10.0, 0), (12.0, 1), (40.0, 2)], 15.0, 0.0, 100.0);
+        assert_eq!(spread, vec![(10.0, 0), (25.0, 1), (40.0, 2)]);
+    }
+}

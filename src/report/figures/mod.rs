@@ -1,0 +1,177 @@
+//! `report plot`: the paper's Figure 2, the weight trajectories, the accuracy curves and the
+//! comparison, each as PNG and SVG, one file per figure. Each figure's series are computed by
+//! pure functions (tested without drawing); the `draw` functions only lay them out. Text uses
+//! a font embedded in the binary, so no system font is needed.
+
+mod compare;
+pub mod curves;
+pub mod fig2;
+pub mod weights;
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use plotters::coord::ranged1d::Ranged;
+use plotters::prelude::*;
+use plotters::style::{register_font, FontStyle};
+
+use super::load::{Metric, Point, SweepLogs};
+use crate::atomic::atomic_write;
+use crate::error::{Error, Result};
+use compare::draw as draw_compare;
+use curves::draw as draw_curves;
+use fig2::draw as draw_fig2;
+use weights::draw as draw_weights;
+
+pub(super) type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+/// Face-verification colour.
+pub(super) const FV: RGBColor = RGBColor(31, 119, 180);
+/// Expression colour.
+pub(super) const EX: RGBColor = RGBColor(214, 39, 40);
+/// Colours of dynamic strategies in the trajectory and curve figures.
+pub(super) const DYNAMIC: [RGBColor; 10] = [
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(23, 190, 207),
+    RGBColor(227, 119, 194),
+    RGBColor(188, 189, 34),
+    RGBColor(127, 127, 127),
+    RGBColor(57, 59, 121),
+    RGBColor(255, 187, 120),
+];
+pub(super) const FONT: &str = "sans-serif";
+
+fn ensure_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let bytes: &'static [u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+        if register_font(FONT, FontStyle::Normal, bytes).is_err() {
+            tracing::error!("the embedded font could not be loaded");
+        }
+    });
+}
+
+/// Dash length and gap (pixels) of the k-th dynamic strategy's line.
+pub(super) fn dash(k: usize) -> (u32, u32) {
+    [(10, 5), (3, 4), (14, 4), (6, 3), (2, 2)][k % 5]
+}
+
+/// Draw with `$draw(&area, args…)` into a PNG and an SVG at `$stem.{png,svg}`.
+macro_rules! render {
+    ($stem:expr, $size:expr, $draw:ident ( $($arg:expr),* )) => {{
+        let (w, h): (u32, u32) = $size;
+        let mut pixels = vec![0u8; (w * h * 3) as usize];
+        {
+            let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
+            $draw(&root, $($arg),*).map_err(|e| Error::Failed(format!("cannot draw {}: {e}", $stem.display())))?;
+            root.present().map_err(|e| Error::Failed(e.to_string()))?;
+        }
+        let img = image::RgbImage::from_raw(w, h, pixels).ok_or_else(|| Error::Failed("bitmap size".into()))?;
+        let mut png = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .map_err(|e| Error::Failed(format!("cannot encode PNG: {e}")))?;
+        atomic_write(&$stem.with_extension("png"), &png)?;
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+            $draw(&root, $($arg),*).map_err(|e| Error::Failed(format!("cannot draw {}: {e}", $stem.display())))?;
+            root.present().map_err(|e| Error::Failed(e.to_string()))?;
+        }
+        atomic_write(&$stem.with_extension("svg"), svg.as_bytes())?;
+        vec![$stem.with_extension("png"), $stem.with_extension("svg")]
+    }};
+}
+
+/// Write `fig2` (when the sweep has two static w1 or more), `weights` (when it has dynamic
+/// strategies), `curves` and `compare` into `out`.
+/// Returns the files written.
+pub fn plot_all(logs: &SweepLogs, out: &Path, metric: Metric) -> Result<Vec<PathBuf>> {
+    ensure_font();
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, "cannot create report folder", e))?;
+    let datasets = logs.datasets();
+    let points = logs.points();
+    let n = datasets.len() as u32;
+    let mut written = Vec::new();
+
+    let mut grid: Vec<u64> = points
+        .iter()
+        .filter_map(|p| p.static_w1.map(f64::to_bits))
+        .collect();
+    grid.sort_unstable();
+    grid.dedup();
+    if grid.len() >= 2 {
+        let stem = out.join("fig2");
+        let margin = fig2::margin(&points);
+        written.extend(render!(
+            stem,
+            ((520 + margin) * n, 480),
+            draw_fig2(&datasets, &points, metric)
+        ));
+    } else {
+        tracing::info!("fewer than two static w1 values in this sweep: no fig2 figure");
+    }
+
+    if points.iter().any(|p| p.static_w1.is_none()) {
+        let stem = out.join("weights");
+        let legend_w = label_width(&points);
+        written.extend(render!(
+            stem,
+            ((620 + legend_w) * n, 640),
+            draw_weights(&datasets, &points)
+        ));
+    } else {
+        tracing::info!("no dynamic strategy in this sweep: no weights figure");
+    }
+
+    let stem = out.join("curves");
+    written.extend(render!(
+        stem,
+        (990 + label_width(&points).max(190), 380 * n),
+        draw_curves(&datasets, &points)
+    ));
+
+    let rows = super::compare::compare(logs, metric);
+    let most = datasets
+        .iter()
+        .map(|d| rows.iter().filter(|r| &r.dataset == d).count())
+        .max()
+        .unwrap_or(1) as u32;
+    let stem = out.join("compare");
+    written.extend(render!(
+        stem,
+        (980, (90 + 26 * most) * n),
+        draw_compare(&datasets, &rows, metric)
+    ));
+    Ok(written)
+}
+
+/// The legend of `chart`'s labelled series, boxed, at `position`.
+pub(super) fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    position: SeriesLabelPosition,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(RGBColor(180, 180, 180))
+        .label_font((FONT, 13))
+        .draw()?;
+    Ok(())
+}
+
+/// Width of a legend column: room for the longest label, about 7 px a character at 12 px.
+pub(super) fn label_width(points: &[Point<'_>]) -> u32 {
+    let longest = points
+        .iter()
+        .map(|p| p.label.chars().count())
+        .max()
+        .unwrap_or(0) as u32;
+    60 + 7 * longest
+}

@@ -1,0 +1,234 @@
+//! [`StepMetrics`] and [`EpochMetrics`]: what the training loop measures, by name. The run
+//! folder's rows are built from them in `runlog`; the loop itself writes no file.
+
+use burn::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::strategy::{Objective, TaskLosses};
+
+/// What one training step measured, read back from the device in one transfer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepMetrics {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// 1-based global step.
+    pub step: usize,
+    /// w_fv on the strategy's own scale (e.g. summing to 2 for dwa and gradnorm).
+    pub raw_w_fv: f64,
+    /// w_ex on the strategy's own scale.
+    pub raw_w_ex: f64,
+    /// w_fv normalised so that the two weights sum to 1, comparable across strategies.
+    pub w_fv: f64,
+    /// w_ex normalised like `w_fv`.
+    pub w_ex: f64,
+    /// L1: identity cross-entropy plus center loss.
+    pub loss_fv: f64,
+    /// L2: expression cross-entropy.
+    pub loss_ex: f64,
+    /// Σ w_i L_i with the raw weights.
+    pub loss_total: f64,
+    /// The strategy's own loss term (L3 for `l3`).
+    pub loss_l3: Option<f64>,
+}
+
+impl StepMetrics {
+    /// Read this step's weights and losses back to the host, all in one transfer.
+    pub fn read_back(
+        epoch: usize,
+        step: usize,
+        objective: &Objective,
+        task: &TaskLosses,
+    ) -> Result<Self> {
+        let mut logged = vec![
+            objective.weights.clone().detach(),
+            task.fv.clone().detach(),
+            task.ex.clone().detach(),
+            objective.total.clone().detach(),
+        ];
+        if let Some(extra) = &objective.extra {
+            logged.push(extra.clone().detach());
+        }
+        let v: Vec<f64> = Tensor::cat(logged, 0)
+            .into_data()
+            .convert::<f64>()
+            .try_to_vec::<f64>()
+            .map_err(|e| Error::Failed(format!("cannot read losses back: {e:?}")))?;
+        let (raw_w_fv, raw_w_ex) = (v[0], v[1]);
+        Ok(Self {
+            epoch,
+            step,
+            raw_w_fv,
+            raw_w_ex,
+            w_fv: raw_w_fv / (raw_w_fv + raw_w_ex),
+            w_ex: raw_w_ex / (raw_w_fv + raw_w_ex),
+            loss_fv: v[2],
+            loss_ex: v[3],
+            loss_total: v[4],
+            loss_l3: v.get(5).copied(),
+        })
+    }
+
+    /// The first non-finite value, as a [`Error::NonFinite`] naming its column.
+    pub fn check_finite(&self) -> Result<()> {
+        let values = [
+            ("raw_w_fv", Some(self.raw_w_fv)),
+            ("raw_w_ex", Some(self.raw_w_ex)),
+            ("w_fv", Some(self.w_fv)),
+            ("w_ex", Some(self.w_ex)),
+            ("loss_fv", Some(self.loss_fv)),
+            ("loss_ex", Some(self.loss_ex)),
+            ("loss_total", Some(self.loss_total)),
+            ("loss_l3", self.loss_l3),
+        ];
+        match values
+            .iter()
+            .find(|(_, v)| v.is_some_and(|v| !v.is_finite()))
+        {
+            Some((what, _)) => Err(Error::NonFinite {
+                what: what.to_string(),
+                epoch: self.epoch,
+                step: self.step,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Running sums of an epoch's steps, turned into means when it ends.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EpochMeans {
+    steps: usize,
+    raw_w_fv: f64,
+    raw_w_ex: f64,
+    w_fv: f64,
+    w_ex: f64,
+    loss_fv: f64,
+    loss_ex: f64,
+    loss_total: f64,
+    loss_l3: Option<f64>,
+}
+
+impl EpochMeans {
+    /// Add one step.
+    pub fn add(&mut self, m: &StepMetrics) {
+        self.steps += 1;
+        self.raw_w_fv += m.raw_w_fv;
+        self.raw_w_ex += m.raw_w_ex;
+        self.w_fv += m.w_fv;
+        self.w_ex += m.w_ex;
+        self.loss_fv += m.loss_fv;
+        self.loss_ex += m.loss_ex;
+        self.loss_total += m.loss_total;
+        if let Some(l3) = m.loss_l3 {
+            self.loss_l3 = Some(self.loss_l3.unwrap_or(0.0) + l3);
+        }
+    }
+
+    fn n(&self) -> f64 {
+        self.steps.max(1) as f64
+    }
+
+    /// Mean L1 and L2 over the steps so far (what strategies see at the end of an epoch).
+    pub fn mean_losses(&self) -> [f64; 2] {
+        [self.loss_fv / self.n(), self.loss_ex / self.n()]
+    }
+
+    /// The epoch's metrics, with its evaluation and the job's elapsed seconds.
+    pub fn finish(&self, epoch: usize, fv_acc: f64, ex_acc: f64, elapsed_s: f64) -> EpochMetrics {
+        let n = self.n();
+        EpochMetrics {
+            epoch,
+            raw_w_fv: self.raw_w_fv / n,
+            raw_w_ex: self.raw_w_ex / n,
+            w_fv: self.w_fv / n,
+            w_ex: self.w_ex / n,
+            loss_fv: self.loss_fv / n,
+            loss_ex: self.loss_ex / n,
+            loss_total: self.loss_total / n,
+            loss_l3: self.loss_l3.map(|s| s / n),
+            fv_acc,
+            ex_acc,
+            elapsed_s,
+        }
+    }
+}
+
+/// One epoch: the means of its steps' [`StepMetrics`] and the evaluation after it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochMetrics {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean raw w_fv.
+    pub raw_w_fv: f64,
+    /// Mean raw w_ex.
+    pub raw_w_ex: f64,
+    /// Mean normalised w_fv.
+    pub w_fv: f64,
+    /// Mean normalised w_ex.
+    pub w_ex: f64,
+    /// Mean L1.
+    pub loss_fv: f64,
+    /// Mean L2.
+    pub loss_ex: f64,
+    /// Mean Σ w_i L_i.
+    pub loss_total: f64,
+    /// Mean strategy loss term (`l3` only).
+    pub loss_l3: Option<f64>,
+    /// Face-verification accuracy on the test pairs.
+    pub fv_acc: f64,
+    /// Expression accuracy on the test images.
+    pub ex_acc: f64,
+    /// Wall seconds since the job started.
+    pub elapsed_s: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(k: usize, l3: Option<f64>) -> StepMetrics {
+        StepMetrics {
+            epoch: 1,
+            step: k,
+            raw_w_fv: 0.2 * k as f64,
+            raw_w_ex: 1.0,
+            w_fv: 0.1 * k as f64,
+            w_ex: 1.0 - 0.1 * k as f64,
+            loss_fv: k as f64,
+            loss_ex: 2.0 * k as f64,
+            loss_total: 3.0,
+            loss_l3: l3,
+        }
+    }
+
+    #[test]
+    fn epoch_means_are_per_column_means() {
+        let mut m = EpochMeans::default();
+        for k in 1..=4 {
+            m.add(&step(k, Some(k as f64)));
+        }
+        assert_eq!(m.mean_losses(), [2.5, 5.0]);
+        let e = m.finish(3, 0.9, 0.8, 1.5);
+        assert_eq!(
+            (e.epoch, e.fv_acc, e.ex_acc, e.elapsed_s),
+            (3, 0.9, 0.8, 1.5)
+        );
+        assert!((e.w_fv - 0.25).abs() < 1e-12 && (e.raw_w_fv - 0.5).abs() < 1e-12);
+        assert_eq!(e.loss_l3, Some(2.5));
+        let mut none = EpochMeans::default();
+        none.add(&step(1, None));
+        assert_eq!(none.finish(1, 0.0, 0.0, 0.0).loss_l3, None);
+    }
+
+    #[test]
+    fn the_first_non_finite_column_is_named() {
+        let mut s = step(2, Some(f64::INFINITY));
+        assert!(s
+            .check_finite()
+            .is_err_and(|e| e.to_string().contains("loss_l3")));
+        s.loss_ex = f64::NAN;
+        let e = s.check_finite().unwrap_err().to_string();
+        assert_eq!(e, "non-finite loss_ex at epoch 1, step 2");
+        assert!(step(1, None).check_finite().is_ok());
+    }
+}
