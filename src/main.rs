@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use weightlab::config::BackendKind;
 use weightlab::data::synth::{self, SynthConfig};
 use weightlab::error::Result;
-use weightlab::report::{compare, diff, figures, Metric, SweepLogs};
+use weightlab::report::compare::{self, CompareOptions};
+use weightlab::report::{diff, Metric, SweepLogs};
 use weightlab::runlog::JobState;
 use weightlab::sweep::sinks::{self, IndexSink, ProgressSink, TracingSink};
 use weightlab::sweep::slurm::{self, SlurmOptions};
@@ -55,27 +56,39 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ReportCmd {
-    /// Figure 2, weight trajectories and accuracy curves (PNG and SVG).
+    /// Figure 2, weight trajectories, accuracy curves and the comparison (PNG and SVG), and the
+    /// HTML page beside them.
     Plot {
         /// The sweep folder.
         dir: PathBuf,
         /// Output folder [default: reports/<sweep name>].
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Which epoch's accuracy.
-        #[arg(long, value_enum, default_value_t = Metric::Final)]
-        metric: Metric,
+        #[command(flatten)]
+        compare: CompareArgs,
     },
-    /// One row per (dataset, strategy point), sorted by Δp against w1 = 0.5.
-    Compare {
+    /// The figures and one self-contained HTML page (report.html) with the figures, the
+    /// comparison, every job's state and the experiment.
+    Html {
         /// The sweep folder.
         dir: PathBuf,
+        /// Output folder [default: reports/<sweep name>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        compare: CompareArgs,
+    },
+    /// One row per (dataset, strategy point) with confidence intervals, seed-paired tests
+    /// against a baseline point and verdicts, sorted by Δp; several folders go in one table.
+    Compare {
+        /// The sweep folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
         /// Table format.
         #[arg(long, value_enum, default_value_t = Format::Md)]
         format: Format,
-        /// Which epoch's accuracy.
-        #[arg(long, value_enum, default_value_t = Metric::Final)]
-        metric: Metric,
+        #[command(flatten)]
+        compare: CompareArgs,
     },
     /// Compare the logged trajectories of two sweep folders; exit 1 beyond --tol.
     Diff {
@@ -87,6 +100,41 @@ enum ReportCmd {
         #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true, value_parser = non_negative)]
         tol: f64,
     },
+}
+
+/// How points are compared (`report compare`, `report plot`).
+#[derive(Args)]
+struct CompareArgs {
+    /// Which epoch's accuracy.
+    #[arg(long, value_enum, default_value_t = Metric::Final)]
+    metric: Metric,
+    /// The point every other is compared with, by its label (e.g. `equal`, `static w1=0.3`)
+    /// [default: static w1=0.5].
+    #[arg(long)]
+    baseline: Option<String>,
+    /// Significance level of the verdicts, after Holm's correction.
+    #[arg(long, default_value_t = 0.05, value_parser = probability)]
+    alpha: f64,
+}
+
+impl CompareArgs {
+    fn options(&self) -> CompareOptions {
+        CompareOptions {
+            metric: self.metric,
+            baseline: self.baseline.clone(),
+            alpha: self.alpha,
+            ..CompareOptions::default()
+        }
+    }
+}
+
+/// A level strictly between 0 and 1 (`--alpha`).
+fn probability(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
+        Ok(_) => Err("must be between 0 and 1".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// `report compare --format`.
@@ -151,6 +199,10 @@ enum SweepCmd {
 struct RunArgs {
     /// The experiment YAML.
     experiment: PathBuf,
+    /// Overrides of the experiment, e.g. train.epochs=5 seeds=[1,2,3]
+    /// datasets.0.synthetic.image_size=48 'strategies=[{l3: {lr: 0.05}}]' (~key removes one).
+    #[arg(value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
     /// Sweep folder [default: runs/<name>].
     #[arg(long)]
     out: Option<PathBuf>,
@@ -318,7 +370,7 @@ fn print_plan(sweep: &Sweep, workers: usize) -> Result<()> {
 }
 
 fn sweep_run(args: RunArgs) -> Result<ExitCode> {
-    let sweep = Sweep::from_experiment(&args.experiment, args.out.clone())?;
+    let sweep = Sweep::with_overrides(&args.experiment, args.out.clone(), &args.overrides)?;
     if args.executor == Executor::Slurm {
         return sweep_submit(&args, &sweep);
     }
@@ -326,6 +378,9 @@ fn sweep_run(args: RunArgs) -> Result<ExitCode> {
     let threads = sweep.experiment.train.threads;
     let workers = opts.workers(threads);
     if args.dry_run {
+        if !args.overrides.is_empty() {
+            outln!("overrides: {}", args.overrides.join(" "));
+        }
         print_plan(&sweep, workers)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -417,21 +472,24 @@ fn data_synth(a: SynthArgs) -> Result<ExitCode> {
 
 fn report(cmd: ReportCmd) -> Result<ExitCode> {
     match cmd {
-        ReportCmd::Plot { dir, out, metric } => {
-            let logs = SweepLogs::load(&dir)?;
-            let out = out.unwrap_or_else(|| PathBuf::from("reports").join(&logs.name));
-            for f in figures::plot_all(&logs, &out, metric)? {
+        ReportCmd::Plot { dir, out, compare } | ReportCmd::Html { dir, out, compare } => {
+            for f in weightlab::report::publish(&dir, out, &compare.options())? {
                 eprintln!("wrote {}", f.display());
             }
         }
         ReportCmd::Compare {
-            dir,
+            dirs,
             format,
-            metric,
+            compare,
         } => {
-            let rows = compare::compare(&SweepLogs::load(&dir)?, metric);
+            let opts = compare.options();
+            let mut rows = Vec::new();
+            for dir in &dirs {
+                let logs = SweepLogs::load(dir)?;
+                rows.extend(compare::compare(&logs, &dir.display().to_string(), &opts)?);
+            }
             match format {
-                Format::Md => out!("{}", compare::to_markdown(&rows, metric)),
+                Format::Md => out!("{}", compare::to_markdown(&rows, &opts)),
                 Format::Csv => out!("{}", compare::to_csv(&rows)),
             }
         }

@@ -55,7 +55,14 @@ fn plot_compare_and_diff() {
                 "best FV",
             ],
             "weights" => &["l3", "yin", "L_fv", "L_ex", "w_fv"],
-            "compare" => &["static w1=0.5 (+0.0 %)", "Δp", "FV", "EX", "yin ("],
+            "compare" => &[
+                "static w1=0.5 (baseline)",
+                "Δp",
+                "FV",
+                "EX",
+                "yin (",
+                "confidence interval",
+            ],
             _ => &[
                 "static w1=0.0",
                 "static w1=0.5",
@@ -126,8 +133,37 @@ fn plot_compare_and_diff() {
         let ca = sel.column(col).unwrap().f64().unwrap().clone();
         (ca.mean().unwrap(), ca.std(1).unwrap())
     };
-    let (base_fv, _) = mean_std("static w1=0.5", "fv_acc");
-    let (base_ex, _) = mean_std("static w1=0.5", "ex_acc");
+    // Final accuracies by (point, seed), for the paired statistics.
+    let seeds: Vec<i64> = all
+        .column("seed")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap())
+        .collect();
+    let fv_all: Vec<f64> = all
+        .column("fv_acc")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap())
+        .collect();
+    let ex_all: Vec<f64> = all
+        .column("ex_acc")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap())
+        .collect();
+    let acc = |label: &str, seed: i64| {
+        let i = (0..labels.len())
+            .find(|&i| labels[i] == label && seeds[i] == seed)
+            .unwrap();
+        (fv_all[i], ex_all[i])
+    };
     let points: Vec<String> = records
         .iter()
         .map(|r| r[col("strategy")].to_string())
@@ -135,7 +171,7 @@ fn plot_compare_and_diff() {
     let get = |c: &str| {
         records
             .iter()
-            .map(|r| r[col(c)].parse::<f64>().unwrap())
+            .map(|r| r[col(c)].parse::<f64>().unwrap_or(f64::NAN))
             .collect::<Vec<f64>>()
     };
     let (fv_mean, fv_std, ex_mean, ex_std, dp) = (
@@ -145,6 +181,9 @@ fn plot_compare_and_diff() {
         get("ex_acc_std"),
         get("delta_p"),
     );
+    let (fv_lo, p_value) = (get("fv_acc_ci_low"), get("p_value"));
+    // t_{0.975} on 1 degree of freedom (two seeds), from the t table.
+    let t975 = 12.706_204_7;
     for (i, p) in points.iter().enumerate() {
         let (fm, fs) = mean_std(p, "fv_acc");
         let (em, es) = mean_std(p, "ex_acc");
@@ -156,12 +195,36 @@ fn plot_compare_and_diff() {
             (ex_mean[i] - em).abs() < 1e-12 && (ex_std[i] - es).abs() < 1e-12,
             "{p} ex"
         );
-        let expected = 100.0 * ((fm - base_fv) / base_fv + (em - base_ex) / base_ex) / 2.0;
+        assert!(
+            (fv_lo[i] - (fm - t975 * fs / 2f64.sqrt())).abs() < 1e-6,
+            "{p} CI"
+        );
+        // Δp: the mean over seeds of each seed's Δp against the baseline of that seed.
+        let d: Vec<f64> = [1, 2]
+            .iter()
+            .map(|&seed| {
+                let (f, e) = acc(p, seed);
+                let (bf, be) = acc("static w1=0.5", seed);
+                100.0 * ((f - bf) / bf + (e - be) / be) / 2.0
+            })
+            .collect();
+        let expected = (d[0] + d[1]) / 2.0;
         assert!(
             (dp[i] - expected).abs() < 1e-9,
             "{p} Δp {} vs {expected}",
             dp[i]
         );
+        // Paired t on one degree of freedom is Cauchy: p = 1 − (2/π) atan|t|.
+        if p != "static w1=0.5" && (d[0] - d[1]).abs() > 1e-12 {
+            let sd = (d[0] - d[1]).abs() / 2f64.sqrt();
+            let t = expected / (sd / 2f64.sqrt());
+            let want = 1.0 - 2.0 / std::f64::consts::PI * t.abs().atan();
+            assert!(
+                (p_value[i] - want).abs() < 1e-9,
+                "{p}: p {} vs {want}",
+                p_value[i]
+            );
+        }
     }
     assert!(
         dp.windows(2).all(|w| w[0] >= w[1]),
@@ -174,8 +237,62 @@ fn plot_compare_and_diff() {
         "{md}"
     );
 
+    // Another baseline, by label; an unknown one is an input error naming the flag.
+    let o = run(
+        tmp.path(),
+        &[
+            "report",
+            "compare",
+            "r",
+            "--format",
+            "csv",
+            "--baseline",
+            "yin",
+        ],
+    );
+    let csv = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("synth,yin,") && l.contains(",baseline,")),
+        "{csv}"
+    );
+    let o = run(
+        tmp.path(),
+        &["report", "compare", "r", "--baseline", "static w1=0.7"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--baseline") && err.contains("static w1=0.5"),
+        "{err}"
+    );
+
     // diff: a copy is identical; one value moved by 1e-3 is caught, by run and column.
     copy_dir(&dir, &tmp.path().join("copy"));
+
+    // Several folders in one table, a column saying which.
+    let o = run(
+        tmp.path(),
+        &["report", "compare", "r", "copy", "--format", "csv"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(
+        csv.lines().filter(|l| l.ends_with(",r")).count(),
+        5,
+        "{csv}"
+    );
+    assert_eq!(
+        csv.lines().filter(|l| l.ends_with(",copy")).count(),
+        5,
+        "{csv}"
+    );
+    let o = run(tmp.path(), &["report", "compare", "r", "copy"]);
+    let md = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        md.starts_with("| folder | dataset |") && md.contains("| copy | synth |"),
+        "{md}"
+    );
     let same = run(tmp.path(), &["report", "diff", "r", "copy"]);
     assert_eq!(
         same.status.code(),

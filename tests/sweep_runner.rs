@@ -303,3 +303,74 @@ fn a_live_sweep_refuses_a_second_one() {
         "{err}"
     );
 }
+
+/// Hydra-style overrides: they change the jobs, go into the folder's copy of the experiment
+/// (so that the folder alone says what ran and `sweep status` reads it), and a rerun with the
+/// same overrides redoes nothing. Off a terminal, stderr is plain text without colour codes.
+#[test]
+fn overrides_change_the_jobs_and_are_kept_in_the_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = write(tmp.path(), "o.yaml", &tiny_yaml("ovr", THREE, ""));
+    let args = [
+        "sweep",
+        "run",
+        exp.to_str().unwrap(),
+        "train.epochs=1",
+        "seeds=[1,2]",
+        "strategies=[{static: {w1: [0.3]}}]",
+        "--out",
+        "r",
+    ];
+    let dry = run(tmp.path(), &[&args[..], &["--dry-run"]].concat());
+    let table = String::from_utf8(dry.stdout).unwrap();
+    assert!(table.contains("overrides: train.epochs=1"), "{table}");
+    assert_eq!(
+        table.lines().filter(|l| l.contains("static-w0.3")).count(),
+        2,
+        "{table}"
+    );
+    assert!(!tmp.path().join("r").exists(), "--dry-run wrote the folder");
+
+    let first = run(tmp.path(), &args);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let dirs = job_dirs(&tmp.path().join("r"));
+    assert_eq!(dirs.len(), 2);
+    for d in &dirs {
+        let epochs = read_frame(&d.join("epochs.parquet")).unwrap();
+        assert_eq!(epochs.height(), 1, "train.epochs=1 not applied");
+    }
+    let kept = std::fs::read_to_string(tmp.path().join("r/experiment.yaml")).unwrap();
+    assert!(
+        kept.starts_with("# ") && kept.contains("train.epochs=1"),
+        "{kept}"
+    );
+    let exp_kept = weightlab::config::parse(&kept, "kept").unwrap();
+    assert_eq!(
+        (exp_kept.train.epochs, exp_kept.seeds.clone()),
+        (1, vec![1, 2])
+    );
+    let status = run(tmp.path(), &["sweep", "status", "r"]);
+    let status = String::from_utf8(status.stdout).unwrap();
+    assert!(status.contains("2 jobs — 2 done"), "{status}");
+
+    let before = snapshot(&dirs[0]);
+    let again = Command::new(bin())
+        .args(args)
+        .current_dir(tmp.path())
+        .env("RUST_LOG", "info")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    assert_eq!(snapshot(&dirs[0]), before, "a finished job was redone");
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("sweep started"), "{err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "colour codes in a non-terminal stderr: {err:?}"
+    );
+}

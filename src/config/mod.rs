@@ -5,11 +5,13 @@
 //! dotted field path.
 
 mod expand;
+mod overrides;
 mod schema;
 mod train;
 mod validate;
 
 pub use expand::{config_hash, expand, Job, ResolvedJob};
+pub use overrides::Override;
 pub use schema::{BackendKind, Experiment, LogConfig};
 pub use train::{CenterLossConfig, OptimizerKind, TrainConfig};
 
@@ -27,6 +29,44 @@ pub fn load(path: &Path) -> Result<Experiment> {
         )
     })?;
     parse(&text, &path.display().to_string())
+}
+
+/// Read `path`, apply the command-line `overrides` (see [`Override`]) one by one, validating
+/// after each, and return the experiment with the text to keep in the run folder (the file's
+/// own text without overrides). The file's errors name its lines; an override's error names
+/// the override and the field.
+pub fn load_with_overrides(path: &Path, overrides: &[String]) -> Result<(Experiment, String)> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::input(
+            file.clone(),
+            "(file)",
+            format!("cannot read experiment: {e}"),
+        )
+    })?;
+    let mut exp = parse(&text, &file)?;
+    if overrides.is_empty() {
+        return Ok((exp, text));
+    }
+    let parsed = overrides
+        .iter()
+        .map(|o| Override::parse(o))
+        .collect::<Result<Vec<_>>>()?;
+    let mut doc: serde_yaml::Value =
+        serde_yaml::from_str(&text).map_err(|e| yaml_error(&e, &file))?;
+    for o in &parsed {
+        o.apply(&mut doc)?;
+        let applied = serde_yaml::to_string(&doc)
+            .map_err(|e| Error::Failed(format!("cannot write the overridden experiment: {e}")))?;
+        exp = parse(&applied, &file).map_err(|e| match e {
+            Error::Input { field, message, .. } => {
+                Error::input(format!("{file}: override `{}`", o.text), field, message)
+            }
+            other => other,
+        })?;
+    }
+    let kept = overrides::effective_text(&file, &text, &doc, &parsed)?;
+    Ok((exp, kept))
 }
 
 /// Parse and validate experiment YAML `text`; `file` names it in errors.

@@ -102,8 +102,14 @@ pub fn cores() -> usize {
 impl Sweep {
     /// Load the experiment at `path`; the folder is `out` or `runs/<name>`.
     pub fn from_experiment(path: &Path, out: Option<PathBuf>) -> Result<Self> {
-        let experiment = config::load(path)?;
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))?;
+        Self::with_overrides(path, out, &[])
+    }
+
+    /// Load the experiment at `path` with command-line `overrides` applied (see
+    /// [`config::Override`]); the folder keeps the overridden experiment, so that it alone says
+    /// what ran.
+    pub fn with_overrides(path: &Path, out: Option<PathBuf>, overrides: &[String]) -> Result<Self> {
+        let (experiment, text) = config::load_with_overrides(path, overrides)?;
         let dir = RunDir::new(out.unwrap_or_else(|| PathBuf::from("runs").join(&experiment.name)));
         let jobs = config::expand(&experiment)?;
         Ok(Self {

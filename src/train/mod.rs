@@ -340,3 +340,19 @@ impl Learner {
         Ok((self, metrics))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_order_depends_on_seed_and_epoch_only() {
+        let a = epoch_order(3, 2, 50);
+        assert_eq!(a, epoch_order(3, 2, 50));
+        assert_ne!(a, epoch_order(4, 2, 50));
+        assert_ne!(a, epoch_order(3, 3, 50));
+        let mut sorted = a.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..50).collect::<Vec<_>>());
+    }
+}

@@ -1,20 +1,31 @@
 //! `compare` figure: per dataset, one row per strategy point (best Δp on top) with its FV and
-//! EX accuracy; its rows are [`crate::report::compare::compare`]'s.
+//! EX accuracy and its verdict against the baseline; its rows are
+//! [`crate::report::compare::compare`]'s.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{legend, DrawResult, EX, FONT, FV};
-use crate::report::compare::CompareRow;
-use crate::report::Metric;
+use crate::report::compare::{CompareOptions, CompareRow, Verdict};
+use crate::report::stats::Summary;
 
-/// Draw the comparison of `rows` for `datasets`: FV and EX accuracy, mean ± std over seeds,
-/// and each point's Δp against static 0.5 in its label.
+/// The label of a row: the point, its mean Δp and its verdict.
+pub fn row_label(r: &CompareRow) -> String {
+    match (r.delta_p, r.verdict) {
+        (_, Verdict::Baseline) => format!("{} (baseline)", r.point),
+        (Some(d), Verdict::Untested) => format!("{} ({:+.1} %)", r.point, d.mean),
+        (Some(d), v) => format!("{} ({:+.1} %, {})", r.point, d.mean, v.as_str()),
+        (None, _) => r.point.clone(),
+    }
+}
+
+/// Draw the comparison of `rows` for `datasets`: FV and EX accuracy, mean with its confidence
+/// interval over seeds, and each point's Δp and verdict against the baseline in its label.
 pub fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     datasets: &[String],
     rows: &[CompareRow],
-    metric: Metric,
+    opts: &CompareOptions,
 ) -> DrawResult
 where
     DB::ErrorType: 'static,
@@ -23,27 +34,20 @@ where
     for (panel, dataset) in root.split_evenly((datasets.len(), 1)).iter().zip(datasets) {
         let mine: Vec<_> = rows.iter().filter(|r| &r.dataset == dataset).collect();
         let n = mine.len().max(1) as f64;
+        let low = |s: &Summary| s.ci.map_or(s.mean, |c| c.0);
         let lo = mine
             .iter()
-            .flat_map(|r| {
-                [
-                    r.fv_mean - r.fv_std.unwrap_or(0.0),
-                    r.ex_mean - r.ex_std.unwrap_or(0.0),
-                ]
-            })
+            .flat_map(|r| [low(&r.fv), low(&r.ex)])
             .fold(1.0, f64::min);
         let lo = ((lo - 0.02).max(0.0) * 20.0).floor() / 20.0;
-        let label = |k: usize| {
-            mine.get(k).map_or(String::new(), |r| match r.delta_p {
-                Some(d) => format!("{} ({d:+.1} %)", r.point),
-                None => r.point.clone(),
-            })
-        };
+        let label = |k: usize| mine.get(k).map_or(String::new(), |r| row_label(r));
         let mut chart = ChartBuilder::on(panel)
             .caption(
                 format!(
-                    "{dataset}: {} test accuracy per strategy (Δp vs static 0.5)",
-                    metric.as_str()
+                    "{dataset}: {} test accuracy per strategy (Δp vs {}, verdict at α = {})",
+                    opts.metric.as_str(),
+                    opts.baseline_label(),
+                    opts.alpha
                 ),
                 (FONT, 16),
             )
@@ -53,10 +57,13 @@ where
             .build_cartesian_2d(lo..1.0f64, -0.5f64..n - 0.5)?;
         chart
             .configure_mesh()
-            .x_desc(if mine.iter().any(|r| r.fv_std.is_some()) {
-                "test accuracy (mean ± std over seeds)"
+            .x_desc(if mine.iter().any(|r| r.fv.ci.is_some()) {
+                format!(
+                    "test accuracy (mean over seeds, {} % confidence interval)",
+                    (opts.level * 100.0).round()
+                )
             } else {
-                "test accuracy (one seed)"
+                "test accuracy (one seed)".to_string()
             })
             .y_labels(mine.len().max(1))
             .y_label_formatter(&|y| {
@@ -73,19 +80,16 @@ where
             .draw()?;
         for (task, color, offset) in [("FV", FV, 0.15), ("EX", EX, -0.15)] {
             let at = |k: usize| (n - 1.0 - k as f64) + offset;
-            let values: Vec<(f64, Option<f64>)> = mine
+            let values: Vec<(f64, Option<(f64, f64)>)> = mine
                 .iter()
                 .map(|r| {
-                    if task == "FV" {
-                        (r.fv_mean, r.fv_std)
-                    } else {
-                        (r.ex_mean, r.ex_std)
-                    }
+                    let s = if task == "FV" { &r.fv } else { &r.ex };
+                    (s.mean, s.ci)
                 })
                 .collect();
-            chart.draw_series(values.iter().enumerate().filter_map(|(k, (m, s))| {
-                s.map(|s| {
-                    ErrorBar::new_horizontal(at(k), m - s, *m, m + s, color.stroke_width(1), 6)
+            chart.draw_series(values.iter().enumerate().filter_map(|(k, (m, ci))| {
+                ci.map(|(lo, hi)| {
+                    ErrorBar::new_horizontal(at(k), lo, *m, hi, color.stroke_width(1), 6)
                 })
             }))?;
             chart

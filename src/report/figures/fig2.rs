@@ -5,22 +5,26 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{dash, legend, DrawResult, EX, FONT, FV};
-use crate::report::load::{mean_std, Metric, Point};
+use crate::report::load::{Metric, Point};
+use crate::report::stats::Summary;
 
 /// A task's accuracy at one strategy point: the mean over seeds and the half-width of its bar
-/// or band (`None` with one seed).
+/// or band, the confidence interval of the mean (`None` with one seed).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Stat {
     /// Mean over seeds.
     pub mean: f64,
-    /// Sample standard deviation over seeds.
+    /// Half-width of the confidence interval of the mean.
     pub spread: Option<f64>,
 }
 
 impl Stat {
-    fn of(values: &[f64]) -> Self {
-        let (mean, spread) = mean_std(values);
-        Self { mean, spread }
+    fn of(values: &[f64], level: f64) -> Self {
+        let s = Summary::of(values, level);
+        Self {
+            mean: s.mean,
+            spread: s.half_width(),
+        }
     }
 
     fn low(&self) -> f64 {
@@ -65,8 +69,8 @@ impl Panel {
     }
 }
 
-/// The panels of `datasets` under `metric`.
-pub fn panels(datasets: &[String], points: &[Point<'_>], metric: Metric) -> Vec<Panel> {
+/// The panels of `datasets` under `metric`, with `level` confidence intervals.
+pub fn panels(datasets: &[String], points: &[Point<'_>], metric: Metric, level: f64) -> Vec<Panel> {
     datasets
         .iter()
         .map(|dataset| {
@@ -74,8 +78,8 @@ pub fn panels(datasets: &[String], points: &[Point<'_>], metric: Metric) -> Vec<
             let stats = |p: &Point<'_>| {
                 let acc: Vec<(f64, f64)> = p.jobs.iter().map(|j| j.accuracy(metric)).collect();
                 (
-                    Stat::of(&acc.iter().map(|a| a.0).collect::<Vec<_>>()),
-                    Stat::of(&acc.iter().map(|a| a.1).collect::<Vec<_>>()),
+                    Stat::of(&acc.iter().map(|a| a.0).collect::<Vec<_>>(), level),
+                    Stat::of(&acc.iter().map(|a| a.1).collect::<Vec<_>>(), level),
                 )
             };
             Panel {
@@ -138,13 +142,14 @@ pub fn draw<DB: DrawingBackend>(
     datasets: &[String],
     points: &[Point<'_>],
     metric: Metric,
+    level: f64,
 ) -> DrawResult
 where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE)?;
     let areas = root.split_evenly((1, datasets.len()));
-    for (panel, data) in areas.iter().zip(panels(datasets, points, metric)) {
+    for (panel, data) in areas.iter().zip(panels(datasets, points, metric, level)) {
         let Panel {
             dataset,
             seeds,
@@ -172,7 +177,14 @@ where
         chart
             .configure_mesh()
             .x_desc("static w1 (face-verification weight; w2 = 1 − w1)")
-            .y_desc("test accuracy")
+            .y_desc(if *seeds > 1 {
+                format!(
+                    "test accuracy (mean, {} % CI over seeds)",
+                    (level * 100.0).round()
+                )
+            } else {
+                "test accuracy".to_string()
+            })
             .x_labels(11)
             .y_labels(8)
             .x_label_formatter(&|x| format!("{x:.1}"))
@@ -184,7 +196,7 @@ where
             .draw()?;
 
         // Dynamic strategies first, so that the static curves stay on top: a horizontal line
-        // per task with its ±std band, labelled in the right margin.
+        // per task with its confidence band, labelled in the right margin.
         let mut labels: Vec<(f64, usize)> = Vec::new();
         let mut texts: Vec<(String, RGBColor)> = Vec::new();
         for (k, (label, fv, ex)) in dynamics.iter().enumerate() {
@@ -240,7 +252,7 @@ where
             ))?;
         }
 
-        // Static grid: mean ± std per task, and the best w1 of each task.
+        // Static grid: mean with its confidence interval per task, and the best w1 of each task.
         for (task, color) in [("FV", FV), ("EX", EX)] {
             let series: Vec<(f64, f64, Option<f64>)> = statics
                 .iter()

@@ -15,7 +15,8 @@ use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 
-use super::load::{Metric, Point, SweepLogs};
+use super::compare::CompareOptions;
+use super::load::{Point, SweepLogs};
 use crate::atomic::atomic_write;
 use crate::error::{Error, Result};
 use compare::draw as draw_compare;
@@ -88,7 +89,8 @@ macro_rules! render {
 /// Write `fig2` (when the sweep has two static w1 or more), `weights` (when it has dynamic
 /// strategies), `curves` and `compare` into `out`.
 /// Returns the files written.
-pub fn plot_all(logs: &SweepLogs, out: &Path, metric: Metric) -> Result<Vec<PathBuf>> {
+pub fn plot_all(logs: &SweepLogs, out: &Path, compare: &CompareOptions) -> Result<Vec<PathBuf>> {
+    let metric = compare.metric;
     ensure_font();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, "cannot create report folder", e))?;
     let datasets = logs.datasets();
@@ -108,7 +110,7 @@ pub fn plot_all(logs: &SweepLogs, out: &Path, metric: Metric) -> Result<Vec<Path
         written.extend(render!(
             stem,
             ((520 + margin) * n, 480),
-            draw_fig2(&datasets, &points, metric)
+            draw_fig2(&datasets, &points, metric, compare.level)
         ));
     } else {
         tracing::info!("fewer than two static w1 values in this sweep: no fig2 figure");
@@ -133,7 +135,7 @@ pub fn plot_all(logs: &SweepLogs, out: &Path, metric: Metric) -> Result<Vec<Path
         draw_curves(&datasets, &points)
     ));
 
-    let rows = super::compare::compare(logs, metric);
+    let rows = super::compare::compare(logs, &out.display().to_string(), compare)?;
     let most = datasets
         .iter()
         .map(|d| rows.iter().filter(|r| &r.dataset == d).count())
@@ -143,7 +145,7 @@ pub fn plot_all(logs: &SweepLogs, out: &Path, metric: Metric) -> Result<Vec<Path
     written.extend(render!(
         stem,
         (980, (90 + 26 * most) * n),
-        draw_compare(&datasets, &rows, metric)
+        draw_compare(&datasets, &rows, compare)
     ));
     Ok(written)
 }
