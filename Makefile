@@ -4,7 +4,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/weightlab-target
 CARGO ?= cargo
 BIN := $(CARGO_TARGET_DIR)/release/weightlab
 
-.PHONY: build fig2 fig2-seeds strategies smoke test lint bench chaos golden slurm-test wgpu-check clean-runs
+.PHONY: build fig2 fig2-disjoint strategies smoke test lint bench chaos golden slurm-test wgpu-check clean-runs
 
 build:
 	$(CARGO) build --release
@@ -13,14 +13,16 @@ build:
 fig2: build
 	$(BIN) sweep run experiments/fig2.yaml
 
-fig2-seeds: build
-	$(BIN) sweep run experiments/fig2-seeds.yaml
+## The same study on five other seeds (6–10): its verdicts must not flip (reports/fig2/README.md).
+fig2-disjoint: build
+	$(BIN) sweep run experiments/fig2.yaml 'seeds=[6,7,8,9,10]' --out runs/fig2-disjoint
 
-## Every weighting strategy, 3 seeds; figures and compare table into reports/strategies/.
+## Every weighting strategy, 5 seeds; figures, page and compare table (verdicts against equal)
+## into reports/strategies/.
 strategies: build
 	$(BIN) sweep run experiments/strategies.yaml
-	$(BIN) report plot runs/strategies
-	$(BIN) report compare runs/strategies > reports/strategies/compare.md
+	$(BIN) report plot runs/strategies --baseline equal
+	$(BIN) report compare runs/strategies --baseline equal > reports/strategies/compare.md
 
 smoke: build
 	$(BIN) sweep run experiments/smoke.yaml --out runs/smoke --fresh

@@ -71,6 +71,15 @@ fn cell(text: &str, key: Option<f64>) -> String {
     }
 }
 
+/// A p-value with three decimals, or in scientific notation below 0.001.
+fn p_text(p: Option<f64>) -> String {
+    match p {
+        Some(p) if p < 0.001 => format!("{p:.1e}"),
+        Some(p) => format!("{p:.3}"),
+        None => String::new(),
+    }
+}
+
 fn summary_text(s: &Summary) -> String {
     match s.ci {
         Some((lo, hi)) => format!("{:.4} [{lo:.4}, {hi:.4}]", s.mean),
@@ -151,14 +160,8 @@ pub fn page(
             delta.as_deref().unwrap_or(""),
             r.delta_p.map(|d| d.mean),
         ));
-        h.push_str(&cell(
-            &r.p_value.map_or(String::new(), |p| format!("{p:.3}")),
-            r.p_value,
-        ));
-        h.push_str(&cell(
-            &r.p_holm.map_or(String::new(), |p| format!("{p:.3}")),
-            r.p_holm,
-        ));
+        h.push_str(&cell(&p_text(r.p_value), r.p_value));
+        h.push_str(&cell(&p_text(r.p_holm), r.p_holm));
         h.push_str(&format!(
             "<td class=\"{0}\">{0}</td>",
             escape(r.verdict.as_str())
