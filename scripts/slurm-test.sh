@@ -2,7 +2,9 @@
 # End-to-end test of `sweep run --executor slurm` against a real Slurm: installs Debian's
 # slurm-wlm daemons and munge, writes a one-node slurm.conf for this host, starts munged,
 # slurmctld and slurmd, submits a tiny sweep, waits for it, checks that every job is done and
-# that `report compare` reads it, resubmits (nothing left to submit), and stops the daemons.
+# that `report compare` reads it, resubmits (nothing left to submit), then requeues a running
+# task (`scontrol requeue`, as a preemption does) and checks that it resumes from its checkpoint
+# to the logs of an uninterrupted run, and stops the daemons.
 # Needs root (it installs packages and starts daemons). Usage: scripts/slurm-test.sh [BIN]
 set -euo pipefail
 BIN="${1:-${CARGO_TARGET_DIR:-$HOME/.cache/weightlab-target}/release/weightlab}"
@@ -108,3 +110,35 @@ grep -q "| l3 |" compare.md || { say "report compare did not read the sweep"; ca
 "$BIN" sweep run slurm.yaml --executor slurm --out sweep 2> again.err
 grep -q "nothing to submit" again.err || { say "a finished sweep was submitted again"; exit 1; }
 say "ok: 6/6 jobs done through Slurm array $JOB, report compare read them, nothing resubmitted"
+
+# Preemption: a task requeued by Slurm while it trains resumes from its checkpoint, and ends
+# with the logs of an uninterrupted run.
+cp "$ROOT/tests/slurm/preempt.yaml" .
+PJOB="$("$BIN" sweep run preempt.yaml --executor slurm --out preempt --time 00:10:00)"
+say "submitted preemption test job $PJOB"
+for _ in $(seq 240); do
+  "$BIN" sweep status preempt 2>/dev/null | grep -Eq "running .* epoch ([3-9]|[1-9][0-9])/" && break
+  sleep 0.5
+done
+"$BIN" sweep status preempt >&2
+"$BIN" sweep status preempt | grep -Eq "epoch ([3-9]|[1-9][0-9])/" \
+  || { say "the job never reached epoch 3"; cat preempt/slurm/*.out >&2 || true; exit 1; }
+scontrol requeue "${PJOB}_0"
+say "requeued ${PJOB}_0 while it trained"
+for _ in $(seq 300); do
+  "$BIN" sweep status preempt | grep -q "1 done" && break
+  sleep 1
+done
+"$BIN" sweep status preempt >&2
+"$BIN" sweep status preempt | grep -q "1 done" \
+  || { say "the requeued job did not finish"; tail -20 "$WORK"/log/*.log >&2; cat preempt/slurm/*.out >&2 || true; exit 1; }
+grep -q "job resumed from its checkpoint" preempt/slurm/*.out \
+  || { say "the requeued task did not resume from its checkpoint"; cat preempt/slurm/*.out >&2; exit 1; }
+"$BIN" sweep run preempt.yaml --out preempt-ref 2> /dev/null
+"$BIN" report diff preempt-ref preempt --tol 0 > preempt-diff.txt \
+  || { say "the resumed job's logs differ from an uninterrupted run"; cat preempt-diff.txt >&2; exit 1; }
+for d in preempt-ref/*/; do
+  cmp -s "$d/steps.parquet" "preempt/$(basename "$d")/steps.parquet" \
+    || { say "steps.parquet differs after the requeue"; exit 1; }
+done
+say "ok: ${PJOB}_0 requeued mid-run resumed from its checkpoint; logs identical to an uninterrupted run (diff --tol 0, steps.parquet byte for byte)"

@@ -47,6 +47,14 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A stop signal interrupted training after this step; a checkpoint was taken.
+    #[error("interrupted at epoch {epoch}, step {step}")]
+    Interrupted {
+        /// 1-based epoch in progress.
+        epoch: usize,
+        /// 1-based global step just finished.
+        step: usize,
+    },
     /// The run folder is held by another live sweep.
     #[error("{}", .0)]
     Locked(String),
@@ -90,7 +98,10 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input { .. } | Error::Io { .. } | Error::Locked(_) => 2,
-            Error::NonFinite { .. } | Error::Log { .. } | Error::Failed(_) => 1,
+            Error::NonFinite { .. }
+            | Error::Log { .. }
+            | Error::Failed(_)
+            | Error::Interrupted { .. } => 1,
         }
     }
 }

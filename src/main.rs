@@ -15,6 +15,7 @@ use weightlab::runlog::JobState;
 use weightlab::sweep::sinks::{self, IndexSink, ProgressSink, TracingSink};
 use weightlab::sweep::slurm::{self, SlurmOptions};
 use weightlab::sweep::{self, EventSink, RunOptions, Sweep};
+use weightlab::train::Checkpoint;
 
 /// `print!` that ignores a closed stdout (`weightlab sweep status DIR | head -1`): results are
 /// files, and a reader that stops reading is not an error.
@@ -52,6 +53,19 @@ enum Command {
     /// Built-in data.
     #[command(subcommand)]
     Data(DataCmd),
+    /// Evaluate a done job's trained model (FV pair accuracy, EX accuracy) on a dataset.
+    Eval {
+        /// The job's folder, RUN_DIR/<run_id>.
+        run: PathBuf,
+        /// A dataset name of the job's experiment, or a YAML dataset entry such as
+        /// '{ name: oulu, oulu_casia: { root: data/OuluCASIA, image_size: 64 } }'
+        /// [default: the job's own dataset].
+        #[arg(long)]
+        dataset: Option<String>,
+        /// Compute backend.
+        #[arg(long, value_enum, default_value_t = BackendKind::Flex)]
+        device: BackendKind,
+    },
 }
 
 #[derive(Subcommand)]
@@ -237,6 +251,10 @@ struct RunArgs {
     /// At most this many array tasks at once.
     #[arg(long, value_parser = at_least_one)]
     array_parallelism: Option<usize>,
+    /// Seconds before the time limit at which Slurm sends SIGTERM, so that a task writes a
+    /// checkpoint and is requeued (0: no warning).
+    #[arg(long, default_value_t = 120)]
+    signal_before: u64,
     /// An extra `#SBATCH` line, e.g. --sbatch-arg=--mem=4G (repeatable).
     #[arg(long = "sbatch-arg", allow_hyphen_values = true)]
     sbatch_arg: Vec<String>,
@@ -298,6 +316,7 @@ fn sweep_submit(args: &RunArgs, sweep: &Sweep) -> Result<ExitCode> {
         array_parallelism: args.array_parallelism,
         sbatch_args: args.sbatch_arg.clone(),
         run: args.options(),
+        signal_before: args.signal_before,
     };
     if args.dry_run {
         let preview = slurm::preview(sweep, &opts)?;
@@ -401,7 +420,12 @@ fn sweep_run(args: RunArgs) -> Result<ExitCode> {
     } else {
         sinks.push(&mut log);
     }
+    install_stop_handlers();
     let outcome = sweep.run(&opts, &mut sinks)?;
+    let resume: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(code) = stopped(&format!("weightlab {}", resume.join(" "))) {
+        return Ok(code);
+    }
     eprintln!(
         "{}/{} jobs done in {}",
         outcome.done,
@@ -417,6 +441,40 @@ fn sweep_run(args: RunArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The signal that asked to stop (SIGINT or SIGTERM), 0 while none has.
+static STOP_SIGNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// SIGINT and SIGTERM raise the sweep's stop flag: running jobs finish their step, write a
+/// checkpoint and are left pending. A second SIGINT exits at once.
+fn install_stop_handlers() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let seen = Arc::new(AtomicBool::new(false));
+    // A second Ctrl-C exits at once. Repeated SIGTERMs do not: Slurm may send one to the task's
+    // shell, which forwards it, and one to every process of the task.
+    let _ = signal_hook::flag::register_conditional_shutdown(SIGINT, 130, seen.clone());
+    let _ = signal_hook::flag::register(SIGINT, seen.clone());
+    for sig in [SIGINT, SIGTERM] {
+        // SAFETY: the handler only stores to atomics, which is async-signal-safe.
+        let _ = unsafe {
+            signal_hook::low_level::register(sig, move || {
+                sweep::stop_flag().store(true, Ordering::SeqCst);
+                STOP_SIGNAL.store(sig, Ordering::SeqCst);
+            })
+        };
+    }
+}
+
+/// The exit code after a stop signal (130 for SIGINT, 143 for SIGTERM), with how to resume.
+fn stopped(resume: &str) -> Option<ExitCode> {
+    let sig = STOP_SIGNAL.load(std::sync::atomic::Ordering::SeqCst);
+    (sig != 0).then(|| {
+        eprintln!("stopped by a signal: running jobs wrote a checkpoint and are pending; resume with `{resume}`");
+        ExitCode::from((128 + sig) as u8)
+    })
 }
 
 fn sweep_status(dir: PathBuf) -> Result<ExitCode> {
@@ -443,8 +501,15 @@ fn sweep_status(dir: PathBuf) -> Result<ExitCode> {
             .get(&p.job.index)
             .map(|s| format!("  slurm {s}"))
             .unwrap_or_default();
+        // How far a running or interrupted job got: its last checkpoint.
+        let progress = (p.state != JobState::Done)
+            .then(|| Checkpoint::read_header(&sweep.dir.job(&p.job.run_id).checkpoint()))
+            .flatten()
+            .filter(|h| h.config_hash == p.job.config_hash)
+            .map(|h| format!("  epoch {}/{}", h.epoch, h.epochs_total))
+            .unwrap_or_default();
         outln!(
-            "{:>4}  {:<8} {}{task}{reason}",
+            "{:>4}  {:<8} {}{progress}{task}{reason}",
             p.job.index,
             p.state.as_str(),
             p.job.run_id
@@ -509,7 +574,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sweep(SweepCmd::Run(args)) => sweep_run(args),
         Command::Sweep(SweepCmd::Job { dir, index, device }) => {
             let mut log = TracingSink;
+            install_stop_handlers();
             let ok = sweep::run_single(&dir, index, device, &mut [&mut log])?;
+            let again: Vec<String> = std::env::args().skip(1).collect();
+            if let Some(code) = stopped(&format!("weightlab {}", again.join(" "))) {
+                return Ok(code);
+            }
             Ok(if ok {
                 ExitCode::SUCCESS
             } else {
@@ -519,6 +589,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sweep(SweepCmd::Status { dir }) => sweep_status(dir),
         Command::Data(DataCmd::Synth(a)) => data_synth(a),
         Command::Report(cmd) => report(cmd),
+        Command::Eval {
+            run,
+            dataset,
+            device,
+        } => {
+            let r = weightlab::report::eval::eval(&run, dataset.as_deref(), device)?;
+            outln!("run_id,dataset,test_images,pairs,fv_acc,ex_acc");
+            outln!(
+                "{},{},{},{},{},{}",
+                r.run_id,
+                r.dataset,
+                r.test_images,
+                r.pairs,
+                r.fv_acc,
+                r.ex_acc.map_or(String::new(), |a| a.to_string())
+            );
+            if r.ex_acc.is_none() {
+                eprintln!("no EX accuracy: the dataset's expressions are not those the model was trained on");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

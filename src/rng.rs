@@ -6,7 +6,7 @@
 
 /// SplitMix64: small, fast and identical on every platform, which is what logs that must
 /// match byte for byte across machines need.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rng {
     state: u64,
 }

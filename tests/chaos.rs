@@ -1,12 +1,14 @@
 //! Chaos: kill -9 a running sweep at random moments, resume it each time, and check that
-//! nothing was lost or redone. `make chaos` runs it with 20 kills (WEIGHTLAB_CHAOS_KILLS=20);
-//! the test suite with 4.
+//! nothing was lost or redone: finished jobs are never rewritten, every kill loses at most the
+//! epoch in progress (jobs resume from their last checkpoint), and the final logs equal an
+//! uninterrupted sweep's. `make chaos` runs it with 20 kills (WEIGHTLAB_CHAOS_KILLS=20); the
+//! test suite with 4.
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use common::*;
@@ -14,6 +16,26 @@ use weightlab::atomic::TMP_SUFFIX;
 use weightlab::report::diff::diff;
 use weightlab::rng::Rng;
 use weightlab::runlog::read_frame;
+use weightlab::train::Checkpoint;
+
+/// Per job, the steps trained in an attempt and the last of them, from the attempt's trace
+/// (`step` lines of the tracing sink).
+fn last_steps(log: &str) -> BTreeMap<String, (usize, usize)> {
+    let mut last = BTreeMap::new();
+    for line in log.lines().filter(|l| l.contains(" step run_id=")) {
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .map(str::to_string)
+        };
+        if let (Some(id), Some(step)) = (field("run_id="), field("step=")) {
+            let step: usize = step.parse().unwrap_or(0);
+            let e = last.entry(id).or_insert((0, 0));
+            *e = (e.0 + 1, step.max(e.1));
+        }
+    }
+    last
+}
 
 fn files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -90,12 +112,17 @@ fn killed_at_random_moments_the_sweep_loses_and_redoes_nothing() {
     let mut rng = Rng::new(2026);
     let mut finished: BTreeMap<PathBuf, Snapshot> = BTreeMap::new();
     let (mut parquet_checked, mut killed_running) = (0usize, 0usize);
+    // Steps per epoch of the tiny experiment: 5 training subjects × 4 expressions × 2 images in
+    // batches of 16.
+    let per_epoch = 40usize.div_ceil(16);
+    let (mut trained, mut worst_loss) = (0usize, 0usize);
     for k in 0..kills {
+        let log_path = tmp.path().join(format!("attempt-{k}.log"));
         let mut child = Command::new(bin())
             .args(["sweep", "run", exp, "--out", "chaos", "--jobs", "2"])
             .current_dir(tmp.path())
-            .env("RUST_LOG", "off")
-            .stderr(Stdio::null())
+            .env("RUST_LOG", "weightlab=trace")
+            .stderr(std::fs::File::create(&log_path).unwrap())
             .spawn()
             .unwrap();
         let remaining = (total - done_jobs(&sweep).len()).max(1) as f64 / total as f64;
@@ -107,6 +134,27 @@ fn killed_at_random_moments_the_sweep_loses_and_redoes_nothing() {
         }
         let _ = child.kill(); // SIGKILL
         child.wait().unwrap();
+
+        // What the kill cost: the steps a job trained past its last checkpoint.
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        for (run_id, (_, last)) in last_steps(&log) {
+            let job = sweep.join(&run_id);
+            let done = std::fs::read_to_string(job.join("status.json"))
+                .unwrap_or_default()
+                .contains("\"done\"");
+            let kept = if done {
+                last
+            } else {
+                Checkpoint::read_header(&job.join("checkpoint.bin")).map_or(0, |h| h.step)
+            };
+            let lost = last.saturating_sub(kept);
+            assert!(
+                lost <= per_epoch,
+                "kill {k}: {run_id} lost {lost} steps, more than the epoch in progress ({per_epoch})"
+            );
+            worst_loss = worst_loss.max(lost);
+        }
+        trained += last_steps(&log).values().map(|v| v.0).sum::<usize>();
 
         // Every parquet file on disk is complete and readable.
         for f in files(&sweep)
@@ -131,15 +179,21 @@ fn killed_at_random_moments_the_sweep_loses_and_redoes_nothing() {
                 .or_insert_with(|| snapshot(&dir));
         }
     }
-    let last = run(
-        tmp.path(),
-        &["sweep", "run", exp, "--out", "chaos", "--jobs", "2"],
-    );
+    let last = Command::new(bin())
+        .args(["sweep", "run", exp, "--out", "chaos", "--jobs", "2"])
+        .current_dir(tmp.path())
+        .env("RUST_LOG", "weightlab=trace")
+        .output()
+        .unwrap();
     assert!(
         last.status.success(),
         "{}",
         String::from_utf8_lossy(&last.stderr)
     );
+    trained += last_steps(&String::from_utf8_lossy(&last.stderr))
+        .values()
+        .map(|v| v.0)
+        .sum::<usize>();
     for (dir, snap) in &finished {
         assert_eq!(
             &snapshot(dir),
@@ -164,10 +218,16 @@ fn killed_at_random_moments_the_sweep_loses_and_redoes_nothing() {
             std::fs::read(twin.join("steps.parquet")).unwrap()
         );
     }
+    // Steps trained over all attempts, against the sweep's own: what the kills cost.
+    let needed = total * 6 * per_epoch;
+    let recomputed = trained.saturating_sub(needed);
     println!(
         "chaos: {kills} kills ({killed_running} while running), {total} jobs done exactly once \
          ({} finished before the last resume, none rewritten), {parquet_checked} parquet reads after kills all \
-         complete, {temporaries} temporary files left, largest difference to the uninterrupted sweep {worst:e}",
-        finished.len()
+         complete, {temporaries} temporary files left, largest difference to the uninterrupted sweep {worst:e}; \
+         recomputed {recomputed} of {needed} steps ({:.1} %), at most {worst_loss} lost by one job at one kill \
+         (an epoch is {per_epoch} steps)",
+        finished.len(),
+        100.0 * recomputed as f64 / needed as f64
     );
 }

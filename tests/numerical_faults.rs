@@ -41,7 +41,14 @@ fn a_nan_image_fails_the_job_with_where_it_happened() {
         set.pixels[i * n] = f32::NAN;
     }
     let data = (set, split);
-    let err = train_job(&job, &data, &Device::flex(), &mut |_| {}).unwrap_err();
+    let err = train_job(
+        &job,
+        &data,
+        &Device::flex(),
+        Default::default(),
+        &mut |_| {},
+    )
+    .unwrap_err();
     match &err {
         Error::NonFinite { epoch, step, .. } => assert_eq!((*epoch, *step), (1, 1)),
         other => panic!("expected a non-finite error, got {other}"),
@@ -53,11 +60,18 @@ fn a_nan_image_fails_the_job_with_where_it_happened() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = RunDir::new(tmp.path());
     let mut failed = None;
-    run_job(&dir, &job, &Arc::new(data), &Device::flex(), &mut |e| {
-        if let SweepEvent::JobFailed { reason, .. } = e {
-            failed = Some(reason);
-        }
-    });
+    run_job(
+        &dir,
+        &job,
+        &Arc::new(data),
+        &Device::flex(),
+        None,
+        &mut |e| {
+            if let SweepEvent::JobFailed { reason, .. } = e {
+                failed = Some(reason);
+            }
+        },
+    );
     let reason = failed.expect("a JobFailed event");
     assert!(reason.contains("non-finite"), "{reason}");
     let status = Status::read(&dir.job(&job.run_id).status())

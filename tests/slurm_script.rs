@@ -60,11 +60,12 @@ fn dry_run_prints_the_array_script_and_changes_nothing() {
         );
     }
     let root = tmp.path().canonicalize().unwrap().join("r");
-    let exec = script.lines().last().unwrap();
-    assert!(
-        exec.starts_with("exec '") && exec.contains("sweep job"),
-        "{exec}"
-    );
+    for line in ["#SBATCH --signal=B:TERM@120", "#SBATCH --requeue"] {
+        assert!(script.lines().any(|l| l == line), "missing `{line}`");
+    }
+    assert!(script.contains("scontrol requeue"), "{script}");
+    let exec = script.lines().find(|l| l.contains(" sweep job ")).unwrap();
+    assert!(exec.starts_with('\'') && exec.ends_with(" &"), "{exec}");
     assert!(
         exec.contains(&format!(
             "'{}' --index \"$SLURM_ARRAY_TASK_ID\" --device flex",

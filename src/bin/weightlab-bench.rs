@@ -187,7 +187,7 @@ fn step(
 
     let (mut timed_s, mut images, mut counted) = (0.0, 0usize, 0usize);
     let mut last = Instant::now();
-    let _ = train_job(&job, &data, &device, &mut |e| {
+    let _ = train_job(&job, &data, &device, Default::default(), &mut |e| {
         if let TrainEvent::Step(m) = e {
             let now = Instant::now();
             let in_epoch = (m.step - 1) % per_epoch; // 0-based
@@ -269,7 +269,7 @@ fn job(experiment: &Path, device: &str) -> Result<Value, Box<dyn std::error::Err
     let job = first_job(experiment, "l3: { lr: 0.1, epsilon: 0.01 }")?;
     let device = backend_of(device)?.device()?;
     let data = job.dataset.load()?;
-    let out = train_job(&job, &data, &device, &mut |_| {})?;
+    let out = train_job(&job, &data, &device, Default::default(), &mut |_| {})?;
     let log_start = Instant::now();
     let tmp = std::env::temp_dir().join(format!("weightlab-bench-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;

@@ -67,13 +67,15 @@ impl Job {
     }
 }
 
-/// Hash of what determines the results. `train.threads` is left out: it changes speed, and a
-/// sweep resumed with another thread count should not redo finished jobs.
+/// Hash of what determines the results. `train.threads` and `train.checkpoint_every` are left
+/// out: they change speed and what survives a kill, and a sweep resumed with another setting
+/// should not redo finished jobs.
 /// A config that cannot be serialised (a path that is not UTF-8) is an error rather than a hash
 /// of nothing, which every such job would share.
 pub fn config_hash(job: &ResolvedJob) -> Result<String> {
     let mut canonical = job.clone();
     canonical.train.threads = 0;
+    canonical.train.checkpoint_every = 1;
     let json = serde_json::to_vec(&canonical).map_err(|e| {
         Error::input(
             format!("datasets: {}", job.dataset.name),

@@ -42,6 +42,21 @@ pub struct TrainConfig {
     /// Compute threads per job.
     #[serde(default = "default_threads")]
     pub threads: usize,
+    /// Write a checkpoint after every this many epochs (and after the last); 0 writes none.
+    /// It changes what survives a kill, not the results, so it is left out of the run id, and
+    /// out of `run.yaml` at its default.
+    #[serde(
+        default = "default_checkpoint_every",
+        skip_serializing_if = "is_default_every"
+    )]
+    pub checkpoint_every: usize,
+}
+
+fn default_checkpoint_every() -> usize {
+    1
+}
+fn is_default_every(every: &usize) -> bool {
+    *every == default_checkpoint_every()
 }
 
 fn default_epochs() -> usize {
@@ -73,6 +88,7 @@ impl Default for TrainConfig {
             unit_optimizer: default_unit_optimizer(),
             center_loss: CenterLossConfig::default(),
             threads: default_threads(),
+            checkpoint_every: default_checkpoint_every(),
         }
     }
 }

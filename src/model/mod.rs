@@ -132,6 +132,18 @@ pub struct Outputs {
     pub expression_logits: Tensor<2>,
 }
 
+/// What a trained Θ was built for besides its [`ModelConfig`]: the input side and the two
+/// classifiers' widths. Saved beside a done job's model so that it can be rebuilt and loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NetShape {
+    /// Side of the square input images.
+    pub image_size: usize,
+    /// Training subjects (width of the identity classifier).
+    pub identities: usize,
+    /// Expressions (width of the expression classifier).
+    pub expressions: usize,
+}
+
 impl ModelConfig {
     /// Build Θ for images of side `image_size`, `n_identities` training subjects and
     /// `n_expressions` expressions. Parameters are drawn from `seed` (see [`seeded_init`]).

@@ -139,6 +139,7 @@ impl SweepLogs {
                     let mut key = r.job;
                     key.seed = 0;
                     key.train.threads = 0;
+                    key.train.checkpoint_every = 1;
                     serde_json::to_string(&key).unwrap_or_default()
                 })
                 .unwrap_or_else(|| {

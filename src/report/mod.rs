@@ -5,6 +5,7 @@
 
 pub mod compare;
 pub mod diff;
+pub mod eval;
 pub mod figures;
 pub mod html;
 mod load;

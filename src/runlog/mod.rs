@@ -5,7 +5,8 @@
 //! ```text
 //! runs/<name>/
 //!   experiment.yaml   runs.parquet   .lock
-//!   <run_id>/run.yaml  epochs.parquet  steps.parquet  status.json  pairs.csv
+//!   <run_id>/run.yaml  epochs.parquet  steps.parquet  status.json  pairs.csv  checkpoint.bin
+//!            model-theta.bpk  model-psi.bpk  model.json
 //!   slurm/sweep.sbatch  slurm/submissions.json  slurm/<job>_<task>.out
 //! ```
 
@@ -134,6 +135,11 @@ pub struct JobDir {
 pub const LOG_FILES: [&str; 2] = ["epochs.parquet", "steps.parquet"];
 
 impl JobDir {
+    /// The job folder at `root` (`RUN_DIR/<run_id>`).
+    pub fn at(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
     /// The folder itself.
     pub fn root(&self) -> &Path {
         &self.root
@@ -166,6 +172,31 @@ impl JobDir {
     /// The verification pairs used for evaluation.
     pub fn pairs(&self) -> PathBuf {
         self.root.join("pairs.csv")
+    }
+    /// The last complete checkpoint (see `train::Checkpoint`).
+    pub fn checkpoint(&self) -> PathBuf {
+        self.root.join("checkpoint.bin")
+    }
+    /// The trained Θ of a done job (burn's record format).
+    pub fn model_theta(&self) -> PathBuf {
+        self.root.join("model-theta.bpk")
+    }
+    /// The trained Ψ of a done job (burn's record format).
+    pub fn model_psi(&self) -> PathBuf {
+        self.root.join("model-psi.bpk")
+    }
+    /// The shapes the trained model was built with (JSON), so that it can be rebuilt.
+    pub fn model_shape(&self) -> PathBuf {
+        self.root.join("model.json")
+    }
+
+    /// The checkpoint's bytes; `None` when there is none.
+    pub fn read_checkpoint(&self) -> Result<Option<Vec<u8>>> {
+        match std::fs::read(self.checkpoint()) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&self.checkpoint(), "cannot read", e)),
+        }
     }
 
     /// The status file; `None` when there is none.

@@ -51,7 +51,7 @@ impl Settings for DwaConfig {
 }
 
 /// Dynamic weight average.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Dwa {
     temp: f64,
     /// Epoch-mean losses of the last two epochs, oldest first.
@@ -80,6 +80,15 @@ pub fn dwa_weights(before: [f64; TASKS], last: [f64; TASKS], temp: f64) -> [f64;
 }
 
 impl Strategy for Dwa {
+    fn state(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn restore(&mut self, state: &serde_json::Value) -> Result<(), String> {
+        *self = Self::deserialize(state).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
     fn unit_lr(&self) -> Option<f64> {
         None
     }

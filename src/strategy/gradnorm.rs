@@ -72,7 +72,7 @@ impl Settings for GradNormConfig {
 const MIN_WEIGHT: f64 = 1e-3;
 
 /// GradNorm weighting.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GradNorm {
     alpha: f64,
     weights: [f64; TASKS],
@@ -93,6 +93,15 @@ impl GradNorm {
 }
 
 impl Strategy for GradNorm {
+    fn state(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn restore(&mut self, state: &serde_json::Value) -> Result<(), String> {
+        *self = Self::deserialize(state).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
     fn unit_lr(&self) -> Option<f64> {
         None
     }

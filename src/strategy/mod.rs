@@ -100,6 +100,17 @@ pub trait Strategy: Send {
     /// The epoch's mean training losses (those logged as `loss_fv`, `loss_ex`), after its last
     /// step.
     fn end_epoch(&mut self, _mean_losses: [f64; TASKS]) {}
+
+    /// Everything the strategy carries from step to step (loss histories, its own parameters
+    /// and optimiser, its random generator), for a checkpoint; `Null` when it carries nothing.
+    fn state(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+
+    /// Take back a [`state`](Strategy::state) of a strategy built from the same settings.
+    fn restore(&mut self, _state: &serde_json::Value) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// What a strategy may draw on when it is built.

@@ -38,7 +38,7 @@ impl Settings for RlwConfig {
 const RLW_STREAM: u64 = 0x524C57;
 
 /// Random loss weighting.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Rlw {
     rng: Rng,
 }
@@ -61,6 +61,15 @@ fn softmax(z: [f64; TASKS]) -> [f64; TASKS] {
 }
 
 impl Strategy for Rlw {
+    fn state(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn restore(&mut self, state: &serde_json::Value) -> Result<(), String> {
+        *self = Self::deserialize(state).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
     fn unit_lr(&self) -> Option<f64> {
         None
     }

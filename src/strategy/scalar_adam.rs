@@ -3,7 +3,7 @@
 //! an update a test can recompute by hand.
 
 /// Adam (Kingma & Ba 2015) with PyTorch's defaults β = (0.9, 0.999), ε = 1e-8.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ScalarAdam {
     lr: f64,
     t: i32,

@@ -67,7 +67,7 @@ impl Settings for UncertaintyConfig {
 }
 
 /// Uncertainty weighting.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Uncertainty {
     log_var: [f64; TASKS],
     optim: ScalarAdam,
@@ -88,6 +88,15 @@ impl Uncertainty {
 }
 
 impl Strategy for Uncertainty {
+    fn state(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn restore(&mut self, state: &serde_json::Value) -> Result<(), String> {
+        *self = Self::deserialize(state).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
     fn unit_lr(&self) -> Option<f64> {
         None
     }

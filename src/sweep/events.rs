@@ -33,6 +33,8 @@ pub enum SweepEvent {
         epochs: usize,
         /// Steps per epoch × epochs.
         total_steps: usize,
+        /// The (epochs done, step) of the checkpoint it resumes from.
+        resumed_at: Option<(usize, usize)>,
     },
     /// A training step finished.
     Step {
@@ -54,6 +56,13 @@ pub enum SweepEvent {
         run_id: String,
         /// Wall seconds.
         wall_s: f64,
+    },
+    /// A stop signal interrupted a job; it is pending again, with a checkpoint.
+    JobInterrupted {
+        /// The job.
+        run_id: String,
+        /// Where it stopped, e.g. `interrupted at epoch 3, step 40`.
+        reason: String,
     },
     /// A job failed; the sweep goes on.
     JobFailed {
@@ -81,6 +90,8 @@ pub struct SweepOutcome {
     pub done: usize,
     /// Failed jobs with their reasons, as (run id, reason).
     pub failed: Vec<(String, String)>,
+    /// Jobs a stop signal interrupted (pending again, resumable).
+    pub interrupted: usize,
     /// Wall seconds of this invocation.
     pub wall_s: f64,
 }

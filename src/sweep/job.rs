@@ -1,18 +1,23 @@
-//! One job inside a sweep folder: mark it running, train, write its logs, mark it done or
-//! failed. Errors and panics become a `failed` status; they never stop the sweep.
+//! One job inside a sweep folder: mark it running, train (from its last checkpoint when it has
+//! a usable one), store its checkpoints as they come, write its logs and model, mark it done or
+//! failed. Errors and panics become a `failed` status; they never stop the sweep. A stop signal
+//! leaves the job `pending` with a checkpoint of the step it stopped at.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 
 use burn::prelude::Device;
 
 use super::SweepEvent;
+use crate::atomic::atomic_write;
 use crate::config::Job;
 use crate::data::{FaceSet, Split};
 use crate::error::{Error, Result};
-use crate::runlog::{EpochRow, JobState, PairRow, RunDir, RunRecord, Status, StepRow};
-use crate::train::{train_job, TrainEvent};
+use crate::model::NetShape;
+use crate::runlog::{EpochRow, JobDir, JobState, PairRow, RunDir, RunRecord, Status, StepRow};
+use crate::train::{train_job, Checkpoint, TrainControl, TrainEvent};
 
 /// Write `state` for `job` (with its resolved config in `run.yaml`).
 pub(super) fn mark(dir: &RunDir, job: &Job, state: JobState, reason: Option<String>) -> Result<()> {
@@ -33,29 +38,59 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "panic".to_string())
 }
 
+/// The job's last checkpoint when it can be resumed: a file that decodes whole and belongs to
+/// this config. Anything else is set aside with a warning that says why (the job restarts).
+pub fn usable_checkpoint(jd: &JobDir, job: &Job) -> Option<Checkpoint> {
+    let bytes = match jd.read_checkpoint() {
+        Ok(Some(b)) => b,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(run_id = %job.run_id, error = %e, "checkpoint unreadable; the job restarts");
+            return None;
+        }
+    };
+    match Checkpoint::from_bytes(&bytes) {
+        Ok(ck) if ck.header.config_hash == job.config_hash => Some(ck),
+        Ok(_) => {
+            tracing::warn!(run_id = %job.run_id, "checkpoint of another config; the job restarts");
+            None
+        }
+        Err(why) => {
+            tracing::warn!(run_id = %job.run_id, reason = %why, "checkpoint ignored; the job restarts");
+            None
+        }
+    }
+}
+
 /// Train `job` and record the outcome in its folder. Emits JobStarted, Step, EpochFinished and
-/// JobFinished or JobFailed.
+/// JobFinished, JobFailed or JobInterrupted. `stop` is the sweep's stop flag.
 pub fn run_job(
     dir: &RunDir,
     job: &Job,
     data: &Arc<(FaceSet, Split)>,
     device: &Device,
+    stop: Option<&AtomicBool>,
     emit: &mut dyn FnMut(SweepEvent),
 ) {
     let started = Instant::now();
+    let jd = dir.job(&job.run_id);
     let outcome = (|| -> Result<()> {
-        let jd = dir.job(&job.run_id);
-        // A rerun starts from a clean folder: logs of an interrupted attempt must not survive.
+        // Logs are written whole at the end: those of an interrupted attempt must not survive
+        // (the checkpoint holds the rows of its epochs).
         jd.clear_logs();
+        let resume = usable_checkpoint(&jd, job);
         mark(dir, job, JobState::Running, None)?;
         let steps_per_epoch = data.1.train.len().div_ceil(job.train.batch_size);
         emit(SweepEvent::JobStarted {
             run_id: job.run_id.clone(),
             epochs: job.train.epochs,
             total_steps: steps_per_epoch * job.train.epochs,
+            resumed_at: resume.as_ref().map(|c| (c.header.epoch, c.header.step)),
         });
+        let control = TrainControl { resume, stop };
+        let mut stored: Result<()> = Ok(());
         let output = catch_unwind(AssertUnwindSafe(|| {
-            train_job(job, data, device, &mut |e| match e {
+            train_job(job, data, device, control, &mut |e| match e {
                 TrainEvent::Step(metrics) => emit(SweepEvent::Step {
                     run_id: job.run_id.clone(),
                     metrics,
@@ -64,12 +99,29 @@ pub fn run_job(
                     run_id: job.run_id.clone(),
                     metrics,
                 }),
+                TrainEvent::Checkpoint(ck) => {
+                    if stored.is_ok() {
+                        stored = store_checkpoint(&jd, &ck);
+                    }
+                }
             })
         }))
-        .map_err(|p| Error::Failed(format!("panic: {}", panic_message(p.as_ref()))))??;
+        .map_err(|p| Error::Failed(format!("panic: {}", panic_message(p.as_ref()))));
+        stored?;
+        let output = output??;
 
-        // Logs first, status last: `done` implies complete logs.
-        let (set, _) = data.as_ref();
+        // Logs and model first, status last: `done` implies complete logs.
+        let (set, split) = data.as_ref();
+        let shape = NetShape {
+            image_size: set.image_size,
+            identities: split.n_train_subjects,
+            expressions: set.expression_names.len(),
+        };
+        let shape_json =
+            serde_json::to_vec_pretty(&shape).map_err(|e| Error::log(&jd.model_shape(), e))?;
+        atomic_write(&jd.model_shape(), &shape_json)?;
+        atomic_write(&jd.model_theta(), &output.model.theta)?;
+        atomic_write(&jd.model_psi(), &output.model.psi)?;
         let epochs: Vec<EpochRow> = output
             .epochs
             .iter()
@@ -94,6 +146,16 @@ pub fn run_job(
             run_id: job.run_id.clone(),
             wall_s: started.elapsed().as_secs_f64(),
         }),
+        Err(e @ Error::Interrupted { .. }) => {
+            let reason = e.to_string();
+            if let Err(w) = mark(dir, job, JobState::Pending, Some(reason.clone())) {
+                tracing::error!(run_id = %job.run_id, error = %w, "cannot record the interruption");
+            }
+            emit(SweepEvent::JobInterrupted {
+                run_id: job.run_id.clone(),
+                reason,
+            });
+        }
         Err(e) => {
             let reason = e.to_string();
             if let Err(w) = mark(dir, job, JobState::Failed, Some(reason.clone())) {
@@ -105,4 +167,10 @@ pub fn run_job(
             });
         }
     }
+}
+
+/// Write a checkpoint atomically over the previous one.
+fn store_checkpoint(jd: &JobDir, ck: &Checkpoint) -> Result<()> {
+    let bytes = ck.to_bytes().map_err(|e| Error::log(&jd.checkpoint(), e))?;
+    atomic_write(&jd.checkpoint(), &bytes)
 }

@@ -11,7 +11,7 @@ pub mod slurm;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
@@ -92,6 +92,19 @@ pub struct Sweep {
     pub dir: RunDir,
     /// The jobs.
     pub jobs: Vec<Job>,
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// The flag a stop signal raises (`sweep run`, `sweep job`): running jobs finish their step,
+/// write a checkpoint and are left pending; no new job starts.
+pub fn stop_flag() -> &'static AtomicBool {
+    &STOP
+}
+
+/// Whether a stop was requested.
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::SeqCst)
 }
 
 /// Number of cores, as the default for `--jobs`.
@@ -284,15 +297,24 @@ impl Sweep {
         // marked the previous one done, and a kill would lose finished work.
         let (tx, rx) = mpsc::channel::<SweepEvent>();
         let next = AtomicUsize::new(0);
+        let interrupted = AtomicUsize::new(0);
         let (dir, data, device, run_jobs, next) = (&self.dir, &data, &device, &run_jobs, &next);
+        let interrupted_count = &interrupted;
         std::thread::scope(|scope| {
             for _ in 0..workers.max(1).min(run_jobs.len().max(1)) {
                 let tx = tx.clone();
                 scope.spawn(move || loop {
+                    // After a stop signal no new job starts; the running ones checkpoint.
+                    if stop_requested() {
+                        break;
+                    }
                     let k = next.fetch_add(1, Ordering::SeqCst);
                     let Some(job) = run_jobs.get(k) else { break };
                     let set = data[&job.dataset.name].clone();
-                    run_job(dir, job, &set, device, &mut |e| {
+                    run_job(dir, job, &set, device, Some(stop_flag()), &mut |e| {
+                        if matches!(e, SweepEvent::JobInterrupted { .. }) {
+                            interrupted_count.fetch_add(1, Ordering::SeqCst);
+                        }
                         let _ = tx.send(e);
                     });
                 });
@@ -312,6 +334,7 @@ impl Sweep {
                 .filter(|p| p.state == JobState::Failed)
                 .map(|p| (p.job.run_id.clone(), p.reason.clone().unwrap_or_default()))
                 .collect(),
+            interrupted: interrupted.load(Ordering::SeqCst),
             wall_s: started.elapsed().as_secs_f64(),
         };
         emit_all(sinks, SweepEvent::Finished(outcome.clone()));
@@ -378,14 +401,24 @@ pub fn run_single(
     let device = backend.unwrap_or(sweep.experiment.device).device()?;
     let data = job.dataset.load()?;
     let mut ok = true;
-    run_job(&sweep.dir, &job, &Arc::new(data), &device, &mut |e| {
-        if matches!(e, SweepEvent::JobFailed { .. }) {
-            ok = false;
-        }
-        for s in sinks.iter_mut() {
-            s.event(&e);
-        }
-    });
+    run_job(
+        &sweep.dir,
+        &job,
+        &Arc::new(data),
+        &device,
+        Some(stop_flag()),
+        &mut |e| {
+            if matches!(
+                e,
+                SweepEvent::JobFailed { .. } | SweepEvent::JobInterrupted { .. }
+            ) {
+                ok = false;
+            }
+            for s in sinks.iter_mut() {
+                s.event(&e);
+            }
+        },
+    );
     sinks::rebuild_index(&sweep);
     Ok(ok)
 }

@@ -59,6 +59,7 @@ impl EventSink for ProgressSink {
                 run_id,
                 epochs,
                 total_steps,
+                ..
             } => {
                 let bar = self.multi.add(ProgressBar::new(*total_steps as u64));
                 bar.set_style(
@@ -78,7 +79,9 @@ impl EventSink for ProgressSink {
                     ));
                 }
             }
-            SweepEvent::JobFinished { run_id, .. } | SweepEvent::JobFailed { run_id, .. } => {
+            SweepEvent::JobFinished { run_id, .. }
+            | SweepEvent::JobFailed { run_id, .. }
+            | SweepEvent::JobInterrupted { run_id, .. } => {
                 if let Some((bar, _)) = self.jobs.remove(run_id) {
                     bar.finish_and_clear();
                     self.multi.remove(&bar);
@@ -118,10 +121,30 @@ impl EventSink for TracingSink {
             SweepEvent::JobSkipped { run_id, state } => {
                 tracing::debug!(run_id = %run_id, state = state.as_str(), "job skipped")
             }
-            SweepEvent::JobStarted { run_id, epochs, .. } => {
-                tracing::info!(run_id = %run_id, epochs, "job started")
+            SweepEvent::JobStarted {
+                run_id,
+                epochs,
+                resumed_at: None,
+                ..
+            } => tracing::info!(run_id = %run_id, epochs, "job started"),
+            SweepEvent::JobStarted {
+                run_id,
+                epochs,
+                resumed_at: Some((done, step)),
+                ..
+            } => tracing::info!(
+                run_id = %run_id,
+                epochs,
+                from_epoch = done + 1,
+                after_step = step,
+                "job resumed from its checkpoint"
+            ),
+            SweepEvent::JobInterrupted { run_id, reason } => {
+                tracing::warn!(run_id = %run_id, reason = %reason, "job stopped; checkpoint written")
             }
-            SweepEvent::Step { .. } => {}
+            SweepEvent::Step { run_id, metrics: m } => {
+                tracing::trace!(run_id = %run_id, epoch = m.epoch, step = m.step, "step")
+            }
             SweepEvent::EpochFinished { run_id, metrics: m } => tracing::info!(
                 run_id = %run_id,
                 epoch = m.epoch,
@@ -174,6 +197,7 @@ impl EventSink for IndexSink<'_> {
                 | SweepEvent::JobStarted { .. }
                 | SweepEvent::JobFinished { .. }
                 | SweepEvent::JobFailed { .. }
+                | SweepEvent::JobInterrupted { .. }
                 | SweepEvent::Finished(_)
         ) {
             write_index(self.sweep, &mut self.done);

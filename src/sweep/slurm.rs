@@ -32,6 +32,9 @@ pub struct SlurmOptions {
     pub sbatch_args: Vec<String>,
     /// Which jobs to submit (`retry_failed`, `fresh`) and the `--device` each task gets.
     pub run: RunOptions,
+    /// Seconds before the time limit at which Slurm warns a task with SIGTERM, so that it
+    /// checkpoints and is requeued (`--signal=B:TERM@…`); 0 asks for no warning.
+    pub signal_before: u64,
 }
 
 /// One `sbatch` submission.
@@ -187,6 +190,10 @@ fn script(sweep: &Sweep, root: &Path, indices: &[usize], opts: &SlurmOptions) ->
         "#SBATCH --output={}\n",
         RunDir::slurm_output_pattern(root)
     ));
+    if opts.signal_before > 0 {
+        s.push_str(&format!("#SBATCH --signal=B:TERM@{}\n", opts.signal_before));
+    }
+    s.push_str("#SBATCH --requeue\n");
     for arg in &opts.sbatch_args {
         s.push_str(&format!("#SBATCH {arg}\n"));
     }
@@ -197,11 +204,26 @@ fn script(sweep: &Sweep, root: &Path, indices: &[usize], opts: &SlurmOptions) ->
         .device
         .map(|d| format!(" --device {}", d.as_str()))
         .unwrap_or_default();
+    s.push_str(
+        "# A stop signal (the time limit's warning, a preemption) reaches weightlab, which\n\
+         # finishes its step, writes a checkpoint and exits 143; the task is then requeued and\n\
+         # resumes from that checkpoint.\n\
+         trap 'kill -TERM \"$child\" 2>/dev/null' TERM\n",
+    );
     s.push_str(&format!(
-        "exec {} sweep job {} --index \"$SLURM_ARRAY_TASK_ID\"{device}\n",
+        "{} sweep job {} --index \"$SLURM_ARRAY_TASK_ID\"{device} &\n",
         quote(&exe),
         quote(root)
     ));
+    s.push_str(
+        "child=$!\n\
+         wait \"$child\"; rc=$?\n\
+         while kill -0 \"$child\" 2>/dev/null; do wait \"$child\"; rc=$?; done\n\
+         if [ \"$rc\" -eq 143 ]; then\n  \
+         scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\" || true\n\
+         fi\n\
+         exit \"$rc\"\n",
+    );
     Ok(s)
 }
 

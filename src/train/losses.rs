@@ -54,6 +54,34 @@ impl CenterLoss {
             .mul_scalar(self.config.alpha / batch as f64)
     }
 
+    /// The centers as `(values, [classes, dim])`, for a checkpoint (f32 values held as f64,
+    /// which is exact).
+    pub fn to_values(&self) -> (Vec<f64>, [usize; 2]) {
+        let dims = self.centers.dims();
+        let values = self
+            .centers
+            .to_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap_or_default();
+        (values.into_iter().map(f64::from).collect(), dims)
+    }
+
+    /// Replace the centers with checkpointed `values` of shape `dims`; an error when the shape
+    /// is not this loss's.
+    pub fn set_values(&mut self, values: Vec<f64>, dims: [usize; 2]) -> Result<(), String> {
+        if dims != self.centers.dims() || values.len() != dims[0] * dims[1] {
+            return Err(format!(
+                "centers of shape {dims:?} for a loss of shape {:?}",
+                self.centers.dims()
+            ));
+        }
+        let device = self.centers.device();
+        let values: Vec<f32> = values.into_iter().map(|v| v as f32).collect();
+        self.centers = Tensor::from_data(TensorData::new(values, dims.to_vec()), &device);
+        Ok(())
+    }
+
     /// Move the centers of the classes present in the batch towards their batch means.
     pub fn update(&mut self, embedding: Tensor<2>, one_hot: Tensor<2>) {
         let x = l2_normalize(embedding.detach()); // [batch, dim]

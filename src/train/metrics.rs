@@ -2,12 +2,13 @@
 //! folder's rows are built from them in `runlog`; the loop itself writes no file.
 
 use burn::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::strategy::{Objective, TaskLosses};
 
 /// What one training step measured, read back from the device in one transfer.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct StepMetrics {
     /// 1-based epoch.
     pub epoch: usize,
@@ -95,7 +96,7 @@ impl StepMetrics {
 }
 
 /// Running sums of an epoch's steps, turned into means when it ends.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EpochMeans {
     steps: usize,
     raw_w_fv: f64,
@@ -154,7 +155,7 @@ impl EpochMeans {
 }
 
 /// One epoch: the means of its steps' [`StepMetrics`] and the evaluation after it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EpochMetrics {
     /// 1-based epoch.
     pub epoch: usize,

@@ -7,15 +7,19 @@
 //! epoch's [`EpochMetrics`]. The loop never names a strategy and writes no file: the sweep turns
 //! its metrics into log rows.
 
+pub mod checkpoint;
 pub mod eval;
 pub mod losses;
 mod metrics;
 
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, RmsPropConfig, SgdConfig};
 use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
 use burn::tensor::TensorData;
 
 use crate::config::{Job, OptimizerKind};
@@ -25,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::model::{MultiTaskNet, Outputs, WeightUnit};
 use crate::rng::Rng;
 use crate::strategy::{BuildContext, SharedGradients, StepContext, Strategy, TaskLosses};
+pub use checkpoint::{Checkpoint, CheckpointHeader, PartialEpoch};
 pub use eval::{evaluate, Evaluation};
 pub use losses::CenterLoss;
 pub use metrics::{EpochMeans, EpochMetrics, StepMetrics};
@@ -36,6 +41,27 @@ pub enum TrainEvent {
     Step(StepMetrics),
     /// An epoch finished and was evaluated.
     Epoch(EpochMetrics),
+    /// A checkpoint was taken (after an epoch, or on a stop request); the caller stores it.
+    Checkpoint(Box<Checkpoint>),
+}
+
+/// How a job runs beyond its config: where it resumes and when it stops.
+#[derive(Debug, Default)]
+pub struct TrainControl<'a> {
+    /// A checkpoint of this job to continue from (its config hash must be the job's).
+    pub resume: Option<Checkpoint>,
+    /// Raised by a stop signal: the loop finishes its step, emits a checkpoint and returns
+    /// [`Error::Interrupted`].
+    pub stop: Option<&'a AtomicBool>,
+}
+
+/// The trained Θ and Ψ, in burn's record format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainedModel {
+    /// Θ's record.
+    pub theta: Vec<u8>,
+    /// Ψ's record.
+    pub psi: Vec<u8>,
 }
 
 /// Everything a finished job produced.
@@ -51,10 +77,36 @@ pub struct TrainOutput {
     pub train_s: f64,
     /// Seconds spent in evaluation.
     pub eval_s: f64,
+    /// The trained model.
+    pub model: TrainedModel,
 }
 
 /// Seed of the verification pairs: fixed, so every job of a dataset is scored on the same pairs.
 const PAIRS_SEED: u64 = 0x5EED;
+
+/// The verification pairs every job of a dataset is scored on.
+pub fn evaluation_pairs(set: &FaceSet, split: &Split) -> Vec<Pair> {
+    verification_pairs(set, &split.test, PAIRS_SEED)
+}
+
+/// A trained Θ rebuilt from its config, shape and seed and loaded from its record `theta`, on
+/// `device` without autodiff (for evaluation).
+pub fn load_model(
+    model: &crate::model::ModelConfig,
+    shape: crate::model::NetShape,
+    seed: u64,
+    theta: &[u8],
+    device: &Device,
+) -> Result<MultiTaskNet> {
+    let net = model.init(
+        shape.image_size,
+        shape.identities,
+        shape.expressions,
+        seed,
+        device,
+    );
+    load_module(net, theta, "the trained model")
+}
 
 /// `[batch, 1, s, s]` images of `indices`, standardised to roughly zero mean, unit spread.
 pub fn batch_images(set: &FaceSet, indices: &[usize], device: &Device) -> Tensor<4> {
@@ -143,22 +195,35 @@ pub fn train_job(
     job: &Job,
     data: &(FaceSet, Split),
     device: &Device,
+    control: TrainControl<'_>,
     observe: &mut dyn FnMut(TrainEvent),
 ) -> Result<TrainOutput> {
     let pool = compute_pool(job.train.threads.max(1))?;
     // Training runs inside the job's own pool; its events come back over a channel so that
-    // `observe` (progress bars, an event sink) stays on the caller's thread.
-    let (tx, rx) = std::sync::mpsc::channel();
+    // `observe` (progress bars, an event sink) stays on the caller's thread. Training waits
+    // until a checkpoint has been handled (stored), so that a kill loses at most the epoch in
+    // progress.
+    let (tx, rx) = std::sync::mpsc::channel::<(TrainEvent, Option<std::sync::mpsc::Sender<()>>)>();
     std::thread::scope(|scope| {
         let worker = scope.spawn(move || {
             pool.install(|| {
-                train_in_pool(job, data, device, &mut |e| {
-                    let _ = tx.send(e);
+                train_in_pool(job, data, device, control, &mut |e| {
+                    if matches!(e, TrainEvent::Checkpoint(_)) {
+                        let (done_tx, done_rx) = std::sync::mpsc::channel();
+                        if tx.send((e, Some(done_tx))).is_ok() {
+                            let _ = done_rx.recv();
+                        }
+                    } else {
+                        let _ = tx.send((e, None));
+                    }
                 })
             })
         });
-        for event in rx {
+        for (event, done) in rx {
             observe(event);
+            if let Some(done) = done {
+                let _ = done.send(());
+            }
         }
         worker
             .join()
@@ -178,26 +243,54 @@ fn train_in_pool(
     job: &Job,
     (set, split): &(FaceSet, Split),
     device: &Device,
+    control: TrainControl<'_>,
     observe: &mut dyn FnMut(TrainEvent),
 ) -> Result<TrainOutput> {
-    let started = Instant::now();
     let plain = device.clone();
     let device = device.clone().autodiff();
     let cfg = &job.train;
     let mut learner = Learner::new(job, set, split, &device);
-    let pairs = verification_pairs(set, &split.test, PAIRS_SEED);
+    let pairs = evaluation_pairs(set, split);
     let mut out = TrainOutput {
         epochs: Vec::new(),
         steps: Vec::new(),
         pairs: pairs.clone(),
         train_s: 0.0,
         eval_s: 0.0,
+        model: TrainedModel {
+            theta: Vec::new(),
+            psi: Vec::new(),
+        },
     };
-    let mut step = 0usize;
-    for epoch in 1..=cfg.epochs {
+    let (mut step, mut first_epoch, mut partial, mut started) = (0, 1, None, Instant::now());
+    if let Some(ck) = control.resume {
+        if ck.header.config_hash != job.config_hash {
+            return Err(Error::Failed(
+                "a checkpoint of another config cannot be resumed".into(),
+            ));
+        }
+        learner = learner.restore(&ck)?;
+        let h = ck.header;
+        (step, first_epoch, partial) = (h.step, h.epoch + 1, h.partial);
+        (out.epochs, out.steps, out.train_s, out.eval_s) = (h.epochs, h.steps, h.train_s, h.eval_s);
+        // Elapsed time runs on across attempts.
+        started = Instant::now()
+            .checked_sub(Duration::from_secs_f64(h.elapsed_s))
+            .unwrap_or_else(Instant::now);
+    }
+    let stop = || control.stop.is_some_and(|s| s.load(Ordering::SeqCst));
+    for epoch in first_epoch..=cfg.epochs {
         let epoch_start = Instant::now();
-        let mut means = EpochMeans::default();
-        for positions in epoch_order(job.seed, epoch, split.train.len()).chunks(cfg.batch_size) {
+        // A resumed epoch continues after the batches its checkpoint had trained.
+        let (mut means, skip) = match partial.take() {
+            Some(PartialEpoch {
+                batches_done,
+                means,
+            }) => (means, batches_done),
+            None => (EpochMeans::default(), 0),
+        };
+        let order = epoch_order(job.seed, epoch, split.train.len());
+        for (k, positions) in order.chunks(cfg.batch_size).enumerate().skip(skip) {
             step += 1;
             let batch = Batch::new(set, split, positions, &device);
             let metrics;
@@ -207,6 +300,22 @@ fn train_in_pool(
                 out.steps.push(metrics);
             }
             observe(TrainEvent::Step(metrics));
+            if stop() {
+                out.train_s += epoch_start.elapsed().as_secs_f64();
+                let at = CheckpointAt {
+                    epoch: epoch - 1,
+                    step,
+                    partial: Some(PartialEpoch {
+                        batches_done: k + 1,
+                        means,
+                    }),
+                    elapsed_s: started.elapsed().as_secs_f64(),
+                };
+                observe(TrainEvent::Checkpoint(Box::new(
+                    learner.checkpoint(job, &out, at)?,
+                )));
+                return Err(Error::Interrupted { epoch, step });
+            }
         }
         learner.strategy.end_epoch(means.mean_losses());
         out.train_s += epoch_start.elapsed().as_secs_f64();
@@ -231,8 +340,44 @@ fn train_in_pool(
         );
         observe(TrainEvent::Epoch(metrics));
         out.epochs.push(metrics);
+        let every = cfg.checkpoint_every;
+        if every > 0 && (epoch.is_multiple_of(every) || epoch == cfg.epochs) {
+            let at = CheckpointAt {
+                epoch,
+                step,
+                partial: None,
+                elapsed_s: started.elapsed().as_secs_f64(),
+            };
+            observe(TrainEvent::Checkpoint(Box::new(
+                learner.checkpoint(job, &out, at)?,
+            )));
+        }
     }
+    out.model = learner.model()?;
     Ok(out)
+}
+
+/// Where a checkpoint is taken.
+struct CheckpointAt {
+    epoch: usize,
+    step: usize,
+    partial: Option<PartialEpoch>,
+    elapsed_s: f64,
+}
+
+fn record_bytes<M: Module>(module: &M) -> Result<Vec<u8>> {
+    module
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| Error::Failed(format!("cannot record the model: {e:?}")))
+}
+
+fn load_module<M: Module>(module: M, bytes: &[u8], what: &str) -> Result<M> {
+    ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .and_then(|r| module.try_load_record(r))
+        .map_err(|e| Error::Failed(format!("cannot load {what} from the checkpoint: {e:?}")))
 }
 
 /// One mini-batch on the autodiff device: images and one-hot labels of both tasks.
@@ -298,6 +443,66 @@ impl Learner {
             ),
             lr: job.train.lr,
         }
+    }
+
+    /// The trained Θ and Ψ as records.
+    fn model(&self) -> Result<TrainedModel> {
+        Ok(TrainedModel {
+            theta: record_bytes(&self.net)?,
+            psi: record_bytes(&self.unit)?,
+        })
+    }
+
+    /// Everything this learner and `out` hold, as a checkpoint at `at`.
+    fn checkpoint(&self, job: &Job, out: &TrainOutput, at: CheckpointAt) -> Result<Checkpoint> {
+        let optim = |o: &ModuleOptimizer| {
+            o.into_bytes()
+                .map(|b| b.to_vec())
+                .map_err(|e| Error::Failed(format!("cannot record an optimiser: {e:?}")))
+        };
+        Ok(Checkpoint {
+            header: CheckpointHeader {
+                config_hash: job.config_hash.clone(),
+                epoch: at.epoch,
+                step: at.step,
+                epochs_total: job.train.epochs,
+                partial: at.partial,
+                elapsed_s: at.elapsed_s,
+                train_s: out.train_s,
+                eval_s: out.eval_s,
+                centers: self.centers.to_values(),
+                strategy: self.strategy.state(),
+                epochs: out.epochs.clone(),
+                steps: out.steps.clone(),
+            },
+            theta: record_bytes(&self.net)?,
+            psi: record_bytes(&self.unit)?,
+            theta_optim: optim(&self.theta_optim)?,
+            psi_optim: optim(&self.psi_optim)?,
+        })
+    }
+
+    /// This freshly built learner with the state of `ck`.
+    fn restore(mut self, ck: &Checkpoint) -> Result<Self> {
+        let bad = |what: &str, e: String| Error::Failed(format!("cannot load {what}: {e}"));
+        self.net = load_module(self.net, &ck.theta, "Θ")?;
+        self.unit = load_module(self.unit, &ck.psi, "Ψ")?;
+        self.theta_optim = self
+            .theta_optim
+            .from_bytes(Bytes::from_bytes_vec(ck.theta_optim.clone()))
+            .map_err(|e| bad("Θ's optimiser", format!("{e:?}")))?;
+        self.psi_optim = self
+            .psi_optim
+            .from_bytes(Bytes::from_bytes_vec(ck.psi_optim.clone()))
+            .map_err(|e| bad("Ψ's optimiser", format!("{e:?}")))?;
+        let (values, dims) = ck.header.centers.clone();
+        self.centers
+            .set_values(values, dims)
+            .map_err(|e| bad("the centers", e))?;
+        self.strategy
+            .restore(&ck.header.strategy)
+            .map_err(|e| bad("the strategy's state", e))?;
+        Ok(self)
     }
 
     /// One training step on `batch`. Takes the learner by value because burn's optimisers
