@@ -422,8 +422,7 @@ fn sweep_run(args: RunArgs) -> Result<ExitCode> {
     }
     install_stop_handlers();
     let outcome = sweep.run(&opts, &mut sinks)?;
-    let resume: Vec<String> = std::env::args().skip(1).collect();
-    if let Some(code) = stopped(&format!("weightlab {}", resume.join(" "))) {
+    if let Some(code) = stopped(&this_command()) {
         return Ok(code);
     }
     eprintln!(
@@ -466,6 +465,27 @@ fn install_stop_handlers() {
             })
         };
     }
+}
+
+/// This command line as a shell would need it typed again (arguments with spaces or shell
+/// characters in single quotes).
+fn this_command() -> String {
+    let plain = |a: &str| {
+        !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+    };
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .map(|a| {
+            if plain(&a) {
+                a
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect();
+    format!("weightlab {}", args.join(" "))
 }
 
 /// The exit code after a stop signal (130 for SIGINT, 143 for SIGTERM), with how to resume.
@@ -576,8 +596,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut log = TracingSink;
             install_stop_handlers();
             let ok = sweep::run_single(&dir, index, device, &mut [&mut log])?;
-            let again: Vec<String> = std::env::args().skip(1).collect();
-            if let Some(code) = stopped(&format!("weightlab {}", again.join(" "))) {
+            if let Some(code) = stopped(&this_command()) {
                 return Ok(code);
             }
             Ok(if ok {

@@ -142,22 +142,16 @@ fn plot_compare_and_diff() {
         .iter()
         .map(|v| v.unwrap())
         .collect();
-    let fv_all: Vec<f64> = all
-        .column("fv_acc")
-        .unwrap()
-        .f64()
-        .unwrap()
-        .iter()
-        .map(|v| v.unwrap())
-        .collect();
-    let ex_all: Vec<f64> = all
-        .column("ex_acc")
-        .unwrap()
-        .f64()
-        .unwrap()
-        .iter()
-        .map(|v| v.unwrap())
-        .collect();
+    let floats = |name: &str| -> Vec<f64> {
+        all.column(name)
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap())
+            .collect()
+    };
+    let (fv_all, ex_all) = (floats("fv_acc"), floats("ex_acc"));
     let acc = |label: &str, seed: i64| {
         let i = (0..labels.len())
             .find(|&i| labels[i] == label && seeds[i] == seed)

@@ -19,6 +19,19 @@ const STRATEGIES: &str = "  - static: { w1: [0.5] }
   - l3: { flow: official, normalize_z: true }
   - yin: { normalize_z: true }";
 
+/// The run-id prefixes of the sweep's jobs, one per strategy.
+const PREFIXES: [&str; 9] = [
+    "synth-static-w0.5-",
+    "synth-equal-",
+    "synth-uncertainty-",
+    "synth-dwa-",
+    "synth-gradnorm-",
+    "synth-rlw-",
+    "synth-gls-",
+    "synth-l3-",
+    "synth-yin-",
+];
+
 /// The tiny experiment of the other tests, with 4 epochs so that DWA leaves its equal start.
 fn experiment(name: &str) -> String {
     tiny_yaml(name, STRATEGIES, "").replace("epochs: 2,", "epochs: 4,")
@@ -53,17 +66,7 @@ fn logs(prefix: &str) -> (Vec<EpochRow>, Vec<StepRow>) {
 
 #[test]
 fn every_strategy_logs_weights_normalised_to_one_and_raw() {
-    for prefix in [
-        "synth-static-w0.5-",
-        "synth-equal-",
-        "synth-uncertainty-",
-        "synth-dwa-",
-        "synth-gradnorm-",
-        "synth-rlw-",
-        "synth-gls-",
-        "synth-l3-",
-        "synth-yin-",
-    ] {
+    for prefix in PREFIXES {
         let (epochs, steps) = logs(prefix);
         assert_eq!(epochs.len(), 4, "{prefix}");
         assert_eq!(epochs[0].strategy, prefix.split('-').nth(1).unwrap());
@@ -192,18 +195,7 @@ fn a_study_without_a_static_grid_gets_a_compare_figure_and_no_fig2() {
 /// the bit across strategies. Paired comparisons in `report compare` rest on this.
 #[test]
 fn one_seed_gives_every_strategy_the_same_start_and_batches() {
-    let prefixes = [
-        "synth-static-w0.5-",
-        "synth-equal-",
-        "synth-uncertainty-",
-        "synth-dwa-",
-        "synth-gradnorm-",
-        "synth-rlw-",
-        "synth-gls-",
-        "synth-l3-",
-        "synth-yin-",
-    ];
-    let first: Vec<(f64, f64)> = prefixes
+    let first: Vec<(f64, f64)> = PREFIXES
         .iter()
         .map(|p| {
             let (_, steps) = logs(p);

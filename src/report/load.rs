@@ -255,6 +255,18 @@ pub fn mean_std(values: &[f64]) -> (f64, Option<f64>) {
     (mean, std)
 }
 
+/// A dynamic point of `jobs`, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_point(jobs: Vec<&JobLogs>) -> Point<'_> {
+    Point {
+        dataset: "synth".into(),
+        label: "dynamic".into(),
+        strategy: "dynamic".into(),
+        static_w1: None,
+        jobs,
+    }
+}
+
 /// A finished job's logs made in memory, for the figures' and tables' unit tests: `accs` are
 /// (FV, EX) per epoch, `w_fv` the weight of every step (one step per epoch).
 #[cfg(test)]

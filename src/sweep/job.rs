@@ -146,24 +146,23 @@ pub fn run_job(
             run_id: job.run_id.clone(),
             wall_s: started.elapsed().as_secs_f64(),
         }),
-        Err(e @ Error::Interrupted { .. }) => {
-            let reason = e.to_string();
-            if let Err(w) = mark(dir, job, JobState::Pending, Some(reason.clone())) {
-                tracing::error!(run_id = %job.run_id, error = %w, "cannot record the interruption");
-            }
-            emit(SweepEvent::JobInterrupted {
-                run_id: job.run_id.clone(),
-                reason,
-            });
-        }
         Err(e) => {
+            // A stop leaves the job pending (it resumes); anything else fails it.
+            let interrupted = matches!(e, Error::Interrupted { .. });
             let reason = e.to_string();
-            if let Err(w) = mark(dir, job, JobState::Failed, Some(reason.clone())) {
-                tracing::error!(run_id = %job.run_id, error = %w, "cannot record the failure");
+            let state = if interrupted {
+                JobState::Pending
+            } else {
+                JobState::Failed
+            };
+            if let Err(w) = mark(dir, job, state, Some(reason.clone())) {
+                tracing::error!(run_id = %job.run_id, error = %w, "cannot record why the job stopped");
             }
-            emit(SweepEvent::JobFailed {
-                run_id: job.run_id.clone(),
-                reason,
+            let run_id = job.run_id.clone();
+            emit(if interrupted {
+                SweepEvent::JobInterrupted { run_id, reason }
+            } else {
+                SweepEvent::JobFailed { run_id, reason }
             });
         }
     }

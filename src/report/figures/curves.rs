@@ -132,19 +132,13 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::load::test_job;
+    use crate::report::load::{test_job, test_point};
 
     #[test]
     fn per_epoch_means_over_seeds_up_to_the_shortest_run() {
         let a = test_job(1, None, &[(0.5, 0.1), (0.7, 0.2), (0.9, 0.3)], &[]);
         let b = test_job(2, None, &[(0.7, 0.3), (0.9, 0.4)], &[]);
-        let p = Point {
-            dataset: "synth".into(),
-            label: "dynamic".into(),
-            strategy: "dynamic".into(),
-            static_w1: None,
-            jobs: vec![&a, &b],
-        };
+        let p = test_point(vec![&a, &b]);
         let fv = per_epoch(&p, true);
         assert_eq!(fv.len(), 2);
         assert!((fv[0].1 - 0.6).abs() < 1e-12 && (fv[1].1 - 0.8).abs() < 1e-12);

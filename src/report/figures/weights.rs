@@ -196,19 +196,13 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::load::test_job;
+    use crate::report::load::{test_job, test_point};
 
     #[test]
     fn bands_average_seeds_then_smooth_over_the_window() {
         let a = test_job(1, None, &[(0.5, 0.5)], &[0.2, 0.4, 0.6, 0.8]);
         let b = test_job(2, None, &[(0.5, 0.5)], &[0.4, 0.6, 0.8, 1.0]);
-        let p = Point {
-            dataset: "synth".into(),
-            label: "dynamic".into(),
-            strategy: "dynamic".into(),
-            static_w1: None,
-            jobs: vec![&a, &b],
-        };
+        let p = test_point(vec![&a, &b]);
         let raw = step_band(&p, |s| s.w_fv, 1);
         let means: Vec<f64> = raw.iter().map(|b| b.1).collect();
         for (m, want) in means.iter().zip([0.3, 0.5, 0.7, 0.9]) {
