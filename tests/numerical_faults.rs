@@ -9,7 +9,7 @@ use weightlab::data::synth::{generate, test_subjects, SynthConfig};
 use weightlab::data::Split;
 use weightlab::error::Error;
 use weightlab::runlog::{JobState, RunDir, Status};
-use weightlab::sweep::{run_job, SweepEvent};
+use weightlab::sweep::{run_job, JobEnv, SweepEvent};
 use weightlab::train::train_job;
 
 const YAML: &str = "name: nan
@@ -64,8 +64,11 @@ fn a_nan_image_fails_the_job_with_where_it_happened() {
         &dir,
         &job,
         &Arc::new(data),
-        &Device::flex(),
-        None,
+        JobEnv {
+            device: &Device::flex(),
+            stop: None,
+            deferred_read_back: false,
+        },
         &mut |e| {
             if let SweepEvent::JobFailed { reason, .. } = e {
                 failed = Some(reason);

@@ -97,6 +97,12 @@ pub trait Strategy: Send {
     /// This step's task loss values, once its objective was built and backpropagated.
     fn after_step(&mut self, _losses: [f64; TASKS]) {}
 
+    /// Whether [`after_step`](Strategy::after_step) needs every step's losses before the next
+    /// step (then the loop reads them back each step, even on a GPU).
+    fn needs_step_losses(&self) -> bool {
+        false
+    }
+
     /// The epoch's mean training losses (those logged as `loss_fv`, `loss_ex`), after its last
     /// step.
     fn end_epoch(&mut self, _mean_losses: [f64; TASKS]) {}

@@ -114,6 +114,10 @@ impl Strategy for Uncertainty {
         }
     }
 
+    fn needs_step_losses(&self) -> bool {
+        true
+    }
+
     fn after_step(&mut self, losses: [f64; TASKS]) {
         let w = self.weights();
         let grads: Vec<f64> = (0..TASKS).map(|i| 0.5 - w[i] * losses[i]).collect();

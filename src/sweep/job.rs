@@ -12,7 +12,7 @@ use burn::prelude::Device;
 
 use super::SweepEvent;
 use crate::atomic::atomic_write;
-use crate::config::Job;
+use crate::config::{BackendKind, Job};
 use crate::data::{FaceSet, Split};
 use crate::error::{Error, Result};
 use crate::model::NetShape;
@@ -62,16 +62,40 @@ pub fn usable_checkpoint(jd: &JobDir, job: &Job) -> Option<Checkpoint> {
     }
 }
 
+/// Where and how a job runs.
+#[derive(Debug, Clone, Copy)]
+pub struct JobEnv<'a> {
+    /// The compute device.
+    pub device: &'a Device,
+    /// The sweep's stop flag.
+    pub stop: Option<&'a AtomicBool>,
+    /// Read step values back once per epoch instead of every step (for a GPU; see
+    /// [`TrainControl::deferred_read_back`]).
+    pub deferred_read_back: bool,
+}
+
+impl<'a> JobEnv<'a> {
+    /// The environment of a job on `device` of kind `backend`, stopped by the sweep's flag:
+    /// read-backs are deferred on a GPU, where each one is a synchronisation.
+    pub fn of(device: &'a Device, backend: BackendKind) -> Self {
+        Self {
+            device,
+            stop: Some(super::stop_flag()),
+            deferred_read_back: backend == BackendKind::Wgpu,
+        }
+    }
+}
+
 /// Train `job` and record the outcome in its folder. Emits JobStarted, Step, EpochFinished and
-/// JobFinished, JobFailed or JobInterrupted. `stop` is the sweep's stop flag.
+/// JobFinished, JobFailed or JobInterrupted.
 pub fn run_job(
     dir: &RunDir,
     job: &Job,
     data: &Arc<(FaceSet, Split)>,
-    device: &Device,
-    stop: Option<&AtomicBool>,
+    env: JobEnv<'_>,
     emit: &mut dyn FnMut(SweepEvent),
 ) {
+    let device = env.device;
     let started = Instant::now();
     let jd = dir.job(&job.run_id);
     let outcome = (|| -> Result<()> {
@@ -87,7 +111,11 @@ pub fn run_job(
             total_steps: steps_per_epoch * job.train.epochs,
             resumed_at: resume.as_ref().map(|c| (c.header.epoch, c.header.step)),
         });
-        let control = TrainControl { resume, stop };
+        let control = TrainControl {
+            resume,
+            stop: env.stop,
+            deferred_read_back: env.deferred_read_back,
+        };
         let mut stored: Result<()> = Ok(());
         let output = catch_unwind(AssertUnwindSafe(|| {
             train_job(job, data, device, control, &mut |e| match e {

@@ -21,7 +21,7 @@ use crate::data::{FaceSet, Split};
 use crate::error::{Error, Result};
 use crate::runlog::{JobState, RunDir};
 pub use events::{EventSink, SweepEvent, SweepOutcome};
-pub use job::run_job;
+pub use job::{run_job, JobEnv};
 pub use lock::SweepLock;
 
 /// How `sweep run` runs a sweep, whatever the executor.
@@ -259,7 +259,8 @@ impl Sweep {
     pub fn run(&self, opts: &RunOptions, sinks: &mut [&mut dyn EventSink]) -> Result<SweepOutcome> {
         let started = Instant::now();
         let workers = opts.workers(self.experiment.train.threads);
-        let device = opts.device.unwrap_or(self.experiment.device).device()?;
+        let backend = opts.device.unwrap_or(self.experiment.device);
+        let device = backend.device()?;
         let Prepared {
             lock: _lock,
             run_jobs,
@@ -311,7 +312,7 @@ impl Sweep {
                     let k = next.fetch_add(1, Ordering::SeqCst);
                     let Some(job) = run_jobs.get(k) else { break };
                     let set = data[&job.dataset.name].clone();
-                    run_job(dir, job, &set, device, Some(stop_flag()), &mut |e| {
+                    run_job(dir, job, &set, JobEnv::of(device, backend), &mut |e| {
                         if matches!(e, SweepEvent::JobInterrupted { .. }) {
                             interrupted_count.fetch_add(1, Ordering::SeqCst);
                         }
@@ -398,15 +399,15 @@ pub fn run_single(
             ),
         )
     })?;
-    let device = backend.unwrap_or(sweep.experiment.device).device()?;
+    let backend = backend.unwrap_or(sweep.experiment.device);
+    let device = backend.device()?;
     let data = job.dataset.load()?;
     let mut ok = true;
     run_job(
         &sweep.dir,
         &job,
         &Arc::new(data),
-        &device,
-        Some(stop_flag()),
+        JobEnv::of(&device, backend),
         &mut |e| {
             if matches!(
                 e,

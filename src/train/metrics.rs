@@ -32,14 +32,18 @@ pub struct StepMetrics {
     pub loss_l3: Option<f64>,
 }
 
-impl StepMetrics {
-    /// Read this step's weights and losses back to the host, all in one transfer.
-    pub fn read_back(
-        epoch: usize,
-        step: usize,
-        objective: &Objective,
-        task: &TaskLosses,
-    ) -> Result<Self> {
+/// A step's weights and losses still on the device, as one `[5]` tensor (`[6]` with the
+/// strategy's own loss term): raw w_fv, raw w_ex, L1, L2, total (, L3).
+#[derive(Debug, Clone)]
+pub struct StepValues {
+    epoch: usize,
+    step: usize,
+    values: Tensor<1>,
+}
+
+impl StepValues {
+    /// The logged values of one step's objective and task losses, detached.
+    pub fn of(epoch: usize, step: usize, objective: &Objective, task: &TaskLosses) -> Self {
         let mut logged = vec![
             objective.weights.clone().detach(),
             task.fv.clone().detach(),
@@ -49,13 +53,45 @@ impl StepMetrics {
         if let Some(extra) = &objective.extra {
             logged.push(extra.clone().detach());
         }
-        let v: Vec<f64> = Tensor::cat(logged, 0)
-            .into_data()
-            .convert::<f64>()
-            .try_to_vec::<f64>()
-            .map_err(|e| Error::Failed(format!("cannot read losses back: {e:?}")))?;
+        Self {
+            epoch,
+            step,
+            values: Tensor::cat(logged, 0),
+        }
+    }
+}
+
+/// Read the values of `steps` back to the host in one transfer (on a GPU, one
+/// synchronisation), in order.
+pub fn read_back(steps: Vec<StepValues>) -> Result<Vec<StepMetrics>> {
+    if steps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lens: Vec<usize> = steps.iter().map(|s| s.values.dims()[0]).collect();
+    let at: Vec<(usize, usize)> = steps.iter().map(|s| (s.epoch, s.step)).collect();
+    let all = Tensor::cat(steps.into_iter().map(|s| s.values).collect(), 0);
+    let v: Vec<f64> = all
+        .into_data()
+        .convert::<f64>()
+        .try_to_vec::<f64>()
+        .map_err(|e| Error::Failed(format!("cannot read losses back: {e:?}")))?;
+    let mut start = 0;
+    Ok(lens
+        .iter()
+        .zip(at)
+        .map(|(&len, (epoch, step))| {
+            let m = StepMetrics::from_values(epoch, step, &v[start..start + len]);
+            start += len;
+            m
+        })
+        .collect())
+}
+
+impl StepMetrics {
+    /// A step's metrics from its read-back values (see [`StepValues`]).
+    fn from_values(epoch: usize, step: usize, v: &[f64]) -> Self {
         let (raw_w_fv, raw_w_ex) = (v[0], v[1]);
-        Ok(Self {
+        Self {
             epoch,
             step,
             raw_w_fv,
@@ -66,7 +102,7 @@ impl StepMetrics {
             loss_ex: v[3],
             loss_total: v[4],
             loss_l3: v.get(5).copied(),
-        })
+        }
     }
 
     /// The first non-finite value, as a [`Error::NonFinite`] naming its column.

@@ -32,7 +32,7 @@ use crate::strategy::{BuildContext, SharedGradients, StepContext, Strategy, Task
 pub use checkpoint::{Checkpoint, CheckpointHeader, PartialEpoch};
 pub use eval::{evaluate, Evaluation};
 pub use losses::CenterLoss;
-pub use metrics::{EpochMeans, EpochMetrics, StepMetrics};
+pub use metrics::{read_back, EpochMeans, EpochMetrics, StepMetrics, StepValues};
 
 /// What a running job reports, for progress bars and event sinks.
 #[derive(Debug, Clone)]
@@ -53,6 +53,10 @@ pub struct TrainControl<'a> {
     /// Raised by a stop signal: the loop finishes its step, emits a checkpoint and returns
     /// [`Error::Interrupted`].
     pub stop: Option<&'a AtomicBool>,
+    /// Keep each step's weights and losses on the device and read them back once per epoch
+    /// (a GPU then synchronises once per epoch, not once per step). Strategies that need every
+    /// step's losses on the host (uncertainty) are still read each step.
+    pub deferred_read_back: bool,
 }
 
 /// The trained Θ and Ψ, in burn's record format.
@@ -79,6 +83,8 @@ pub struct TrainOutput {
     pub eval_s: f64,
     /// The trained model.
     pub model: TrainedModel,
+    /// Transfers of step values from the device (one per step, or one per epoch deferred).
+    pub read_backs: usize,
 }
 
 /// Seed of the verification pairs: fixed, so every job of a dataset is scored on the same pairs.
@@ -261,7 +267,10 @@ fn train_in_pool(
             theta: Vec::new(),
             psi: Vec::new(),
         },
+        read_backs: 0,
     };
+    let defer = control.deferred_read_back && !learner.strategy.needs_step_losses();
+    let mut pending: Vec<StepValues> = Vec::new();
     let (mut step, mut first_epoch, mut partial, mut started) = (0, 1, None, Instant::now());
     if let Some(ck) = control.resume {
         if ck.header.config_hash != job.config_hash {
@@ -293,14 +302,23 @@ fn train_in_pool(
         for (k, positions) in order.chunks(cfg.batch_size).enumerate().skip(skip) {
             step += 1;
             let batch = Batch::new(set, split, positions, &device);
-            let metrics;
-            (learner, metrics) = learner.step(batch, epoch, step)?;
-            means.add(&metrics);
-            if job.log.every_steps > 0 && step.is_multiple_of(job.log.every_steps) {
-                out.steps.push(metrics);
+            let logged;
+            (learner, logged) = learner.step(batch, epoch, step, defer)?;
+            match logged {
+                Logged::Read(m) => {
+                    out.read_backs += 1;
+                    record(m, &mut means, &mut out, job.log.every_steps, observe);
+                }
+                Logged::Pending(v) => pending.push(*v),
             }
-            observe(TrainEvent::Step(metrics));
             if stop() {
+                flush(
+                    &mut pending,
+                    &mut means,
+                    &mut out,
+                    job.log.every_steps,
+                    observe,
+                )?;
                 out.train_s += epoch_start.elapsed().as_secs_f64();
                 let at = CheckpointAt {
                     epoch: epoch - 1,
@@ -317,6 +335,13 @@ fn train_in_pool(
                 return Err(Error::Interrupted { epoch, step });
             }
         }
+        flush(
+            &mut pending,
+            &mut means,
+            &mut out,
+            job.log.every_steps,
+            observe,
+        )?;
         learner.strategy.end_epoch(means.mean_losses());
         out.train_s += epoch_start.elapsed().as_secs_f64();
 
@@ -506,8 +531,16 @@ impl Learner {
     }
 
     /// One training step on `batch`. Takes the learner by value because burn's optimisers
-    /// consume the module they update.
-    fn step(mut self, batch: Batch, epoch: usize, step: usize) -> Result<(Self, StepMetrics)> {
+    /// consume the module they update. With `defer` the step's logged values stay on the
+    /// device (the caller reads them back later, many steps at once); else they are read and
+    /// checked before the update.
+    fn step(
+        mut self,
+        batch: Batch,
+        epoch: usize,
+        step: usize,
+        defer: bool,
+    ) -> Result<(Self, Logged)> {
         // Forward Θ and the task losses.
         let o = self.net.forward(batch.images);
         let task = task_losses(&o, &batch.id_1h, &batch.ex_1h, &self.centers);
@@ -527,8 +560,14 @@ impl Learner {
                 )
             },
         });
-        let metrics = StepMetrics::read_back(epoch, step, &objective, &task)?;
-        metrics.check_finite()?;
+        let values = StepValues::of(epoch, step, &objective, &task);
+        let logged = if defer {
+            Logged::Pending(Box::new(values))
+        } else {
+            let m = read_back(vec![values])?.remove(0);
+            m.check_finite()?;
+            Logged::Read(m)
+        };
 
         // Backward; Θ's and Ψ's gradients go to their own optimisers.
         let mut grads = objective.loss.backward();
@@ -541,9 +580,53 @@ impl Learner {
 
         // The center-loss state and the strategy learn the step's outcome.
         self.centers.update(o.embedding, batch.id_1h);
-        self.strategy.after_step([metrics.loss_fv, metrics.loss_ex]);
-        Ok((self, metrics))
+        if let Logged::Read(m) = &logged {
+            self.strategy.after_step([m.loss_fv, m.loss_ex]);
+        }
+        Ok((self, logged))
     }
+}
+
+/// A step's logged values: read back already, or still on the device.
+enum Logged {
+    Read(StepMetrics),
+    Pending(Box<StepValues>),
+}
+
+/// Account for one step's metrics: the epoch's sums, the step log, the progress event.
+fn record(
+    m: StepMetrics,
+    means: &mut EpochMeans,
+    out: &mut TrainOutput,
+    every_steps: usize,
+    observe: &mut dyn FnMut(TrainEvent),
+) {
+    means.add(&m);
+    if every_steps > 0 && m.step.is_multiple_of(every_steps) {
+        out.steps.push(m);
+    }
+    observe(TrainEvent::Step(m));
+}
+
+/// Read the pending steps back in one transfer, check them in order (a non-finite value
+/// fails at the step where it appeared) and account for them.
+fn flush(
+    pending: &mut Vec<StepValues>,
+    means: &mut EpochMeans,
+    out: &mut TrainOutput,
+    every_steps: usize,
+    observe: &mut dyn FnMut(TrainEvent),
+) -> Result<()> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let steps = read_back(std::mem::take(pending))?;
+    out.read_backs += 1;
+    for m in steps {
+        m.check_finite()?;
+        record(m, means, out, every_steps, observe);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
