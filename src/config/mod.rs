@@ -12,7 +12,7 @@ mod validate;
 
 pub use expand::{config_hash, expand, Job, ResolvedJob};
 pub use overrides::Override;
-pub use schema::{BackendKind, Experiment, LogConfig};
+pub use schema::{Adapter, BackendKind, Experiment, LogConfig};
 pub use train::{CenterLossConfig, OptimizerKind, TrainConfig};
 
 use std::path::Path;

@@ -60,6 +60,19 @@ impl Default for LogConfig {
     }
 }
 
+/// The GPU adapter a wgpu sweep ran on, as the driver reports it (recorded in the run folder).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adapter {
+    /// The adapter's name, e.g. `NVIDIA H200`.
+    pub name: String,
+    /// Driver name and version.
+    pub driver: String,
+    /// Graphics API: Vulkan, Metal, Dx12, Gl.
+    pub api: String,
+    /// DiscreteGpu, IntegratedGpu, VirtualGpu or Cpu (a software rasteriser such as lavapipe).
+    pub device_type: String,
+}
+
 /// The compute backend (`device:` in the YAML, `--device` on the command line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
@@ -86,6 +99,32 @@ impl BackendKind {
                 "device",
                 "this weightlab was built without the GPU backend; rebuild with `cargo build --release --features wgpu`",
             )),
+        }
+    }
+
+    /// The burn device and, on wgpu, the adapter it runs on (initialised here, once per
+    /// process). The adapter's description says which GPU, driver and graphics API ran.
+    pub fn open(self) -> Result<(burn::prelude::Device, Option<Adapter>)> {
+        match self {
+            #[cfg(feature = "wgpu")]
+            BackendKind::Wgpu => {
+                let (device, setup) = burn::prelude::Device::wgpu_options()
+                    .init_with_setup()
+                    .map_err(|e| Error::Failed(format!("cannot start the GPU backend: {e:?}")))?;
+                let info = setup.adapter.get_info();
+                Ok((
+                    device,
+                    Some(Adapter {
+                        name: info.name,
+                        driver: format!("{} {}", info.driver, info.driver_info)
+                            .trim()
+                            .to_string(),
+                        api: format!("{:?}", info.backend),
+                        device_type: format!("{:?}", info.device_type),
+                    }),
+                ))
+            }
+            other => Ok((other.device()?, None)),
         }
     }
 

@@ -55,6 +55,11 @@ impl RunDir {
         self.root.join("runs.parquet")
     }
 
+    /// The GPU adapter a wgpu sweep ran on (JSON; absent on flex).
+    pub fn adapter(&self) -> PathBuf {
+        self.root.join("adapter.json")
+    }
+
     /// The lock file of a live sweep.
     pub fn lock(&self) -> PathBuf {
         self.root.join(".lock")

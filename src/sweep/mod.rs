@@ -260,13 +260,19 @@ impl Sweep {
         let started = Instant::now();
         let workers = opts.workers(self.experiment.train.threads);
         let backend = opts.device.unwrap_or(self.experiment.device);
-        let device = backend.device()?;
+        let (device, adapter) = backend.open()?;
         let Prepared {
             lock: _lock,
             run_jobs,
             skipped,
             data,
         } = self.prepare(opts, &|_| false)?;
+        if let Some(a) = &adapter {
+            tracing::info!(adapter = %a.name, driver = %a.driver, api = %a.api, kind = %a.device_type, "GPU adapter");
+            let json =
+                serde_json::to_vec_pretty(a).map_err(|e| Error::log(&self.dir.adapter(), e))?;
+            atomic_write(&self.dir.adapter(), &json)?;
+        }
 
         let emit_all = |sinks: &mut [&mut dyn EventSink], e: SweepEvent| {
             for s in sinks.iter_mut() {
@@ -321,7 +327,13 @@ impl Sweep {
                 });
             }
             drop(tx);
+            let mut warmup = (backend == BackendKind::Wgpu).then(KernelWarmup::default);
             for event in rx {
+                if let Some(w) = warmup.as_mut() {
+                    if w.observe(&event) {
+                        warmup = None;
+                    }
+                }
                 emit_all(sinks, event);
             }
         });
@@ -380,6 +392,48 @@ impl Sweep {
     }
 }
 
+/// Says how long the GPU spent compiling kernels: the first job's first epoch against its
+/// later ones (kernels are compiled on first use and cached for the rest of the process).
+#[derive(Debug, Default)]
+struct KernelWarmup {
+    /// (run id, elapsed seconds at the end of each epoch) of the first job to finish an epoch.
+    first: Option<(String, Vec<f64>)>,
+}
+
+impl KernelWarmup {
+    /// Take one event; true once the note was logged.
+    fn observe(&mut self, event: &SweepEvent) -> bool {
+        match event {
+            SweepEvent::EpochFinished { run_id, metrics } => {
+                let (id, times) = self
+                    .first
+                    .get_or_insert_with(|| (run_id.clone(), Vec::new()));
+                if id == run_id {
+                    times.push(metrics.elapsed_s);
+                }
+                false
+            }
+            SweepEvent::JobFinished { run_id, .. }
+                if self.first.as_ref().is_some_and(|(id, _)| id == run_id) =>
+            {
+                let times = &self.first.as_ref().map(|f| f.1.clone()).unwrap_or_default();
+                if times.len() >= 2 {
+                    let later = (times[times.len() - 1] - times[0]) / (times.len() - 1) as f64;
+                    tracing::info!(
+                        run_id = %run_id,
+                        first_epoch_s = format!("{:.1}", times[0]),
+                        later_epoch_s = format!("{later:.1}"),
+                        kernel_compilation_s = format!("{:.1}", (times[0] - later).max(0.0)),
+                        "first GPU job: its first epoch includes compiling the kernels, cached for the rest of the sweep"
+                    );
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Run exactly one job of an existing sweep folder (`sweep job DIR --index I`).
 pub fn run_single(
     dir: &Path,
@@ -422,4 +476,46 @@ pub fn run_single(
     );
     sinks::rebuild_index(&sweep);
     Ok(ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::EpochMetrics;
+
+    fn epoch(run_id: &str, epoch: usize, elapsed_s: f64) -> SweepEvent {
+        SweepEvent::EpochFinished {
+            run_id: run_id.into(),
+            metrics: EpochMetrics {
+                epoch,
+                raw_w_fv: 0.5,
+                raw_w_ex: 0.5,
+                w_fv: 0.5,
+                w_ex: 0.5,
+                loss_fv: 1.0,
+                loss_ex: 1.0,
+                loss_total: 1.0,
+                loss_l3: None,
+                fv_acc: 0.5,
+                ex_acc: 0.5,
+                elapsed_s,
+            },
+        }
+    }
+
+    #[test]
+    fn kernel_warmup_follows_the_first_job_to_its_end() {
+        let mut w = KernelWarmup::default();
+        assert!(!w.observe(&epoch("a", 1, 200.0)));
+        assert!(!w.observe(&epoch("b", 1, 150.0)));
+        assert!(!w.observe(&epoch("a", 2, 202.0)));
+        assert!(!w.observe(&epoch("a", 3, 204.0)));
+        let done = |id: &str| SweepEvent::JobFinished {
+            run_id: id.into(),
+            wall_s: 1.0,
+        };
+        assert!(!w.observe(&done("b")), "another job's end is not the note");
+        assert_eq!(w.first.as_ref().unwrap().1, vec![200.0, 202.0, 204.0]);
+        assert!(w.observe(&done("a")));
+    }
 }
