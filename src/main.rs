@@ -526,7 +526,13 @@ fn sweep_status(dir: PathBuf) -> Result<ExitCode> {
             .then(|| Checkpoint::read_header(&sweep.dir.job(&p.job.run_id).checkpoint()))
             .flatten()
             .filter(|h| h.config_hash == p.job.config_hash)
-            .map(|h| format!("  epoch {}/{}", h.epoch, h.epochs_total))
+            .map(|h| match &h.partial {
+                Some(p) => format!(
+                    "  epoch {}/{} + {} steps",
+                    h.epoch, h.epochs_total, p.batches_done
+                ),
+                None => format!("  epoch {}/{}", h.epoch, h.epochs_total),
+            })
             .unwrap_or_default();
         outln!(
             "{:>4}  {:<8} {}{progress}{task}{reason}",
