@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::load::{Metric, Point, SweepLogs};
+use super::load::{mean_std, Metric, Point, SweepLogs};
 use super::stats::{holm, PairedTest, Summary};
 use crate::error::{Error, Result};
 
@@ -135,6 +135,7 @@ pub fn compare(logs: &SweepLogs, folder: &str, opts: &CompareOptions) -> Result<
     let label = opts.baseline_label();
     if opts.baseline.is_some() && !points.iter().any(|p| p.label == label) {
         let mut labels: Vec<&str> = points.iter().map(|p| p.label.as_str()).collect();
+        labels.sort_unstable();
         labels.dedup();
         return Err(Error::input(
             "--baseline",
@@ -185,9 +186,9 @@ pub fn compare(logs: &SweepLogs, folder: &str, opts: &CompareOptions) -> Result<
                 seeds: p.jobs.len(),
                 fv: Summary::of(&fv, opts.level),
                 ex: Summary::of(&ex, opts.level),
-                best_epoch: Summary::of(&best, opts.level).mean,
-                mean_w_fv: Summary::of(&w, opts.level).mean,
-                wall_s: (!walls.is_empty()).then(|| Summary::of(&walls, opts.level).mean),
+                best_epoch: mean_std(&best).0,
+                mean_w_fv: mean_std(&w).0,
+                wall_s: (!walls.is_empty()).then(|| mean_std(&walls).0),
                 delta_p: (!paired.is_empty()).then(|| Summary::of(&paired, opts.level)),
                 p_value: test.map(|t| t.p),
                 p_holm: None,

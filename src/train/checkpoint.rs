@@ -144,7 +144,12 @@ impl Checkpoint {
         let mut f = std::fs::File::open(path).ok()?;
         let mut start = [0u8; 16];
         f.read_exact(&mut start).ok()?;
-        let len = u64::from_le_bytes(start[8..].try_into().ok()?) as usize;
+        let len = u64::from_le_bytes(start[8..].try_into().ok()?);
+        // A corrupt length must not ask for more memory than the file holds.
+        if len > f.metadata().ok()?.len() {
+            return None;
+        }
+        let len = len as usize;
         let mut bytes = start.to_vec();
         bytes.resize(16 + len, 0);
         f.read_exact(&mut bytes[16..]).ok()?;
@@ -204,6 +209,18 @@ mod tests {
         flipped[20] ^= 1;
         assert!(Checkpoint::from_bytes(&flipped).is_err());
         assert!(Checkpoint::from_bytes(b"hello").is_err());
+    }
+
+    #[test]
+    fn a_corrupt_header_length_reads_as_no_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("checkpoint.bin");
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&u64::MAX.to_le_bytes());
+        std::fs::write(&p, &bytes).unwrap();
+        assert_eq!(Checkpoint::read_header(&p), None);
+        std::fs::write(&p, sample().to_bytes().unwrap()).unwrap();
+        assert_eq!(Checkpoint::read_header(&p).unwrap().step, 30);
     }
 
     #[test]

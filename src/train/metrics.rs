@@ -69,7 +69,12 @@ pub fn read_back(steps: Vec<StepValues>) -> Result<Vec<StepMetrics>> {
     }
     let lens: Vec<usize> = steps.iter().map(|s| s.values.dims()[0]).collect();
     let at: Vec<(usize, usize)> = steps.iter().map(|s| (s.epoch, s.step)).collect();
-    let all = Tensor::cat(steps.into_iter().map(|s| s.values).collect(), 0);
+    let mut values: Vec<Tensor<1>> = steps.into_iter().map(|s| s.values).collect();
+    let all = if values.len() == 1 {
+        values.remove(0)
+    } else {
+        Tensor::cat(values, 0)
+    };
     let v: Vec<f64> = all
         .into_data()
         .convert::<f64>()
