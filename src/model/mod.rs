@@ -7,6 +7,7 @@
 
 pub mod conv;
 mod flex_slices;
+pub mod flops;
 mod init;
 mod paper;
 pub mod pool;
@@ -18,6 +19,7 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
+pub use flops::{Costs, LayerCost};
 pub use init::seeded_init;
 pub use paper::PaperTrunk;
 pub use small::SmallTrunk;
@@ -96,6 +98,15 @@ impl Trunk {
     /// The last shared layer: features → Z = ReLU(W·h + b).
     pub fn shared(&self, features: Tensor<2>) -> Tensor<2> {
         relu(self.last_shared().forward(features))
+    }
+
+    /// The convolutions' and the last shared layer's costs for one `image_size` image.
+    fn costs(&self, image_size: usize, costs: &mut Costs) {
+        match self {
+            Trunk::Small(t) => t.costs(image_size, costs),
+            Trunk::Paper(t) => t.costs(image_size, costs),
+        }
+        costs.linear(self.last_shared());
     }
 
     /// W and b of the last shared layer, the layer GradNorm-style strategies measure.
@@ -194,6 +205,21 @@ impl MultiTaskNet {
         }
     }
 
+    /// The cost of every convolution and dense layer for one `image_size` image.
+    pub fn costs(&self, image_size: usize) -> Costs {
+        let mut costs = Costs::default();
+        self.trunk.costs(image_size, &mut costs);
+        for layer in [
+            &self.fv_embedding,
+            &self.fv_classifier,
+            &self.ex_bottleneck,
+            &self.ex_classifier,
+        ] {
+            costs.linear(layer);
+        }
+        costs
+    }
+
     /// The weight matrix W of the last shared layer.
     pub fn last_shared_weight(&self) -> Tensor<2> {
         self.trunk.last_shared().weight.val()
@@ -236,6 +262,32 @@ mod tests {
                 .num_params(),
             258
         );
+    }
+
+    /// The small preset at the fig2 settings, counted by hand: convolutions 16·9·32² +
+    /// 32·144·16² + 64·288·8² + 64·576·4² multiply–adds, dense 1024·128, heads
+    /// 128·64 + 64·48 + 128·32 + 32·7; a training step is three times the forward pass less
+    /// the first convolution's input gradient.
+    #[test]
+    fn flops_of_the_small_preset() {
+        let cfg = ModelConfig {
+            preset: Preset::Small,
+            embedding_dim: 64,
+            z_dim: 128,
+            expression_dim: 32,
+        };
+        let costs = cfg.init(32, 48, 7, 1, &Device::flex()).costs(32);
+        let conv1 = 16 * 9 * 32 * 32;
+        let macs: u64 = conv1
+            + 32 * 144 * 16 * 16
+            + 64 * 288 * 8 * 8
+            + 64 * 576 * 4 * 4
+            + 1024 * 128
+            + (128 * 64 + 64 * 48 + 128 * 32 + 32 * 7);
+        assert_eq!(costs.forward_flops(), 2 * macs);
+        assert_eq!(costs.training_flops(), 6 * macs - 2 * conv1);
+        assert_eq!(costs.training_flops(), 19_164_480);
+        assert_eq!(costs.0.len(), 9);
     }
 
     #[test]

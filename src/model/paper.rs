@@ -7,7 +7,7 @@ use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxP
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 
-use super::{conv, pool};
+use super::{conv, pool, Costs};
 use burn::tensor::activation::relu;
 
 fn conv(c_in: usize, c_out: usize, k: usize, stride: usize, device: &Device) -> Conv2d {
@@ -43,6 +43,21 @@ impl ResBlock {
             b2c: conv(width, width, 3, 1, device),
             project: conv(3 * width, channels, 1, 1, device),
             scale,
+        }
+    }
+
+    /// The block's convolutions on a `side` map (every one keeps the size).
+    fn costs(&self, side: [usize; 2], costs: &mut Costs) {
+        for conv in [
+            &self.b0,
+            &self.b1a,
+            &self.b1b,
+            &self.b2a,
+            &self.b2b,
+            &self.b2c,
+            &self.project,
+        ] {
+            costs.conv(conv, side);
         }
     }
 
@@ -103,6 +118,20 @@ impl PaperTrunk {
         let x = self.block_b.iter().fold(x, |x, block| block.forward(x));
         let [b, c, _, _] = x.dims();
         self.global.forward(x).reshape([b, c]) // [b, 128]
+    }
+
+    /// The convolutions' costs for one `image_size` image.
+    pub(crate) fn costs(&self, image_size: usize, costs: &mut Costs) {
+        let side = costs.conv(&self.stem1, [image_size; 2]);
+        let side = costs.conv(&self.stem2, side);
+        let side = costs.conv(&self.stem3, side).map(|s| s / 2);
+        for block in &self.block_a {
+            block.costs(side, costs);
+        }
+        let side = costs.conv(&self.reduce, side);
+        for block in &self.block_b {
+            block.costs(side, costs);
+        }
     }
 
     /// The last shared layer (features → Z, before its ReLU).

@@ -5,7 +5,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 
-use super::{conv, pool};
+use super::{conv, pool, Costs};
 use burn::tensor::activation::relu;
 
 /// conv16 → pool → conv32 → pool → conv64 → pool → conv64 → flatten → dense(z_dim).
@@ -47,6 +47,20 @@ impl SmallTrunk {
         let x = relu(conv::forward(&self.conv4, x)); // [b, 64, s/8, s/8]
         let [b, c, h, w] = x.dims();
         x.reshape([b, c * h * w])
+    }
+
+    /// The convolutions' costs for one `image_size` image (pooling halves the side).
+    pub(crate) fn costs(&self, image_size: usize, costs: &mut Costs) {
+        let mut side = [image_size; 2];
+        for (k, layer) in [&self.conv1, &self.conv2, &self.conv3, &self.conv4]
+            .into_iter()
+            .enumerate()
+        {
+            side = costs.conv(layer, side);
+            if k < 3 {
+                side = side.map(|s| s / 2);
+            }
+        }
     }
 
     /// The last shared layer (features → Z, before its ReLU).

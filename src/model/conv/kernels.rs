@@ -10,7 +10,7 @@
 use rayon::prelude::*;
 
 /// About how many output pixels (GEMM columns) one group of images holds.
-const GROUP_COLUMNS: usize = 512;
+const GROUP_COLUMNS: usize = 256;
 
 /// Shapes and options of one convolution (groups = 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,34 +67,47 @@ impl Geometry {
 /// `[c_out, c_in, kh, kw]`, `bias` is `[c_out]`; returns `[batch, c_out, oh, ow]`.
 pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let (p, k, per) = (g.out_pixels(), g.k(), g.images_per_group());
-    let mut out = vec![0.0f32; g.batch * g.c_out * p];
-    if out.is_empty() {
+    let len = g.batch * g.c_out * p;
+    let mut out = Vec::<f32>::with_capacity(len);
+    if len == 0 {
         return out;
     }
-    out.par_chunks_mut(per * g.c_out * p)
+    // The output is written once, not zeroed first: at evaluation's batch of 256 the first
+    // layer's output is 16 MB.
+    out.spare_capacity_mut()[..len]
+        .par_chunks_mut(per * g.c_out * p)
         .zip(x.par_chunks(per * g.c_in * g.in_pixels()))
         .for_each(|(out_g, x_g)| {
             let images = out_g.len() / (g.c_out * p);
             let cols = images * p;
-            let col = im2col(g, x_g, images);
-            // product[c_out, cols] = weight[c_out, k] · col[k, cols]
-            let product = gemm(
-                g.c_out,
-                cols,
-                k,
-                Matrix::rows(weight, k),
-                Matrix::rows(&col, cols),
-            );
-            for (b, out_b) in out_g.chunks_mut(g.c_out * p).enumerate() {
-                for (co, row) in out_b.chunks_mut(p).enumerate() {
-                    let add = bias.map_or(0.0, |bias| bias[co]);
-                    let src = &product[co * cols + b * p..co * cols + (b + 1) * p];
-                    for (o, s) in row.iter_mut().zip(src) {
-                        *o = s + add;
+            with_im2col(g, x_g, images, |col| {
+                let (lhs, rhs) = (Matrix::rows(weight, k), Matrix::rows(col, cols));
+                if images == 1 {
+                    // One image: the product [c_out, p] is the output's layout.
+                    let out_g = gemm_into(out_g, g.c_out, cols, k, lhs, rhs);
+                    if let Some(bias) = bias {
+                        for (row, add) in out_g.chunks_mut(p).zip(bias) {
+                            row.iter_mut().for_each(|o| *o += add);
+                        }
+                    }
+                    return;
+                }
+                // product[c_out, cols] = weight[c_out, k] · col[k, cols]
+                let product = gemm(g.c_out, cols, k, lhs, rhs);
+                for (b, out_b) in out_g.chunks_mut(g.c_out * p).enumerate() {
+                    for (co, row) in out_b.chunks_mut(p).enumerate() {
+                        let add = bias.map_or(0.0, |bias| bias[co]);
+                        let src = &product[co * cols + b * p..co * cols + (b + 1) * p];
+                        for (o, s) in row.iter_mut().zip(src) {
+                            o.write(s + add);
+                        }
                     }
                 }
-            }
+            })
         });
+    // SAFETY: the chunks cover the first `len` elements, and every group wrote all of its
+    // chunk (`gemm_into` writes its whole destination; the copy writes every row).
+    unsafe { out.set_len(len) };
     out
 }
 
@@ -110,16 +123,20 @@ pub fn weight_grad(g: &Geometry, x: &[f32], grad: &[f32]) -> Vec<f32> {
         .zip(grad.par_chunks(per * g.c_out * p))
         .map(|(x_g, grad_g)| {
             let images = grad_g.len() / (g.c_out * p);
-            let col = im2col(g, x_g, images);
             let grad_rows = channel_major(grad_g, images, g.c_out, p);
-            // partial[c_out, k] = grad[c_out, cols] · col[k, cols]ᵀ
-            gemm(
-                g.c_out,
-                k,
-                images * p,
-                Matrix::rows(&grad_rows, images * p),
-                Matrix::transposed(&col, images * p),
-            )
+            // partialᵀ[k, c_out] = col[k, cols] · grad[c_out, cols]ᵀ: the GEMM's output runs
+            // along c_out, so its microkernel reads the large column matrix in place instead
+            // of packing it.
+            let transposed = with_im2col(g, x_g, images, |col| {
+                gemm(
+                    k,
+                    g.c_out,
+                    images * p,
+                    Matrix::rows(col, images * p),
+                    Matrix::transposed(&grad_rows, images * p),
+                )
+            });
+            transpose(&transposed, k, g.c_out)
         })
         .collect();
     for partial in partials {
@@ -219,6 +236,24 @@ impl<'a> Matrix<'a> {
 /// `lhs[m, k] · rhs[k, n]` as a new row-major `[m, n]` matrix. Single-threaded: the caller
 /// already runs one group per thread.
 fn gemm(m: usize, n: usize, k: usize, lhs: Matrix, rhs: Matrix) -> Vec<f32> {
+    let mut dst = Vec::<f32>::with_capacity(m * n);
+    gemm_into(&mut dst.spare_capacity_mut()[..m * n], m, n, k, lhs, rhs);
+    // SAFETY: `gemm_into` initialised all `m * n` elements.
+    unsafe { dst.set_len(m * n) };
+    dst
+}
+
+/// `lhs[m, k] · rhs[k, n]` written over `dst` (row-major `[m, n]`, whatever it held); returns
+/// `dst`, now initialised.
+fn gemm_into<'d>(
+    dst: &'d mut [std::mem::MaybeUninit<f32>],
+    m: usize,
+    n: usize,
+    k: usize,
+    lhs: Matrix,
+    rhs: Matrix,
+) -> &'d mut [f32] {
+    assert_eq!(dst.len(), m * n, "gemm: destination size");
     assert!(
         lhs.data.len() >= lhs.extent(m, k),
         "gemm: left matrix too small"
@@ -227,38 +262,51 @@ fn gemm(m: usize, n: usize, k: usize, lhs: Matrix, rhs: Matrix) -> Vec<f32> {
         rhs.data.len() >= rhs.extent(k, n),
         "gemm: right matrix too small"
     );
-    if m == 0 || n == 0 || k == 0 {
-        return vec![0.0; m * n];
+    if k == 0 {
+        dst.iter_mut().for_each(|d| {
+            d.write(0.0);
+        });
+    } else if m > 0 && n > 0 {
+        // SAFETY: the asserts keep every read of the m×n×k product inside `lhs` and `rhs`
+        // and every write inside `dst`; with `read_dst` false gemm writes each of the m·n
+        // destination elements (row stride n, column stride 1) without reading them.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                dst.as_mut_ptr().cast::<f32>(),
+                1,
+                n as isize,
+                false,
+                lhs.data.as_ptr(),
+                lhs.col_stride,
+                lhs.row_stride,
+                rhs.data.as_ptr(),
+                rhs.col_stride,
+                rhs.row_stride,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
     }
-    let mut dst = Vec::<f32>::with_capacity(m * n);
-    // SAFETY: the asserts keep every read of the m×n×k product inside `lhs` and `rhs`; with
-    // `read_dst` false gemm writes each of the m·n destination elements (row stride n, column
-    // stride 1) without reading them, so after the call all `m * n` elements are initialised.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            lhs.data.as_ptr(),
-            lhs.col_stride,
-            lhs.row_stride,
-            rhs.data.as_ptr(),
-            rhs.col_stride,
-            rhs.row_stride,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-        dst.set_len(m * n);
+    // SAFETY: every element was written above (MaybeUninit<f32> has f32's layout).
+    unsafe { &mut *(dst as *mut [std::mem::MaybeUninit<f32>] as *mut [f32]) }
+}
+
+/// The `[cols, rows]` transpose of a row-major `[rows, cols]` matrix.
+fn transpose(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0.0f32; a.len()];
+    for (r, row) in a.chunks_exact(cols).enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            t[c * rows + r] = *v;
+        }
     }
-    dst
+    t
 }
 
 /// `[images, channels, p]` → `[channels, images·p]`: one GEMM row per channel.
@@ -353,19 +401,54 @@ fn for_each_tap(g: &Geometry, images: usize, mut visit: impl FnMut(&Tap)) {
     }
 }
 
-/// The column matrix `[c_in·kh·kw, images·oh·ow]` of `images` images (zeros where the kernel
-/// hangs over the padding).
-fn im2col(g: &Geometry, x: &[f32], images: usize) -> Vec<f32> {
+thread_local! {
+    /// Each thread's column matrix, kept between calls: a group's matrix is up to a few
+    /// hundred kB, and allocating and zeroing it for every group of every layer cost more
+    /// than filling it.
+    static COLUMNS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `use_col` with the column matrix `[c_in·kh·kw, images·oh·ow]` of `images` images (zeros
+/// where the kernel hangs over the padding), built in this thread's reused buffer.
+fn with_im2col<R>(g: &Geometry, x: &[f32], images: usize, use_col: impl FnOnce(&[f32]) -> R) -> R {
+    let len = g.k() * images * g.out_pixels();
+    COLUMNS.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buffer) => {
+            if buffer.len() < len {
+                buffer.resize(len, 0.0);
+            }
+            im2col(g, x, images, &mut buffer[..len]);
+            use_col(&buffer[..len])
+        }
+        // Only if `use_col` itself built a column matrix on this thread.
+        Err(_) => {
+            let mut col = vec![0.0f32; len];
+            im2col(g, x, images, &mut col);
+            use_col(&col)
+        }
+    })
+}
+
+/// Fills `col` (whatever it held) with the column matrix of `images` images.
+fn im2col(g: &Geometry, x: &[f32], images: usize, col: &mut [f32]) {
     let [oh, ow] = g.output();
     let (cols, plane_len, step) = (images * oh * ow, g.in_pixels(), g.stride[1]);
-    let mut col = vec![0.0f32; g.k() * cols];
+    let shifted = g.stride == [1, 1] && ow == g.input[1];
+    if !shifted {
+        col.fill(0.0);
+    }
     for_each_tap(g, images, |t| {
         let start = t.row * cols + t.image * oh * ow;
         let dst = &mut col[start..start + oh * ow];
         let plane_at = (t.image * g.c_in + t.channel) * plane_len;
         let plane = &x[plane_at..plane_at + plane_len];
-        if let Some(block) = t.block {
-            return copy_shifted(dst, plane, block);
+        if shifted {
+            // Every element of the row is written: the block, its edges, and the output rows
+            // whose input row is padding.
+            return match t.block {
+                Some(block) => copy_shifted(dst, plane, block),
+                None => dst.fill(0.0),
+            };
         }
         for (out, input) in t.spans(g) {
             for j in 0..t.len() {
@@ -373,7 +456,6 @@ fn im2col(g: &Geometry, x: &[f32], images: usize) -> Vec<f32> {
             }
         }
     });
-    col
 }
 
 /// Adds the column-matrix gradient `dcol` back onto the `images` input planes of `dx`: the
@@ -462,11 +544,18 @@ impl Block {
     }
 }
 
-/// `dst` (one image's im2col row, zeroed) gets the block from `plane`.
+/// `dst` (one image's im2col row) gets the block from `plane`, and zeros everywhere else.
 fn copy_shifted(dst: &mut [f32], plane: &[f32], block: Block) {
-    let (first, _, _) = block.span();
-    if let Some((input, output, len)) = block.aligned() {
-        dst[first + output..first + output + len].copy_from_slice(&plane[input..input + len]);
+    let (first, n, _) = block.span();
+    dst[..first].fill(0.0);
+    dst[first + n..].fill(0.0);
+    match block.aligned() {
+        Some((input, output, len)) => {
+            dst[first..first + output].fill(0.0);
+            dst[first + output..first + output + len].copy_from_slice(&plane[input..input + len]);
+            dst[first + output + len..first + n].fill(0.0);
+        }
+        None => dst[first..first + n].fill(0.0),
     }
     block.clear_edges(dst);
 }
@@ -621,6 +710,66 @@ mod tests {
             close(&weight_grad(&g, &x, &grad), &want_dw, "dw", &g);
             close(&input_grad(&g, &w, &grad), &want_dx, "dx", &g);
         }
+    }
+
+    /// The three kernels at the `small` preset's second layer and batch, against direct f64
+    /// sums: shapes where GEMM runs its full-width microkernels, which it picks at run time
+    /// (AVX-512 where the CPU has it, else AVX2 + FMA), so this checks the path of whatever CPU
+    /// runs the test.
+    #[test]
+    fn kernels_at_a_training_layers_shapes() {
+        let g = Geometry {
+            batch: 3,
+            c_in: 16,
+            input: [16, 16],
+            c_out: 32,
+            kernel: [3, 3],
+            stride: [1, 1],
+            pad_begin: [1, 1],
+            pad_end: [1, 1],
+            dilation: [1, 1],
+        };
+        #[cfg(target_arch = "x86_64")]
+        eprintln!(
+            "conv kernels on this CPU: avx512f {}, avx2 {}, fma {}",
+            std::arch::is_x86_feature_detected!("avx512f"),
+            std::arch::is_x86_feature_detected!("avx2"),
+            std::arch::is_x86_feature_detected!("fma")
+        );
+        let (p, k) = (g.out_pixels(), g.k());
+        let x = values(g.batch * g.c_in * g.in_pixels(), 10);
+        let w = values(g.c_out * k, 11);
+        let grad = values(g.batch * g.c_out * p, 12);
+        close(&forward(&g, &x, &w, None), &naive(&g, &x, &w), "out", &g);
+        // The same sums as the forward pass, read the other way round: every (output pixel,
+        // tap) pair that lands inside the input.
+        let (mut dw, mut dx) = (vec![0.0f64; w.len()], vec![0.0f64; x.len()]);
+        for b in 0..g.batch {
+            for co in 0..g.c_out {
+                for oy in 0..16usize {
+                    for ox in 0..16usize {
+                        let d = grad[(b * g.c_out + co) * p + oy * 16 + ox] as f64;
+                        for c in 0..g.c_in {
+                            for ki in 0..3 {
+                                for kj in 0..3 {
+                                    let (iy, ix) = ((oy + ki) as isize - 1, (ox + kj) as isize - 1);
+                                    if !(0..16).contains(&iy) || !(0..16).contains(&ix) {
+                                        continue;
+                                    }
+                                    let at =
+                                        ((b * g.c_in + c) * 16 + iy as usize) * 16 + ix as usize;
+                                    let tap = ((co * g.c_in + c) * 3 + ki) * 3 + kj;
+                                    dw[tap] += d * x[at] as f64;
+                                    dx[at] += d * w[tap] as f64;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        close(&weight_grad(&g, &x, &grad), &dw, "dw", &g);
+        close(&input_grad(&g, &w, &grad), &dx, "dx", &g);
     }
 
     #[test]

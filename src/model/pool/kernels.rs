@@ -98,20 +98,31 @@ pub fn forward(w: &Window, x: &[f32]) -> Vec<f32> {
     out
 }
 
-/// The common 2×2 window with stride 2: two input rows make one output row.
+/// The common 2×2 window with stride 2: two input rows make one output row, through the
+/// element-wise maximum of the two rows (a loop the compiler vectorises) and then of the
+/// neighbours in it.
 fn pairs(w: &Window, plane: &[f32], out: &mut [f32]) {
     let [_, ow] = w.output();
     let width = w.input[1];
+    let mut rows = vec![0.0f32; 2 * ow];
     for (oy, row) in out.chunks_mut(ow).enumerate() {
         let top = &plane[2 * oy * width..2 * oy * width + 2 * ow];
         let bottom = &plane[(2 * oy + 1) * width..(2 * oy + 1) * width + 2 * ow];
-        for ((o, t), b) in row
-            .iter_mut()
-            .zip(top.chunks_exact(2))
-            .zip(bottom.chunks_exact(2))
-        {
-            *o = max4(t[0], t[1], b[0], b[1]);
+        for ((m, t), b) in rows.iter_mut().zip(top).zip(bottom) {
+            *m = max2(*t, *b);
         }
+        for (o, pair) in row.iter_mut().zip(rows.chunks_exact(2)) {
+            *o = max2(pair[0], pair[1]);
+        }
+    }
+}
+
+/// The larger of two values, NaN if either is NaN.
+fn max2(p: f32, q: f32) -> f32 {
+    if p >= q || p.is_nan() {
+        p
+    } else {
+        q
     }
 }
 
@@ -129,16 +140,13 @@ fn pairs_backward(w: &Window, plane: &[f32], grad: &[f32], dx: &mut [f32]) {
         for ox in 0..ow {
             let (a, b) = (top[2 * ox], top[2 * ox + 1]);
             let (c, d) = (bottom[2 * ox], bottom[2 * ox + 1]);
-            // Strict comparisons keep the earlier position on ties; selects of plain values,
-            // which compile to conditional moves: no branch on where the maximum is, which is
-            // as random as the data.
-            let (top_max, top_at) = if b > a { (b, 1) } else { (a, 0) };
-            let (bottom_max, bottom_at) = if d > c { (d, 3) } else { (c, 2) };
-            let at = if bottom_max > top_max {
-                bottom_at
-            } else {
-                top_at
-            };
+            // Strict comparisons keep the earlier position on ties. The position is arithmetic
+            // on the comparisons, with no branch on where the maximum is (as random as the
+            // data): a branch per window was mispredicted about every other time.
+            let right_top = (b > a) as u32;
+            let right_bottom = (d > c) as u32;
+            let lower_wins = (c.max(d) > a.max(b)) as u32;
+            let at = lower_wins * (2 + right_bottom) + (1 - lower_wins) * right_top;
             let g = grad_row[ox];
             upper[2 * ox] = masked(g, at == 0);
             upper[2 * ox + 1] = masked(g, at == 1);
@@ -151,12 +159,6 @@ fn pairs_backward(w: &Window, plane: &[f32], grad: &[f32], dx: &mut [f32]) {
 /// `g` where `on`, +0 elsewhere.
 fn masked(g: f32, on: bool) -> f32 {
     f32::from_bits(g.to_bits() & (on as u32).wrapping_neg())
-}
-
-/// The maximum of four values, NaN if any is NaN.
-fn max4(a: f32, b: f32, c: f32, d: f32) -> f32 {
-    let m = |p: f32, q: f32| if p >= q || p.is_nan() { p } else { q };
-    m(m(a, b), m(c, d))
 }
 
 /// ∂L/∂x: each output gradient goes to the position of its window's maximum.

@@ -4,9 +4,16 @@
 //! with its peak memory; a sweep of 1-thread jobs at `--jobs 1` against `--jobs 2`. Figures go
 //! to a JSON file; nothing here is a pass/fail test.
 //!
+//! The step and the forward pass are compared with every variant of the peer (`plain`,
+//! `tuned`, `compiled`: see the script) in rounds that alternate all of them, and weightlab's
+//! ratio is taken against the fastest variant. Achieved GFLOP/s come from the network's layer
+//! shapes ([`weightlab::model::Costs`]) and the fraction of peak from [`peak::measure`].
+//!
 //! Each measurement runs in a child process (`weightlab-bench step`, `weightlab-bench job`, the
 //! peer, `weightlab sweep run`), so that one cannot warm the caches or the allocator of the next
 //! and each reports its own peak memory.
+
+mod peak;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -40,8 +47,8 @@ struct Args {
 enum Mode {
     /// Everything below, alternating weightlab and the peer; writes `--out`.
     All {
-        /// A B rounds per thread count.
-        #[arg(long, default_value_t = 5)]
+        /// Rounds per thread count, each running weightlab and every peer variant once.
+        #[arg(long, default_value_t = 10)]
         rounds: usize,
         /// The Python with PyTorch for the peer.
         #[arg(long, default_value = "python3")]
@@ -64,6 +71,9 @@ enum Mode {
         /// Mini-batch size.
         #[arg(long, default_value_t = 64)]
         batch: usize,
+        /// Trunk preset (small or paper); the experiment's when not given.
+        #[arg(long)]
+        preset: Option<String>,
     },
     /// Images/s of the forward pass that evaluation runs (the test split, no autodiff, batches
     /// of 256); one JSON line.
@@ -77,12 +87,14 @@ enum Mode {
     },
     /// One job of the experiment (its first l3 job) end to end; one JSON line.
     Job,
+    /// The CPU's clock, FMA throughput and peak FLOP/s of one core; one JSON line.
+    Peak,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = Args::parse();
     match args.command.take().unwrap_or(Mode::All {
-        rounds: 5,
+        rounds: 10,
         python: "python3".into(),
         step_only: false,
     }) {
@@ -91,17 +103,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             steps,
             warmup,
             batch,
+            preset,
         } => {
             let row = step(
                 &args.experiment,
                 &args.device,
-                threads,
-                steps,
-                warmup,
-                batch,
+                preset.as_deref(),
+                [threads, steps, warmup, batch],
             )?;
             println!("{row}");
         }
+        Mode::Peak => println!("{}", peak::measure()),
         Mode::Forward { threads, reps } => {
             println!(
                 "{}",
@@ -150,12 +162,13 @@ fn peak_rss_mb() -> Option<f64> {
 fn step(
     experiment: &Path,
     device: &str,
-    threads: usize,
-    steps: usize,
-    warmup: usize,
-    batch: usize,
+    preset: Option<&str>,
+    [threads, steps, warmup, batch]: [usize; 4],
 ) -> Result<Value, Box<dyn std::error::Error>> {
     let mut job = first_job(experiment, "l3: {}")?;
+    if let Some(preset) = preset {
+        job.model.preset = serde_yaml::from_str(preset)?;
+    }
     job.train.batch_size = batch;
     job.train.threads = threads;
     let data = job.dataset.load()?;
@@ -169,16 +182,14 @@ fn step(
     job.train.epochs = (warmup + steps + per_epoch).div_ceil(per_epoch);
     let backend = backend_of(device)?;
     let device = backend.device()?;
-    let theta = job
-        .model
-        .init(
-            data.0.image_size,
-            data.1.n_train_subjects,
-            data.0.expression_names.len(),
-            1,
-            &device,
-        )
-        .num_params();
+    let net = job.model.init(
+        data.0.image_size,
+        data.1.n_train_subjects,
+        data.0.expression_names.len(),
+        1,
+        &device,
+    );
+    let (theta, costs) = (net.num_params(), net.costs(data.0.image_size));
     let psi = job
         .strategy
         .unit_config()
@@ -206,8 +217,10 @@ fn step(
         "device": backend.as_str(),
         "threads": threads,
         "batch_size": batch,
+        "preset": job.model.preset,
         "params_theta": theta,
         "params_psi": psi,
+        "training_flops_per_image": costs.training_flops(),
         "images": images,
         "seconds": timed_s,
         "images_per_s": images as f64 / timed_s,
@@ -254,6 +267,7 @@ fn forward(
     let images = split.test.len() * reps;
     Ok(json!({
         "system": "weightlab",
+        "forward_flops_per_image": net.costs(set.image_size).forward_flops(),
         "threads": threads,
         "batch_size": EVAL_BATCH,
         "images": images,
@@ -329,6 +343,90 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     })
 }
 
+/// The peer's variants, from the plain script to what a user tuning for speed writes.
+const PEER_VARIANTS: [&str; 3] = ["plain", "tuned", "compiled"];
+
+/// Rounds of one comparison (the training step or the forward pass at one thread count): each
+/// round runs weightlab and every peer variant once, in an order rotated from round to round so
+/// that no system always runs first or after the same one. `flops` is what one image costs.
+fn compare(
+    what: &str,
+    rounds: usize,
+    threads: usize,
+    peak_gflops: f64,
+    weightlab: &dyn Fn() -> Result<Value, String>,
+    peer: &dyn Fn(&str) -> Result<Value, String>,
+) -> Result<Value, Box<dyn std::error::Error>> {
+    let systems: Vec<&str> = std::iter::once("weightlab").chain(PEER_VARIANTS).collect();
+    let mut speeds: Vec<Vec<f64>> = vec![Vec::new(); systems.len()];
+    let (mut runs, mut errors, mut flops) = (Vec::new(), serde_json::Map::new(), None);
+    for round in 0..rounds {
+        for k in 0..systems.len() {
+            let s = (k + round) % systems.len();
+            let result = if s == 0 {
+                weightlab()
+            } else {
+                peer(systems[s])
+            };
+            match result {
+                Ok(row) => {
+                    eprintln!("{what} threads {threads} round {}: {row}", round + 1);
+                    speeds[s].push(row["images_per_s"].as_f64().unwrap_or(f64::NAN));
+                    let key = if what == "step" {
+                        "training_flops_per_image"
+                    } else {
+                        "forward_flops_per_image"
+                    };
+                    flops = flops.or(row[key].as_f64());
+                    runs.push(row);
+                }
+                // The weightlab side failing is an error; a peer variant that cannot run here
+                // (no compiler for torch.compile, say) is recorded and left out.
+                Err(e) if s == 0 => return Err(e.into()),
+                Err(e) => {
+                    eprintln!("peer {}: {e}", systems[s]);
+                    errors.insert(systems[s].to_string(), json!(e));
+                }
+            }
+        }
+    }
+    let flops = flops.unwrap_or(f64::NAN);
+    let summary = |v: &[f64]| {
+        let median = median(v.to_vec());
+        let gflops = median.map(|m| m * flops / 1e9);
+        json!({
+            "rounds": v.len(),
+            "min_images_per_s": v.iter().copied().reduce(f64::min),
+            "median_images_per_s": median,
+            "max_images_per_s": v.iter().copied().reduce(f64::max),
+            "gflops": gflops,
+            "fraction_of_peak": gflops.map(|g| g / (peak_gflops * threads as f64)),
+        })
+    };
+    let by_system: serde_json::Map<String, Value> = systems
+        .iter()
+        .zip(&speeds)
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(name, v)| (name.to_string(), summary(v)))
+        .collect();
+    let fastest = PEER_VARIANTS
+        .iter()
+        .filter_map(|v| {
+            median(speeds[systems.iter().position(|s| s == v)?].clone()).map(|m| (*v, m))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    let ours = median(speeds[0].clone());
+    Ok(json!({
+        "threads": threads,
+        "flops_per_image": flops,
+        "by_system": by_system,
+        "fastest_peer": fastest.map(|f| f.0),
+        "ratio_to_fastest_peer": ours.zip(fastest).map(|(a, (_, b))| a / b),
+        "peer_errors": errors,
+        "runs": runs,
+    }))
+}
+
 fn all(
     args: &Args,
     rounds: usize,
@@ -342,79 +440,55 @@ fn all(
             .arg("--device")
             .arg(&args.device);
     };
-    let mut step_rows = Vec::new();
-    for threads in [1usize, 2] {
-        let (mut ours, mut peer, mut runs, mut peer_error) = (vec![], vec![], vec![], None);
-        for round in 1..=rounds {
-            // A: weightlab.
-            let mut a = Command::new(&me);
-            a.arg("step").arg("--threads").arg(threads.to_string());
-            common(&mut a);
-            let a = json_of(&mut a)?;
-            eprintln!("round {round} threads {threads}: {a}");
-            ours.push(a["images_per_s"].as_f64().unwrap_or(f64::NAN));
-            runs.push(a);
-            // B: PyTorch.
-            let mut b = Command::new(python);
-            b.arg("bench/peer/step.py")
-                .arg("--threads")
-                .arg(threads.to_string());
-            match json_of(&mut b) {
-                Ok(b) => {
-                    eprintln!("round {round} threads {threads}: {b}");
-                    peer.push(b["images_per_s"].as_f64().unwrap_or(f64::NAN));
-                    runs.push(b);
-                }
-                Err(e) => {
-                    eprintln!("peer: {e}");
-                    peer_error = Some(e);
-                }
-            }
-        }
-        let (m_ours, m_peer) = (median(ours), median(peer));
-        step_rows.push(json!({
-            "threads": threads,
-            "weightlab_images_per_s": m_ours,
-            "pytorch_images_per_s": m_peer,
-            "ratio": m_ours.zip(m_peer).map(|(a, b)| a / b),
-            "peer_error": peer_error,
-            "runs": runs,
-        }));
-    }
+    let peak = json_of(Command::new(&me).arg("peak"))?;
+    eprintln!("peak: {peak}");
+    let peak_gflops = peak["peak_gflops_per_core"].as_f64().unwrap_or(f64::NAN);
 
-    // The forward pass of evaluation, 1 thread as in a fig2 job: what evaluation costs per
-    // image against what a training step costs.
-    let (mut ours, mut peer, mut forward_runs) = (vec![], vec![], vec![]);
-    for round in 1..=FORWARD_ROUNDS {
-        let mut a = Command::new(&me);
-        a.arg("forward");
-        common(&mut a);
-        let a = json_of(&mut a)?;
-        eprintln!("forward round {round}: {a}");
-        ours.push(a["images_per_s"].as_f64().unwrap_or(f64::NAN));
-        forward_runs.push(a);
-        let mut b = Command::new(python);
-        b.arg("bench/peer/step.py").arg("--forward");
-        if let Ok(b) = json_of(&mut b) {
-            eprintln!("forward round {round}: {b}");
-            peer.push(b["images_per_s"].as_f64().unwrap_or(f64::NAN));
-            forward_runs.push(b);
-        }
+    let mut step_rows = Vec::new();
+    let mut forward_rows = Vec::new();
+    for threads in [1usize, 2] {
+        let t = threads.to_string();
+        let ours = || {
+            let mut a = Command::new(&me);
+            a.args(["step", "--threads", &t]);
+            common(&mut a);
+            json_of(&mut a)
+        };
+        let peer = |variant: &str| {
+            json_of(Command::new(python).args([
+                "bench/peer/step.py",
+                "--threads",
+                &t,
+                "--variant",
+                variant,
+            ]))
+        };
+        step_rows.push(compare("step", rounds, threads, peak_gflops, &ours, &peer)?);
+        let ours = || {
+            let mut a = Command::new(&me);
+            a.args(["forward", "--threads", &t]);
+            common(&mut a);
+            json_of(&mut a)
+        };
+        let peer = |variant: &str| {
+            json_of(Command::new(python).args([
+                "bench/peer/step.py",
+                "--forward",
+                "--threads",
+                &t,
+                "--variant",
+                variant,
+            ]))
+        };
+        forward_rows.push(compare(
+            "forward",
+            rounds,
+            threads,
+            peak_gflops,
+            &ours,
+            &peer,
+        )?);
     }
-    let (f_ours, f_peer) = (median(ours), median(peer));
-    let per_step = |system: &str, forward: Option<f64>| {
-        let step = step_rows[0][format!("{system}_images_per_s")].as_f64();
-        forward.zip(step).map(|(f, s)| s / f)
-    };
-    let forward_row = json!({
-        "what": "evaluation's forward pass over the test split, batches of 256, 1 thread; median images/s",
-        "weightlab_images_per_s": f_ours,
-        "pytorch_images_per_s": f_peer,
-        "ratio": f_ours.zip(f_peer).map(|(a, b)| a / b),
-        "weightlab_forward_per_step_cost": per_step("weightlab", f_ours),
-        "pytorch_forward_per_step_cost": per_step("pytorch", f_peer),
-        "runs": forward_runs,
-    });
 
     let (mut fig2_job, mut scaling) = (Value::Null, Value::Null);
     if !step_only {
@@ -439,16 +513,20 @@ fn all(
         "date": chrono_free_date(),
         "machine": {
             "cpu": cpu,
+            "simd_flags": peak::simd_flags(),
             "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            "peak": peak,
         },
         "device": args.device,
         "experiment": args.experiment,
         "step": {
-            "what": "small preset, batch 64, Adam, l3, fig2 image size; median images/s of the rounds",
-            "rounds": rounds,
+            "what": "training step, small preset, batch 64, Adam, l3, fig2 image size; images/s over the rounds; ratio = weightlab's median / the fastest peer variant's median",
             "by_threads": step_rows,
         },
-        "forward": forward_row,
+        "forward": {
+            "what": "evaluation's forward pass over the test split, batches of 256; images/s over the rounds; ratio as for the step",
+            "by_threads": forward_rows,
+        },
         "fig2_job": fig2_job,
         "sweep_scaling": scaling,
     });
@@ -459,9 +537,6 @@ fn all(
     eprintln!("wrote {}", args.out.display());
     Ok(())
 }
-
-/// A B rounds of the forward-pass comparison.
-const FORWARD_ROUNDS: usize = 3;
 
 /// Rounds of the `--jobs 1` / `--jobs 2` pair in [`sweep_scaling`].
 const SCALING_ROUNDS: usize = 3;
