@@ -62,13 +62,10 @@ impl ResBlock {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let b0 = relu(conv::forward(&self.b0, x.clone()));
-        let b1 = relu(conv::forward(
-            &self.b1b,
-            relu(conv::forward(&self.b1a, x.clone())),
-        ));
-        let b2 = relu(conv::forward(&self.b2a, x.clone()));
-        let b2 = relu(conv::forward(&self.b2c, relu(conv::forward(&self.b2b, b2))));
+        let b0 = conv::forward_relu(&self.b0, x.clone());
+        let b1 = conv::forward_relu(&self.b1b, conv::forward_relu(&self.b1a, x.clone()));
+        let b2 = conv::forward_relu(&self.b2a, x.clone());
+        let b2 = conv::forward_relu(&self.b2c, conv::forward_relu(&self.b2b, b2));
         let mixed = Tensor::cat(vec![b0, b1, b2], 1); // [b, 3·width, h, w]
         relu(x + conv::forward(&self.project, mixed).mul_scalar(self.scale))
     }
@@ -110,11 +107,11 @@ impl PaperTrunk {
 
     /// `[batch, 1, s, s]` → `[batch, 128]`: everything before the last shared layer.
     pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
-        let x = relu(conv::forward(&self.stem1, x)); // [b, 32, s/2, s/2]
-        let x = relu(conv::forward(&self.stem2, x));
-        let x = pool::forward(&self.pool, relu(conv::forward(&self.stem3, x))); // [b, 64, s/4, s/4]
+        let x = conv::forward_relu(&self.stem1, x); // [b, 32, s/2, s/2]
+        let x = conv::forward_relu(&self.stem2, x);
+        let x = pool::forward(&self.pool, conv::forward_relu(&self.stem3, x)); // [b, 64, s/4, s/4]
         let x = self.block_a.iter().fold(x, |x, block| block.forward(x));
-        let x = relu(conv::forward(&self.reduce, x)); // [b, 128, s/8, s/8]
+        let x = conv::forward_relu(&self.reduce, x); // [b, 128, s/8, s/8]
         let x = self.block_b.iter().fold(x, |x, block| block.forward(x));
         let [b, c, _, _] = x.dims();
         self.global.forward(x).reshape([b, c]) // [b, 128]

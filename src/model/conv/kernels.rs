@@ -63,9 +63,23 @@ impl Geometry {
     }
 }
 
-/// `out = conv(x, weight) + bias`: `x` is `[batch, c_in, h, w]`, `weight` is
-/// `[c_out, c_in, kh, kw]`, `bias` is `[c_out]`; returns `[batch, c_out, oh, ow]`.
-pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+/// `out = conv(x, weight) + bias`, through a ReLU if `relu`: `x` is `[batch, c_in, h, w]`,
+/// `weight` is `[c_out, c_in, kh, kw]`, `bias` is `[c_out]`; returns `[batch, c_out, oh, ow]`.
+pub fn forward(
+    g: &Geometry,
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    relu: bool,
+) -> Vec<f32> {
+    // The ReLU keeps NaN (as flex's does), so that a NaN still reaches the loss.
+    let finish = move |v: f32| {
+        if !relu || v.is_nan() || v > 0.0 {
+            v
+        } else {
+            0.0
+        }
+    };
     let (p, k, per) = (g.out_pixels(), g.k(), g.images_per_group());
     let len = g.batch * g.c_out * p;
     let mut out = Vec::<f32>::with_capacity(len);
@@ -85,10 +99,9 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) ->
                 if images == 1 {
                     // One image: the product [c_out, p] is the output's layout.
                     let out_g = gemm_into(out_g, g.c_out, cols, k, lhs, rhs);
-                    if let Some(bias) = bias {
-                        for (row, add) in out_g.chunks_mut(p).zip(bias) {
-                            row.iter_mut().for_each(|o| *o += add);
-                        }
+                    for (co, row) in out_g.chunks_mut(p).enumerate() {
+                        let add = bias.map_or(0.0, |bias| bias[co]);
+                        row.iter_mut().for_each(|o| *o = finish(*o + add));
                     }
                     return;
                 }
@@ -99,7 +112,7 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) ->
                         let add = bias.map_or(0.0, |bias| bias[co]);
                         let src = &product[co * cols + b * p..co * cols + (b + 1) * p];
                         for (o, s) in row.iter_mut().zip(src) {
-                            o.write(s + add);
+                            o.write(finish(s + add));
                         }
                     }
                 }
@@ -673,7 +686,9 @@ mod tests {
             for (k, v) in want.iter_mut().enumerate() {
                 *v += bias[k / (oh * ow) % g.c_out] as f64;
             }
-            close(&forward(&g, &x, &w, Some(&bias)), &want, "out", &g);
+            close(&forward(&g, &x, &w, Some(&bias), false), &want, "out", &g);
+            let relu: Vec<f64> = want.iter().map(|v| v.max(0.0)).collect();
+            close(&forward(&g, &x, &w, Some(&bias), true), &relu, "relu(out)", &g);
         }
     }
 
@@ -740,7 +755,7 @@ mod tests {
         let x = values(g.batch * g.c_in * g.in_pixels(), 10);
         let w = values(g.c_out * k, 11);
         let grad = values(g.batch * g.c_out * p, 12);
-        close(&forward(&g, &x, &w, None), &naive(&g, &x, &w), "out", &g);
+        close(&forward(&g, &x, &w, None, false), &naive(&g, &x, &w), "out", &g);
         // The same sums as the forward pass, read the other way round: every (output pixel,
         // tap) pair that lands inside the input.
         let (mut dw, mut dx) = (vec![0.0f64; w.len()], vec![0.0f64; x.len()]);
@@ -785,7 +800,7 @@ mod tests {
                 .unwrap();
             pool.install(|| {
                 (
-                    forward(&g, &x, &w, None),
+                    forward(&g, &x, &w, None, false),
                     weight_grad(&g, &x, &grad),
                     input_grad(&g, &w, &grad),
                 )

@@ -22,6 +22,16 @@ pub use ops::Im2colConv;
 
 /// `conv.forward(x)` with the same parameters and result, through [`Im2colConv`] on flex.
 pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    apply(conv, x, false)
+}
+
+/// `relu(conv.forward(x))`, with the ReLU applied as the convolution writes its output on flex
+/// (one pass over the output instead of two, and no second tensor).
+pub fn forward_relu(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    apply(conv, x, true)
+}
+
+fn apply(conv: &Conv2d, x: Tensor<4>, relu: bool) -> Tensor<4> {
     let padding = match conv.padding {
         PaddingConfig2d::Explicit(top, left, bottom, right) => Some([(top, bottom), (left, right)]),
         PaddingConfig2d::Valid => Some([(0, 0), (0, 0)]),
@@ -38,8 +48,10 @@ pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
                 conv.weight.val().into_dispatch(),
                 bias.val().into_dispatch(),
                 options,
+                relu,
             ))
         }
+        _ if relu => burn::tensor::activation::relu(conv.forward(x)),
         _ => conv.forward(x),
     }
 }

@@ -6,7 +6,7 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::NodeId;
-use burn::backend::ops::ModuleOps;
+use burn::backend::ops::{ActivationOps, ModuleOps};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Flex};
 use burn::tensor::ops::ConvOptions;
@@ -21,14 +21,20 @@ use crate::model::flex_slices::{dense, tensor, values};
 /// but flex runs.
 #[backend_extension(Flex, Autodiff)]
 pub trait Im2colConv: Backend {
-    /// `conv2d(x, weight) + bias`.
+    /// `conv2d(x, weight) + bias`, through a ReLU if `relu`.
     fn im2col_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
         options: ConvOptions<2>,
+        relu: bool,
     ) -> FloatTensor<Self> {
-        Self::conv2d(x, weight, Some(bias), options)
+        let out = Self::conv2d(x, weight, Some(bias), options);
+        if relu {
+            Self::relu(out)
+        } else {
+            out
+        }
     }
 
     /// ∂L/∂x of [`Im2colConv::im2col_conv2d`] given ∂L/∂out.
@@ -96,12 +102,14 @@ impl Im2colConv for Flex {
         weight: FlexTensor,
         bias: FlexTensor,
         options: ConvOptions<2>,
+        relu: bool,
     ) -> FlexTensor {
         let Some(g) = geometry(&x, &weight, &options).filter(|_| bias.dtype() == DType::F32) else {
-            return Self::conv2d(x, weight, Some(bias), options);
+            let out = Self::conv2d(x, weight, Some(bias), options);
+            return if relu { Self::relu(out) } else { out };
         };
         let (x, weight, bias) = (dense(x), dense(weight), dense(bias));
-        let out = kernels::forward(&g, values(&x), values(&weight), Some(values(&bias)));
+        let out = kernels::forward(&g, values(&x), values(&weight), Some(values(&bias)), relu);
         let [oh, ow] = g.output();
         tensor(out, [g.batch, g.c_out, oh, ow])
     }
@@ -149,13 +157,24 @@ impl Im2colConv for Flex {
     }
 }
 
-/// The backward step of [`Im2colConv::im2col_conv2d`] under autodiff: each input that needs a
-/// gradient gets it from the inner backend's backward half.
+/// The backward step of [`Im2colConv::im2col_conv2d`] under autodiff: the ReLU's mask (from
+/// the output it kept) if there is one, then each input that needs a gradient gets it from the
+/// inner backend's backward half.
 #[derive(Debug)]
 struct Im2colConvBackward;
 
+/// What the backward step keeps: the inputs' nodes, the options, and the output when a ReLU
+/// was fused in (its mask is where the output is positive).
+type ConvState<B> = (
+    NodeId,
+    NodeId,
+    NodeId,
+    ConvOptions<2>,
+    Option<FloatTensor<B>>,
+);
+
 impl<B: Backend + Im2colConv> Backward<B, 3> for Im2colConvBackward {
-    type State = (NodeId, NodeId, NodeId, ConvOptions<2>);
+    type State = ConvState<B>;
 
     fn backward(
         self,
@@ -165,7 +184,11 @@ impl<B: Backend + Im2colConv> Backward<B, 3> for Im2colConvBackward {
     ) {
         let [node_x, node_weight, node_bias] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
-        let (x, weight, bias, options) = ops.state;
+        let (x, weight, bias, options, relu_output) = ops.state;
+        let grad = match relu_output {
+            Some(output) => B::relu_backward(output, grad),
+            None => grad,
+        };
         let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x);
         let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight);
         let bias = checkpointer.retrieve_node_output::<FloatTensor<B>>(bias);
@@ -194,6 +217,7 @@ impl<B: Backend + Im2colConv, C: CheckpointStrategy> Im2colConv for Autodiff<B, 
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
         options: ConvOptions<2>,
+        relu: bool,
     ) -> FloatTensor<Self> {
         match Im2colConvBackward
             .prepare::<C>([x.node(), weight.node(), bias.node()])
@@ -201,27 +225,27 @@ impl<B: Backend + Im2colConv, C: CheckpointStrategy> Im2colConv for Autodiff<B, 
             .stateful()
         {
             OpsKind::Tracked(mut prep) => {
-                let state = (
+                let nodes = (
                     prep.checkpoint(&x),
                     prep.checkpoint(&weight),
                     prep.checkpoint(&bias),
-                    options.clone(),
                 );
-                prep.finish(
-                    state,
-                    B::im2col_conv2d(
-                        x.into_primitive(),
-                        weight.into_primitive(),
-                        bias.into_primitive(),
-                        options,
-                    ),
-                )
+                let out = B::im2col_conv2d(
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    bias.into_primitive(),
+                    options.clone(),
+                    relu,
+                );
+                let kept = relu.then(|| out.clone());
+                prep.finish((nodes.0, nodes.1, nodes.2, options, kept), out)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::im2col_conv2d(
                 x.into_primitive(),
                 weight.into_primitive(),
                 bias.into_primitive(),
                 options,
+                relu,
             )),
         }
     }
