@@ -442,8 +442,77 @@ fn with_im2col<R>(g: &Geometry, x: &[f32], images: usize, use_col: impl FnOnce(&
     })
 }
 
+/// Output maps of at most this many pixels (the 8×8 and 4×4 layers of the small trunk) build
+/// their column matrices through [`Taps`]: one table look-up per element instead of a few
+/// copies per kernel tap and image, whose calls cost more than the 16 or 64 values they move.
+const TABLE_PIXELS: usize = 64;
+
+/// For every kernel tap `(ki, kj)` and output pixel, the input pixel it reads (its offset in
+/// the input plane), or the plane's length where it reads padding.
+struct Taps {
+    table: Vec<u32>,
+    pixels: usize,
+}
+
+impl Taps {
+    fn new(g: &Geometry) -> Self {
+        let [oh, ow] = g.output();
+        let [h, w] = g.input;
+        let mut table = Vec::with_capacity(g.kernel[0] * g.kernel[1] * oh * ow);
+        for ki in 0..g.kernel[0] {
+            for kj in 0..g.kernel[1] {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        // Both coordinates with the padding added, so that a position above or
+                        // left of the input is below `pad_begin` instead of negative.
+                        let py = oy * g.stride[0] + ki * g.dilation[0];
+                        let px = ox * g.stride[1] + kj * g.dilation[1];
+                        let inside = (g.pad_begin[0]..g.pad_begin[0] + h).contains(&py)
+                            && (g.pad_begin[1]..g.pad_begin[1] + w).contains(&px);
+                        table.push(if inside {
+                            ((py - g.pad_begin[0]) * w + px - g.pad_begin[1]) as u32
+                        } else {
+                            (h * w) as u32
+                        });
+                    }
+                }
+            }
+        }
+        Self {
+            table,
+            pixels: oh * ow,
+        }
+    }
+
+    /// The input offsets of kernel tap `t` (`ki·kw + kj`), one per output pixel.
+    fn of(&self, t: usize) -> &[u32] {
+        &self.table[t * self.pixels..(t + 1) * self.pixels]
+    }
+}
+
+/// Whether a layer's column matrices go through [`Taps`].
+fn by_table(g: &Geometry) -> bool {
+    g.out_pixels() <= TABLE_PIXELS && g.in_pixels() < u32::MAX as usize
+}
+
 /// Fills `col` (whatever it held) with the column matrix of `images` images.
 fn im2col(g: &Geometry, x: &[f32], images: usize, col: &mut [f32]) {
+    if by_table(g) {
+        let (taps, p, plane_len) = (Taps::new(g), g.out_pixels(), g.in_pixels());
+        let (per_channel, cols) = (g.kernel[0] * g.kernel[1], images * p);
+        for (c, rows) in col.chunks_mut(per_channel * cols).enumerate() {
+            for (t, row) in rows.chunks_mut(cols).enumerate() {
+                for (b, dst) in row.chunks_mut(p).enumerate() {
+                    let at = (b * g.c_in + c) * plane_len;
+                    let plane = &x[at..at + plane_len];
+                    for (d, &i) in dst.iter_mut().zip(taps.of(t)) {
+                        *d = plane.get(i as usize).copied().unwrap_or(0.0);
+                    }
+                }
+            }
+        }
+        return;
+    }
     let [oh, ow] = g.output();
     let (cols, plane_len, step) = (images * oh * ow, g.in_pixels(), g.stride[1]);
     let shifted = g.stride == [1, 1] && ow == g.input[1];
@@ -474,6 +543,25 @@ fn im2col(g: &Geometry, x: &[f32], images: usize, col: &mut [f32]) {
 /// Adds the column-matrix gradient `dcol` back onto the `images` input planes of `dx`: the
 /// transpose of [`im2col`]. `dcol` is used as scratch.
 fn col2im(g: &Geometry, dcol: &mut [f32], images: usize, dx: &mut [f32]) {
+    if by_table(g) {
+        // The same order of additions as below: channel, tap, image.
+        let (taps, p, plane_len) = (Taps::new(g), g.out_pixels(), g.in_pixels());
+        let (per_channel, cols) = (g.kernel[0] * g.kernel[1], images * p);
+        for (c, rows) in dcol.chunks(per_channel * cols).enumerate() {
+            for (t, row) in rows.chunks(cols).enumerate() {
+                for (b, src) in row.chunks(p).enumerate() {
+                    let at = (b * g.c_in + c) * plane_len;
+                    let plane = &mut dx[at..at + plane_len];
+                    for (s, &i) in src.iter().zip(taps.of(t)) {
+                        if let Some(d) = plane.get_mut(i as usize) {
+                            *d += s;
+                        }
+                    }
+                }
+            }
+        }
+        return;
+    }
     let [oh, ow] = g.output();
     let (cols, plane_len, step) = (images * oh * ow, g.in_pixels(), g.stride[1]);
     for_each_tap(g, images, |t| {
@@ -662,6 +750,11 @@ mod tests {
             // shifts as wide as the row.
             g(2, 2, [7, 9], 3, [3, 3], [1, 1], [2, 2], [2, 2], [2, 2]),
             g(1, 1, [3, 2], 2, [1, 5], [1, 1], [0, 2], [0, 2], [1, 1]),
+            // Maps of more than TABLE_PIXELS outputs: the shifted blocks (plain and dilated)
+            // and the general strided path instead of the tap table.
+            g(2, 3, [12, 12], 4, [3, 3], [1, 1], [1, 1], [1, 1], [1, 1]),
+            g(1, 2, [9, 11], 3, [3, 3], [1, 1], [2, 2], [2, 2], [2, 2]),
+            g(2, 2, [20, 20], 3, [3, 3], [2, 2], [1, 1], [1, 1], [1, 1]),
         ]
     }
 
@@ -677,6 +770,8 @@ mod tests {
 
     #[test]
     fn forward_matches_the_direct_convolution() {
+        assert!(geometries().iter().any(by_table));
+        assert!(geometries().iter().any(|g| !by_table(g)));
         for g in geometries() {
             let [oh, ow] = g.output();
             let x = values(g.batch * g.c_in * g.input[0] * g.input[1], 1);
@@ -688,7 +783,12 @@ mod tests {
             }
             close(&forward(&g, &x, &w, Some(&bias), false), &want, "out", &g);
             let relu: Vec<f64> = want.iter().map(|v| v.max(0.0)).collect();
-            close(&forward(&g, &x, &w, Some(&bias), true), &relu, "relu(out)", &g);
+            close(
+                &forward(&g, &x, &w, Some(&bias), true),
+                &relu,
+                "relu(out)",
+                &g,
+            );
         }
     }
 
@@ -755,7 +855,12 @@ mod tests {
         let x = values(g.batch * g.c_in * g.in_pixels(), 10);
         let w = values(g.c_out * k, 11);
         let grad = values(g.batch * g.c_out * p, 12);
-        close(&forward(&g, &x, &w, None, false), &naive(&g, &x, &w), "out", &g);
+        close(
+            &forward(&g, &x, &w, None, false),
+            &naive(&g, &x, &w),
+            "out",
+            &g,
+        );
         // The same sums as the forward pass, read the other way round: every (output pixel,
         // tap) pair that lands inside the input.
         let (mut dw, mut dx) = (vec![0.0f64; w.len()], vec![0.0f64; x.len()]);
