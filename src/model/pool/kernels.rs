@@ -98,26 +98,33 @@ pub fn forward(w: &Window, x: &[f32]) -> Vec<f32> {
     out
 }
 
-/// The common 2×2 window with stride 2: two input rows make one output row, through the
-/// element-wise maximum of the two rows (a loop the compiler vectorises) and then of the
-/// neighbours in it.
-fn pairs(w: &Window, plane: &[f32], out: &mut [f32]) {
+/// The common 2×2 window with stride 2: two input rows make one output row.
+#[inline(always)]
+fn pairs_body(w: &Window, plane: &[f32], out: &mut [f32]) {
+    pairs_columns(w, plane, out, 0)
+}
+
+/// [`pairs_body`] for the windows from column `first` on.
+#[inline(always)]
+fn pairs_columns(w: &Window, plane: &[f32], out: &mut [f32], first: usize) {
     let [_, ow] = w.output();
     let width = w.input[1];
-    let mut rows = vec![0.0f32; 2 * ow];
     for (oy, row) in out.chunks_mut(ow).enumerate() {
         let top = &plane[2 * oy * width..2 * oy * width + 2 * ow];
         let bottom = &plane[(2 * oy + 1) * width..(2 * oy + 1) * width + 2 * ow];
-        for ((m, t), b) in rows.iter_mut().zip(top).zip(bottom) {
-            *m = max2(*t, *b);
-        }
-        for (o, pair) in row.iter_mut().zip(rows.chunks_exact(2)) {
-            *o = max2(pair[0], pair[1]);
+        for ((o, t), b) in row
+            .iter_mut()
+            .zip(top.chunks_exact(2))
+            .zip(bottom.chunks_exact(2))
+            .skip(first)
+        {
+            *o = max2(max2(t[0], b[0]), max2(t[1], b[1]));
         }
     }
 }
 
 /// The larger of two values, NaN if either is NaN.
+#[inline(always)]
 fn max2(p: f32, q: f32) -> f32 {
     if p >= q || p.is_nan() {
         p
@@ -129,7 +136,14 @@ fn max2(p: f32, q: f32) -> f32 {
 /// [`backward`] for the 2×2 window with stride 2. Windows do not overlap, so every position of
 /// a window is written: the gradient at its first maximum, zero elsewhere. (A window holding a
 /// NaN, whose loss is then NaN and fails the job, sends its gradient to one of its positions.)
-fn pairs_backward(w: &Window, plane: &[f32], grad: &[f32], dx: &mut [f32]) {
+#[inline(always)]
+fn pairs_backward_body(w: &Window, plane: &[f32], grad: &[f32], dx: &mut [f32]) {
+    pairs_backward_columns(w, plane, grad, dx, 0)
+}
+
+/// [`pairs_backward_body`] for the windows from column `first` on.
+#[inline(always)]
+fn pairs_backward_columns(w: &Window, plane: &[f32], grad: &[f32], dx: &mut [f32], first: usize) {
     let [_, ow] = w.output();
     let width = w.input[1];
     for (oy, grad_row) in grad.chunks(ow).enumerate() {
@@ -137,7 +151,7 @@ fn pairs_backward(w: &Window, plane: &[f32], grad: &[f32], dx: &mut [f32]) {
         let (upper, lower) = (&mut upper[..2 * ow], &mut lower[..2 * ow]);
         let top = &plane[2 * oy * width..2 * oy * width + 2 * ow];
         let bottom = &plane[(2 * oy + 1) * width..(2 * oy + 1) * width + 2 * ow];
-        for ox in 0..ow {
+        for ox in first..ow {
             let (a, b) = (top[2 * ox], top[2 * ox + 1]);
             let (c, d) = (bottom[2 * ox], bottom[2 * ox + 1]);
             // Strict comparisons keep the earlier position on ties. The position is arithmetic
@@ -156,7 +170,159 @@ fn pairs_backward(w: &Window, plane: &[f32], grad: &[f32], dx: &mut [f32]) {
     }
 }
 
+/// [`pairs_body`] compiled for AVX2 where the CPU has it (chosen at run time): the same
+/// comparisons and selects on eight values at a time, so the same results.
+fn pairs(w: &Window, plane: &[f32], out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { pairs_avx2(w, plane, out) };
+    }
+    pairs_body(w, plane, out)
+}
+
+/// [`pairs_body`] eight windows at a time with the same selects: the element-wise maximum of
+/// the two rows, split into the windows' left and right columns, and their maximum.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn pairs_avx2(w: &Window, plane: &[f32], out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let [oh, ow] = w.output();
+    let width = w.input[1];
+    let vectors = ow / 8;
+    for oy in 0..oh {
+        let (top, bottom) = (2 * oy * width, (2 * oy + 1) * width);
+        for v in 0..vectors {
+            let x = 16 * v;
+            let (t, b) = (
+                &plane[top + x..top + x + 16],
+                &plane[bottom + x..bottom + x + 16],
+            );
+            // SAFETY: each load and store touches 8 floats inside the bounds-checked slices.
+            let v0 = max2_avx2(_mm256_loadu_ps(t.as_ptr()), _mm256_loadu_ps(b.as_ptr()));
+            let v1 = max2_avx2(
+                _mm256_loadu_ps(t[8..].as_ptr()),
+                _mm256_loadu_ps(b[8..].as_ptr()),
+            );
+            // Left and right columns in the window order [0 1 4 5 2 3 6 7], then back.
+            let m = max2_avx2(
+                _mm256_shuffle_ps::<0x88>(v0, v1),
+                _mm256_shuffle_ps::<0xDD>(v0, v1),
+            );
+            let m = _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(m)));
+            let dst = &mut out[oy * ow + 8 * v..oy * ow + 8 * v + 8];
+            _mm256_storeu_ps(dst.as_mut_ptr(), m);
+        }
+    }
+    if vectors * 8 < ow {
+        pairs_columns(w, plane, out, vectors * 8);
+    }
+}
+
+/// [`max2`] on eight lanes: `p` where `p >= q` or `p` is NaN, else `q`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn max2_avx2(
+    p: std::arch::x86_64::__m256,
+    q: std::arch::x86_64::__m256,
+) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    let keep_p = _mm256_or_ps(
+        _mm256_cmp_ps::<_CMP_GE_OQ>(p, q),
+        _mm256_cmp_ps::<_CMP_UNORD_Q>(p, p),
+    );
+    _mm256_blendv_ps(q, p, keep_p)
+}
+
+/// [`pairs_backward_body`] compiled for AVX2 where the CPU has it, as [`pairs`].
+fn pairs_backward(w: &Window, plane: &[f32], grad: &[f32], dx: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { pairs_backward_avx2(w, plane, grad, dx) };
+    }
+    pairs_backward_body(w, plane, grad, dx)
+}
+
+/// [`pairs_backward_body`] eight windows at a time, with the same comparisons and selects:
+/// the two input rows are split into the windows' left and right columns, each position's
+/// mask computed as there, and the masked gradients interleaved back. The rest of each row
+/// (fewer than eight windows) goes through the plain loop.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn pairs_backward_avx2(w: &Window, plane: &[f32], grad: &[f32], dx: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let [oh, ow] = w.output();
+    let width = w.input[1];
+    let vectors = ow / 8;
+    for oy in 0..oh {
+        let (top, bottom) = (2 * oy * width, (2 * oy + 1) * width);
+        let grad_row = &grad[oy * ow..(oy + 1) * ow];
+        for v in 0..vectors {
+            let x = 16 * v;
+            let (t, b) = (
+                &plane[top + x..top + x + 16],
+                &plane[bottom + x..bottom + x + 16],
+            );
+            // SAFETY: each load and store below touches 8 floats inside the 16-float rows
+            // sliced here (or the 8-float gradient slice), all bounds-checked.
+            let (t0, t1) = (
+                _mm256_loadu_ps(t.as_ptr()),
+                _mm256_loadu_ps(t[8..].as_ptr()),
+            );
+            let (b0, b1) = (
+                _mm256_loadu_ps(b.as_ptr()),
+                _mm256_loadu_ps(b[8..].as_ptr()),
+            );
+            // Left and right columns, in the lane order [0 1 4 5 2 3 6 7] of the windows.
+            let a = _mm256_shuffle_ps::<0x88>(t0, t1);
+            let bb = _mm256_shuffle_ps::<0xDD>(t0, t1);
+            let c = _mm256_shuffle_ps::<0x88>(b0, b1);
+            let d = _mm256_shuffle_ps::<0xDD>(b0, b1);
+            let g = _mm256_loadu_ps(grad_row[8 * v..8 * v + 8].as_ptr());
+            let g = _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(g)));
+            // As the plain loop: b > a, d > c, and max(c, d) > max(a, b) with f32::max's
+            // NaN rule (the other operand wins), which _mm256_max_ps(x, y) gives for a NaN
+            // in x only, so both orders are combined.
+            let right_top = _mm256_cmp_ps::<_CMP_GT_OQ>(bb, a);
+            let right_bottom = _mm256_cmp_ps::<_CMP_GT_OQ>(d, c);
+            let max_top = nan_ignoring_max(a, bb);
+            let max_bottom = nan_ignoring_max(c, d);
+            let lower = _mm256_cmp_ps::<_CMP_GT_OQ>(max_bottom, max_top);
+            let at0 = _mm256_andnot_ps(lower, _mm256_andnot_ps(right_top, g));
+            let at1 = _mm256_andnot_ps(lower, _mm256_and_ps(right_top, g));
+            let at2 = _mm256_and_ps(lower, _mm256_andnot_ps(right_bottom, g));
+            let at3 = _mm256_and_ps(lower, _mm256_and_ps(right_bottom, g));
+            let upper = &mut dx[top + x..top + x + 16];
+            _mm256_storeu_ps(upper.as_mut_ptr(), _mm256_unpacklo_ps(at0, at1));
+            _mm256_storeu_ps(upper[8..].as_mut_ptr(), _mm256_unpackhi_ps(at0, at1));
+            let lower_row = &mut dx[bottom + x..bottom + x + 16];
+            _mm256_storeu_ps(lower_row.as_mut_ptr(), _mm256_unpacklo_ps(at2, at3));
+            _mm256_storeu_ps(lower_row[8..].as_mut_ptr(), _mm256_unpackhi_ps(at2, at3));
+        }
+    }
+    if vectors * 8 < ow {
+        pairs_backward_columns(w, plane, grad, dx, vectors * 8);
+    }
+}
+
+/// `f32::max` on eight lanes: the larger value, or the other operand where one is NaN.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn nan_ignoring_max(
+    x: std::arch::x86_64::__m256,
+    y: std::arch::x86_64::__m256,
+) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    // _mm256_max_ps(x, y) returns y when either is NaN: right unless y is the NaN, and
+    // then x is the answer.
+    let m = _mm256_max_ps(x, y);
+    let y_nan = _mm256_cmp_ps::<_CMP_UNORD_Q>(y, y);
+    _mm256_blendv_ps(m, x, y_nan)
+}
+
 /// `g` where `on`, +0 elsewhere.
+#[inline(always)]
 fn masked(g: f32, on: bool) -> f32 {
     f32::from_bits(g.to_bits() & (on as u32).wrapping_neg())
 }
@@ -193,6 +359,45 @@ pub fn backward(w: &Window, x: &[f32], grad: &[f32]) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The vector kernels (AVX2, where the CPU has it) against the plain loops, bit for bit,
+    /// on rows with ties, NaNs and widths that leave a remainder of fewer than eight windows.
+    #[test]
+    fn vector_and_plain_two_by_two_kernels_agree() {
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as u32
+        };
+        for (h, width) in [(4, 16), (6, 34), (2, 6), (8, 48), (5, 33)] {
+            let w = Window {
+                input: [h, width],
+                kernel: [2, 2],
+                stride: [2, 2],
+            };
+            let [oh, ow] = w.output();
+            // Few distinct values (ties), negative zero, and a NaN now and then.
+            let plane: Vec<f32> = (0..h * width)
+                .map(|_| match next() % 23 {
+                    0 => f32::NAN,
+                    1 => -0.0,
+                    r => (r % 5) as f32 - 2.0,
+                })
+                .collect();
+            let grad: Vec<f32> = (0..oh * ow).map(|_| next() as f32 / 1e9 - 2.0).collect();
+            let (mut fast, mut plain) = (vec![0.0; oh * ow], vec![0.0; oh * ow]);
+            pairs(&w, &plane, &mut fast);
+            pairs_body(&w, &plane, &mut plain);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fast), bits(&plain), "forward, {h}×{width}");
+            let (mut fast, mut plain) = (vec![0.0; h * width], vec![0.0; h * width]);
+            pairs_backward(&w, &plane, &grad, &mut fast);
+            pairs_backward_body(&w, &plane, &grad, &mut plain);
+            assert_eq!(bits(&fast), bits(&plain), "backward, {h}×{width}");
+        }
+    }
 
     #[test]
     fn two_by_two_windows_take_the_maximum_and_route_the_gradient_to_it() {
