@@ -127,20 +127,24 @@ pub fn forward(
 /// ∂L/∂weight, `[c_out, c_in, kh, kw]`, from the input `x` and the output gradient `grad`.
 pub fn weight_grad(g: &Geometry, x: &[f32], grad: &[f32]) -> Vec<f32> {
     let (p, k, per) = (g.out_pixels(), g.k(), g.images_per_group());
-    let mut total = vec![0.0f32; g.c_out * k];
     if g.batch == 0 || p == 0 {
-        return total;
+        return vec![0.0f32; g.c_out * k];
     }
     let partials: Vec<Vec<f32>> = x
         .par_chunks(per * g.c_in * g.in_pixels())
         .zip(grad.par_chunks(per * g.c_out * p))
         .map(|(x_g, grad_g)| {
             let images = grad_g.len() / (g.c_out * p);
-            let grad_rows = channel_major(grad_g, images, g.c_out, p);
+            // One image's gradient is already one row per channel.
+            let grad_rows = if images == 1 {
+                std::borrow::Cow::Borrowed(grad_g)
+            } else {
+                std::borrow::Cow::Owned(channel_major(grad_g, images, g.c_out, p))
+            };
             // partialᵀ[k, c_out] = col[k, cols] · grad[c_out, cols]ᵀ: the GEMM's output runs
             // along c_out, so its microkernel reads the large column matrix in place instead
             // of packing it.
-            let transposed = with_im2col(g, x_g, images, |col| {
+            with_im2col(g, x_g, images, |col| {
                 gemm(
                     k,
                     g.c_out,
@@ -148,16 +152,17 @@ pub fn weight_grad(g: &Geometry, x: &[f32], grad: &[f32]) -> Vec<f32> {
                     Matrix::rows(col, images * p),
                     Matrix::transposed(&grad_rows, images * p),
                 )
-            });
-            transpose(&transposed, k, g.c_out)
+            })
         })
         .collect();
+    // The transposed partials summed in group order, then transposed once.
+    let mut total = vec![0.0f32; g.c_out * k];
     for partial in partials {
         for (t, v) in total.iter_mut().zip(partial) {
             *t += v;
         }
     }
-    total
+    transpose(&total, k, g.c_out)
 }
 
 /// ∂L/∂bias, `[c_out]`: the output gradient `[batch, c_out, p]` summed over images and pixels
@@ -198,7 +203,11 @@ pub fn input_grad(g: &Geometry, weight: &[f32], grad: &[f32]) -> Vec<f32> {
         .for_each(|(dx_g, grad_g)| {
             let images = grad_g.len() / (g.c_out * p);
             let cols = images * p;
-            let grad_rows = channel_major(grad_g, images, g.c_out, p);
+            let grad_rows = if images == 1 {
+                std::borrow::Cow::Borrowed(grad_g)
+            } else {
+                std::borrow::Cow::Owned(channel_major(grad_g, images, g.c_out, p))
+            };
             // dcol[k, cols] = weight[c_out, k]ᵀ · grad[c_out, cols]
             let mut dcol = gemm(
                 k,
