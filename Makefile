@@ -57,8 +57,10 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
 
-## weightlab against a PyTorch mirror (bench/peer/, installed into a venv from PyPI), a fig2 job's
-## time split and peak memory, sweep scaling; figures go to bench/results.json.
+## weightlab's training step and forward pass against a PyTorch mirror in three variants
+## (bench/peer/, installed into a venv from PyPI; 10 rounds at 1 and 2 threads), GFLOP/s and the
+## fraction of the CPU's measured peak, a fig2 job's time split and peak memory, sweep scaling;
+## figures go to bench/results.json (about 16 minutes on 2 cores).
 BENCH_VENV ?= $(HOME)/.cache/weightlab-bench-venv
 bench: build
 	test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)

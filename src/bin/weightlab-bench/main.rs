@@ -1,12 +1,12 @@
-//! `make bench`: weightlab's training step side by side with a PyTorch mirror of the same
-//! network and step (`bench/peer/step.py`), alternating A B A B over several rounds at 1 and 2
-//! threads; one fig2 job end to end split into train step / evaluation / logging / the rest,
-//! with its peak memory; a sweep of 1-thread jobs at `--jobs 1` against `--jobs 2`. Figures go
-//! to a JSON file; nothing here is a pass/fail test.
+//! `make bench`: weightlab's training step and evaluation forward pass side by side with a
+//! PyTorch mirror of the same network and step (`bench/peer/step.py`) at 1 and 2 threads; one
+//! fig2 job end to end split into train step / evaluation / logging / the rest, with its peak
+//! memory; a sweep of 1-thread jobs at `--jobs 1` against `--jobs 2`. Figures go to a JSON
+//! file; nothing here is a pass/fail test.
 //!
 //! The step and the forward pass are compared with every variant of the peer (`plain`,
-//! `tuned`, `compiled`: see the script) in rounds that alternate all of them, and weightlab's
-//! ratio is taken against the fastest variant. Achieved GFLOP/s come from the network's layer
+//! `tuned`, `compiled`: see the script) in rounds that run all of them, and weightlab's ratio
+//! is taken against the fastest variant. Achieved GFLOP/s come from the network's layer
 //! shapes ([`weightlab::model::Costs`]) and the fraction of peak from [`peak::measure`].
 //!
 //! Each measurement runs in a child process (`weightlab-bench step`, `weightlab-bench job`, the
@@ -348,7 +348,8 @@ const PEER_VARIANTS: [&str; 3] = ["plain", "tuned", "compiled"];
 
 /// Rounds of one comparison (the training step or the forward pass at one thread count): each
 /// round runs weightlab and every peer variant once, in an order rotated from round to round so
-/// that no system always runs first or after the same one. `flops` is what one image costs.
+/// that no system always runs first or after the same one. GFLOP/s come from the FLOPs per
+/// image that the weightlab side reports, the fraction of peak from `peak_gflops` per thread.
 fn compare(
     what: &str,
     rounds: usize,
