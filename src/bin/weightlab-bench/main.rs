@@ -349,9 +349,11 @@ const PEER_VARIANTS: [&str; 3] = ["plain", "tuned", "compiled"];
 /// Rounds of one comparison (the training step or the forward pass at one thread count): each
 /// round runs weightlab and every peer variant once, in an order rotated from round to round so
 /// that no system always runs first or after the same one. GFLOP/s come from the FLOPs per
-/// image that the weightlab side reports, the fraction of peak from `peak_gflops` per thread.
+/// image that the weightlab side reports under `flops_key`, the fraction of peak from
+/// `peak_gflops` per thread.
 fn compare(
     what: &str,
+    flops_key: &str,
     rounds: usize,
     threads: usize,
     peak_gflops: f64,
@@ -373,12 +375,7 @@ fn compare(
                 Ok(row) => {
                     eprintln!("{what} threads {threads} round {}: {row}", round + 1);
                     speeds[s].push(row["images_per_s"].as_f64().unwrap_or(f64::NAN));
-                    let key = if what == "step" {
-                        "training_flops_per_image"
-                    } else {
-                        "forward_flops_per_image"
-                    };
-                    flops = flops.or(row[key].as_f64());
+                    flops = flops.or(row[flops_key].as_f64());
                     runs.push(row);
                 }
                 // The weightlab side failing is an error; a peer variant that cannot run here
@@ -445,50 +442,39 @@ fn all(
     eprintln!("peak: {peak}");
     let peak_gflops = peak["peak_gflops_per_core"].as_f64().unwrap_or(f64::NAN);
 
-    let mut step_rows = Vec::new();
-    let mut forward_rows = Vec::new();
+    // weightlab-bench's subcommand, the peer's flag for the same measurement, and the key of
+    // the FLOPs per image in weightlab's row.
+    let modes = [
+        ("step", None, "training_flops_per_image"),
+        ("forward", Some("--forward"), "forward_flops_per_image"),
+    ];
+    let (mut step_rows, mut forward_rows) = (Vec::new(), Vec::new());
     for threads in [1usize, 2] {
         let t = threads.to_string();
-        let ours = || {
-            let mut a = Command::new(&me);
-            a.args(["step", "--threads", &t]);
-            common(&mut a);
-            json_of(&mut a)
-        };
-        let peer = |variant: &str| {
-            json_of(Command::new(python).args([
-                "bench/peer/step.py",
-                "--threads",
-                &t,
-                "--variant",
-                variant,
-            ]))
-        };
-        step_rows.push(compare("step", rounds, threads, peak_gflops, &ours, &peer)?);
-        let ours = || {
-            let mut a = Command::new(&me);
-            a.args(["forward", "--threads", &t]);
-            common(&mut a);
-            json_of(&mut a)
-        };
-        let peer = |variant: &str| {
-            json_of(Command::new(python).args([
-                "bench/peer/step.py",
-                "--forward",
-                "--threads",
-                &t,
-                "--variant",
-                variant,
-            ]))
-        };
-        forward_rows.push(compare(
-            "forward",
-            rounds,
-            threads,
-            peak_gflops,
-            &ours,
-            &peer,
-        )?);
+        for (what, peer_flag, flops_key) in modes {
+            let ours = || {
+                let mut a = Command::new(&me);
+                a.args([what, "--threads", &t]);
+                common(&mut a);
+                json_of(&mut a)
+            };
+            let peer = |variant: &str| {
+                let mut b = Command::new(python);
+                b.arg("bench/peer/step.py").args(peer_flag).args([
+                    "--threads",
+                    &t,
+                    "--variant",
+                    variant,
+                ]);
+                json_of(&mut b)
+            };
+            let row = compare(what, flops_key, rounds, threads, peak_gflops, &ours, &peer)?;
+            if what == "step" {
+                step_rows.push(row);
+            } else {
+                forward_rows.push(row);
+            }
+        }
     }
 
     let (mut fig2_job, mut scaling) = (Value::Null, Value::Null);
