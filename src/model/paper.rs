@@ -7,7 +7,7 @@ use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxP
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 
-use super::{conv, pool, Costs};
+use super::{conv, Costs};
 use burn::tensor::activation::relu;
 
 fn conv(c_in: usize, c_out: usize, k: usize, stride: usize, device: &Device) -> Conv2d {
@@ -109,7 +109,7 @@ impl PaperTrunk {
     pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
         let x = conv::forward_relu(&self.stem1, x); // [b, 32, s/2, s/2]
         let x = conv::forward_relu(&self.stem2, x);
-        let x = pool::forward(&self.pool, conv::forward_relu(&self.stem3, x)); // [b, 64, s/4, s/4]
+        let x = conv::forward_relu_pool(&self.stem3, &self.pool, x); // [b, 64, s/4, s/4]
         let x = self.block_a.iter().fold(x, |x, block| block.forward(x));
         let x = conv::forward_relu(&self.reduce, x); // [b, 128, s/8, s/8]
         let x = self.block_b.iter().fold(x, |x, block| block.forward(x));

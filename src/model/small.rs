@@ -5,7 +5,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 
-use super::{conv, pool, Costs};
+use super::{conv, Costs};
 
 /// conv16 → pool → conv32 → pool → conv64 → pool → conv64 → flatten → dense(z_dim).
 #[derive(Module, Debug)]
@@ -40,9 +40,9 @@ impl SmallTrunk {
 
     /// `[batch, 1, s, s]` → `[batch, 64·(s/8)²]`: everything before the last shared layer.
     pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
-        let x = pool::forward(&self.pool, conv::forward_relu(&self.conv1, x)); // [b, 16, s/2, s/2]
-        let x = pool::forward(&self.pool, conv::forward_relu(&self.conv2, x)); // [b, 32, s/4, s/4]
-        let x = pool::forward(&self.pool, conv::forward_relu(&self.conv3, x)); // [b, 64, s/8, s/8]
+        let x = conv::forward_relu_pool(&self.conv1, &self.pool, x); // [b, 16, s/2, s/2]
+        let x = conv::forward_relu_pool(&self.conv2, &self.pool, x); // [b, 32, s/4, s/4]
+        let x = conv::forward_relu_pool(&self.conv3, &self.pool, x); // [b, 64, s/8, s/8]
         let x = conv::forward_relu(&self.conv4, x); // [b, 64, s/8, s/8]
         let [b, c, h, w] = x.dims();
         x.reshape([b, c * h * w])

@@ -6,8 +6,14 @@
 //! caller's rayon pool. The weight gradient is summed group by group in group order, and the
 //! groups depend only on the shapes, so results do not depend on the thread count or on which
 //! thread ran what.
+//!
+//! Evaluation's forward pass can pool inside the convolution (see [`forward`]); where the CPU
+//! has AVX-512 and the layer is a padded 3×3 one with 16-wide rows, it skips the GEMM for a
+//! direct kernel that pools in registers, with the GEMM's arithmetic in the GEMM's order.
 
 use rayon::prelude::*;
+
+use crate::model::pool::{self, Window};
 
 /// About how many output pixels (GEMM columns) one group of images holds.
 const GROUP_COLUMNS: usize = 256;
@@ -64,13 +70,19 @@ impl Geometry {
 }
 
 /// `out = conv(x, weight) + bias`, through a ReLU if `relu`: `x` is `[batch, c_in, h, w]`,
-/// `weight` is `[c_out, c_in, kh, kw]`, `bias` is `[c_out]`; returns `[batch, c_out, oh, ow]`.
+/// `weight` is `[c_out, c_in, kh, kw]`, `bias` is `[c_out]`; returns `[batch, c_out, oh, ow]`,
+/// or with `pool` each output plane's window maxima, `[batch, c_out, ph, pw]`.
+///
+/// Pooling here takes each group's planes while they are still in the core's cache: the
+/// full-size output (16 MB for the first layer at evaluation's batch of 256) is then never
+/// written to memory and read back. The values are those of pooling the unpooled output.
 pub fn forward(
     g: &Geometry,
     x: &[f32],
     weight: &[f32],
     bias: Option<&[f32]>,
     relu: bool,
+    pool: Option<&Window>,
 ) -> Vec<f32> {
     // The ReLU keeps NaN (as flex's does), so that a NaN still reaches the loss.
     let finish = move |v: f32| {
@@ -81,9 +93,48 @@ pub fn forward(
         }
     };
     let (p, k, per) = (g.out_pixels(), g.k(), g.images_per_group());
-    let len = g.batch * g.c_out * p;
+    let plane_out = pool.map_or(p, |w| w.out_pixels());
+    let len = g.batch * g.c_out * plane_out;
     let mut out = Vec::<f32>::with_capacity(len);
     if len == 0 {
+        return out;
+    }
+    if let Some(window) = pool {
+        out.resize(len, 0.0);
+        #[cfg(target_arch = "x86_64")]
+        if relu && direct(g, window) && std::arch::is_x86_feature_detected!("avx512f") {
+            out.par_chunks_mut(g.c_out * plane_out)
+                .zip(x.par_chunks(g.c_in * g.in_pixels()))
+                // SAFETY: the CPU has AVX-512F, and `direct` checked the shapes.
+                .for_each(|(out_b, x_b)| unsafe {
+                    direct_pool_avx512(g, x_b, weight, bias, out_b)
+                });
+            return out;
+        }
+        out.par_chunks_mut(per * g.c_out * plane_out)
+            .zip(x.par_chunks(per * g.c_in * g.in_pixels()))
+            .for_each(|(out_g, x_g)| {
+                let images = out_g.len() / (g.c_out * plane_out);
+                let cols = images * p;
+                let mut product = with_im2col(g, x_g, images, |col| {
+                    gemm(
+                        g.c_out,
+                        cols,
+                        k,
+                        Matrix::rows(weight, k),
+                        Matrix::rows(col, cols),
+                    )
+                });
+                // product[c_out, cols]: channel co of image b is row co's b-th run of p.
+                for (co, row) in product.chunks_mut(cols).enumerate() {
+                    let add = bias.map_or(0.0, |bias| bias[co]);
+                    row.iter_mut().for_each(|o| *o = finish(*o + add));
+                    for (b, plane) in row.chunks(p).enumerate() {
+                        let at = (b * g.c_out + co) * plane_out;
+                        pool::plane_max(window, plane, &mut out_g[at..at + plane_out]);
+                    }
+                }
+            });
         return out;
     }
     // The output is written once, not zeroed first: at evaluation's batch of 256 the first
@@ -122,6 +173,127 @@ pub fn forward(
     // chunk (`gemm_into` writes its whole destination; the copy writes every row).
     unsafe { out.set_len(len) };
     out
+}
+
+/// Whether [`direct_pool_avx512`] runs this layer and pooling: 3×3 taps with stride 1 and
+/// padding 1, rows a multiple of 16 wide, an even height, whole blocks of 8 output channels,
+/// and 2×2 windows with stride 2 (the small trunk's first two layers).
+fn direct(g: &Geometry, window: &Window) -> bool {
+    g.kernel == [3, 3]
+        && g.stride == [1, 1]
+        && g.dilation == [1, 1]
+        && g.pad_begin == [1, 1]
+        && g.pad_end == [1, 1]
+        && g.input[1].is_multiple_of(16)
+        && g.input[0].is_multiple_of(2)
+        && g.c_out.is_multiple_of(8)
+        && window.kernel == [2, 2]
+        && window.stride == [2, 2]
+}
+
+/// One image of a layer that [`direct`] accepts, convolved, biased, through the ReLU and
+/// pooled in registers: for 8 output channels, two output rows and 16 columns at a time, two
+/// masked loads of the input and 16 FMAs with broadcast weights per tap, then the window
+/// maxima of the 2×16 block stored as 8 values per channel.
+///
+/// No column matrix is built and no unpooled output is written. With one input channel the
+/// GEMM's depth is only 9, and its micro-kernel spent more time storing tiles than
+/// multiplying. The arithmetic is the GEMM's, in its order (each output a chain of FMAs over
+/// channel, kernel row and kernel column from zero, padding taps multiplying zero, then the
+/// bias), and the ReLU and maxima are [`forward`]'s and the pooling kernel's: the results are
+/// bit for bit those of the GEMM path (tested).
+///
+/// # Safety
+/// The CPU must have AVX-512F; `x` is one image, `out` its pooled output.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn direct_pool_avx512(
+    g: &Geometry,
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    let [h, w] = g.input;
+    let (ph, pw, k) = (h / 2, w / 2, g.k());
+    assert!(x.len() == g.c_in * h * w && out.len() == g.c_out * ph * pw);
+    assert!(weight.len() == g.c_out * k);
+    let vectors = w / 16;
+    // Per 16-column vector and kernel column: the lanes whose input column is inside the row.
+    let load_mask = |j: usize, kj: usize| -> u16 {
+        (0..16).fold(0u16, |m, l| {
+            let col = (16 * j + l + kj) as isize - 1;
+            m | ((((0..w as isize).contains(&col)) as u16) << l)
+        })
+    };
+    let masks: Vec<[u16; 3]> = (0..vectors)
+        .map(|j| [load_mask(j, 0), load_mask(j, 1), load_mask(j, 2)])
+        .collect();
+    let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
+    let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 0, 0, 0, 0, 0, 0, 0, 0);
+    // The pooling kernel's maximum: p where p ≥ q or p is NaN, else q.
+    let max2 = |p: __m512, q: __m512| {
+        let keep_p =
+            _mm512_cmp_ps_mask::<_CMP_GE_OQ>(p, q) | _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(p, p);
+        _mm512_mask_blend_ps(keep_p, q, p)
+    };
+    // Input row `iy` of `plane`, vector j, shifted by kernel column kj: a masked load, with no
+    // lanes at all for a padding row, so that the tap loop has no branches.
+    let row = |plane: *const f32, iy: isize, j: usize, kj: usize| {
+        let inside = (0..h as isize).contains(&iy);
+        let mask = if inside { masks[j][kj] } else { 0 };
+        let at = iy * w as isize + (16 * j + kj) as isize - 1;
+        // SAFETY: the mask keeps the load to columns inside row iy of the plane.
+        _mm512_maskz_loadu_ps(mask, plane.wrapping_offset(at))
+    };
+    // The weights of 8 output channels, tap-major: the 8 of one tap side by side.
+    let mut taps = vec![0.0f32; 8 * k];
+    for c0 in (0..g.c_out).step_by(8) {
+        for (t, eight) in taps.chunks_exact_mut(8).enumerate() {
+            for (c, v) in eight.iter_mut().enumerate() {
+                *v = weight[(c0 + c) * k + t];
+            }
+        }
+        for py in 0..ph {
+            let y = (2 * py) as isize;
+            for j in 0..vectors {
+                let mut acc = [[_mm512_setzero_ps(); 2]; 8];
+                for (ci, per_channel) in taps.chunks_exact(8 * 9).enumerate() {
+                    let plane = x[ci * h * w..].as_ptr();
+                    for ki in 0..3 {
+                        for kj in 0..3 {
+                            let top = row(plane, y + ki as isize - 1, j, kj);
+                            let bottom = row(plane, y + ki as isize, j, kj);
+                            let eight = &per_channel[(ki * 3 + kj) * 8..(ki * 3 + kj + 1) * 8];
+                            for (acc, &tap) in acc.iter_mut().zip(eight) {
+                                let wv = _mm512_set1_ps(tap);
+                                acc[0] = _mm512_fmadd_ps(wv, top, acc[0]);
+                                acc[1] = _mm512_fmadd_ps(wv, bottom, acc[1]);
+                            }
+                        }
+                    }
+                }
+                for (c, acc) in acc.iter().enumerate() {
+                    let add = _mm512_set1_ps(bias.map_or(0.0, |bias| bias[c0 + c]));
+                    // The ReLU that keeps NaN: v where v > 0 or v is NaN, else +0.
+                    let finish = |v: __m512| {
+                        let v = _mm512_add_ps(v, add);
+                        let keep = _mm512_cmp_ps_mask::<_CMP_NLE_UQ>(v, _mm512_setzero_ps());
+                        _mm512_maskz_mov_ps(keep, v)
+                    };
+                    let m = max2(finish(acc[0]), finish(acc[1]));
+                    let pooled = max2(
+                        _mm512_permutexvar_ps(even, m),
+                        _mm512_permutexvar_ps(odd, m),
+                    );
+                    let at = (c0 + c) * ph * pw + py * pw + 8 * j;
+                    let dst = &mut out[at..at + 8];
+                    _mm256_storeu_ps(dst.as_mut_ptr(), _mm512_castps512_ps256(pooled));
+                }
+            }
+        }
+    }
 }
 
 /// ∂L/∂weight, `[c_out, c_in, kh, kw]`, from the input `x` and the output gradient `grad`.
@@ -583,6 +755,23 @@ fn im2col(g: &Geometry, x: &[f32], images: usize, col: &mut [f32]) {
     if by_table(g) {
         return im2col_table(g, x, images, col, &Taps::new(g));
     }
+    #[cfg(target_arch = "x86_64")]
+    if g.stride == [1, 1] && g.output()[1] == g.input[1] {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked just above).
+            return unsafe { im2col_rows_avx512(g, x, images, col) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            return unsafe { im2col_rows_avx2(g, x, images, col) };
+        }
+    }
+    im2col_plain(g, x, images, col)
+}
+
+/// [`im2col`] without the table or vector moves: shifted blocks where the layer allows them,
+/// else per-row spans over a zeroed matrix.
+fn im2col_plain(g: &Geometry, x: &[f32], images: usize, col: &mut [f32]) {
     let [oh, ow] = g.output();
     let (cols, plane_len, step) = (images * oh * ow, g.in_pixels(), g.stride[1]);
     let shifted = g.stride == [1, 1] && ow == g.input[1];
@@ -608,6 +797,193 @@ fn im2col(g: &Geometry, x: &[f32], images: usize, col: &mut [f32]) {
             }
         }
     });
+}
+
+/// One vector width's masked moves, for [`im2col_rows`].
+#[cfg(target_arch = "x86_64")]
+trait RowMoves {
+    /// Values per vector.
+    const LANES: usize;
+    /// Which lanes a move touches.
+    type Mask: Copy;
+
+    /// The lanes `lo..hi`.
+    ///
+    /// # Safety
+    /// The CPU must have the vector extension.
+    unsafe fn lanes(lo: usize, hi: usize) -> Self::Mask;
+
+    /// Stores at `dst`, in the lanes of `store`, a vector whose lanes in `load` come from
+    /// `src` (lane `l` from `src + l`) and whose other lanes are zero. Lanes outside the masks
+    /// are not touched.
+    ///
+    /// # Safety
+    /// Those lanes must be valid to read and write, and the CPU must have the vector extension.
+    unsafe fn copy(dst: *mut f32, src: *const f32, load: Self::Mask, store: Self::Mask);
+
+    /// Stores zero at `dst` in the lanes of `store`.
+    ///
+    /// # Safety
+    /// As for [`RowMoves::copy`].
+    unsafe fn zero(dst: *mut f32, store: Self::Mask);
+}
+
+/// 16 lanes with AVX-512 mask registers.
+#[cfg(target_arch = "x86_64")]
+struct Avx512Rows;
+
+#[cfg(target_arch = "x86_64")]
+impl RowMoves for Avx512Rows {
+    const LANES: usize = 16;
+    type Mask = u16;
+
+    #[inline(always)]
+    unsafe fn lanes(lo: usize, hi: usize) -> u16 {
+        let below = |k: usize| ((1u32 << k) - 1) as u16;
+        below(hi) & !below(lo)
+    }
+
+    // A masked store is several times slower than a plain one on AMD's Zen 4, so the full
+    // vectors of a row take the plain one.
+    #[inline(always)]
+    unsafe fn copy(dst: *mut f32, src: *const f32, load: u16, store: u16) {
+        use std::arch::x86_64::*;
+        let v = _mm512_maskz_loadu_ps(load, src);
+        if store == u16::MAX {
+            _mm512_storeu_ps(dst, v);
+        } else {
+            _mm512_mask_storeu_ps(dst, store, v);
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn zero(dst: *mut f32, store: u16) {
+        use std::arch::x86_64::*;
+        if store == u16::MAX {
+            _mm512_storeu_ps(dst, _mm512_setzero_ps());
+        } else {
+            _mm512_mask_storeu_ps(dst, store, _mm512_setzero_ps());
+        }
+    }
+}
+
+/// 8 lanes with AVX2's masked moves, whose mask is a vector.
+#[cfg(target_arch = "x86_64")]
+struct Avx2Rows;
+
+#[cfg(target_arch = "x86_64")]
+impl RowMoves for Avx2Rows {
+    const LANES: usize = 8;
+    type Mask = std::arch::x86_64::__m256i;
+
+    #[inline(always)]
+    unsafe fn lanes(lo: usize, hi: usize) -> Self::Mask {
+        use std::arch::x86_64::*;
+        let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        // Lane l is on where l < k.
+        let below = |k: usize| _mm256_cmpgt_epi32(_mm256_set1_epi32(k as i32), lane);
+        _mm256_andnot_si256(below(lo), below(hi))
+    }
+
+    // As for AVX-512: full vectors take the plain store (all lanes on: the sign bits' mask
+    // is 0xFF).
+    #[inline(always)]
+    unsafe fn copy(dst: *mut f32, src: *const f32, load: Self::Mask, store: Self::Mask) {
+        use std::arch::x86_64::*;
+        let v = _mm256_maskload_ps(src, load);
+        if _mm256_movemask_ps(_mm256_castsi256_ps(store)) == 0xFF {
+            _mm256_storeu_ps(dst, v);
+        } else {
+            _mm256_maskstore_ps(dst, store, v);
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn zero(dst: *mut f32, store: Self::Mask) {
+        use std::arch::x86_64::*;
+        if _mm256_movemask_ps(_mm256_castsi256_ps(store)) == 0xFF {
+            _mm256_storeu_ps(dst, _mm256_setzero_ps());
+        } else {
+            _mm256_maskstore_ps(dst, store, _mm256_setzero_ps());
+        }
+    }
+}
+
+/// [`im2col`] for a stride-1 layer whose output rows are as wide as its input rows: each
+/// output row of a tap is its input row shifted, so every vector of the column matrix is one
+/// masked load (padding lanes read nothing and come out zero) and one store, with the masks
+/// worked out once per kernel column. Each element is written once, with no per-row copy calls.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn im2col_rows<M: RowMoves>(g: &Geometry, x: &[f32], images: usize, col: &mut [f32]) {
+    let [oh, ow] = g.output();
+    let [h, w] = g.input;
+    let [kh, kw] = g.kernel;
+    let (p, plane_len, cols) = (oh * ow, h * w, images * oh * ow);
+    assert!(g.stride == [1, 1] && ow == w && col.len() >= g.k() * cols);
+    // Per kernel column and vector of a row: the lanes that read inside the input row (input
+    // column j + l + shift in 0..w), and the lanes inside the output row.
+    let vectors = w.div_ceil(M::LANES);
+    let masks: Vec<(M::Mask, M::Mask)> = (0..kw)
+        .flat_map(|kj| {
+            let shift = (kj * g.dilation[1]) as isize - g.pad_begin[1] as isize;
+            (0..vectors).map(move |v| {
+                let (j, n) = (v * M::LANES, (w - v * M::LANES).min(M::LANES));
+                let first = j as isize + shift;
+                let lo = (-first).clamp(0, n as isize) as usize;
+                let hi = (w as isize - first).clamp(0, n as isize) as usize;
+                // SAFETY: the caller's CPU has the extension.
+                unsafe { (M::lanes(lo, hi.max(lo)), M::lanes(0, n)) }
+            })
+        })
+        .collect();
+    for c in 0..g.c_in {
+        for ki in 0..kh {
+            let dy = (ki * g.dilation[0]) as isize - g.pad_begin[0] as isize;
+            for kj in 0..kw {
+                let shift = (kj * g.dilation[1]) as isize - g.pad_begin[1] as isize;
+                let masks = &masks[kj * vectors..(kj + 1) * vectors];
+                let row = (c * kh + ki) * kw + kj;
+                for b in 0..images {
+                    let at = (b * g.c_in + c) * plane_len;
+                    let plane = &x[at..at + plane_len];
+                    let dst = &mut col[row * cols + b * p..row * cols + (b + 1) * p];
+                    for oy in 0..oh {
+                        let iy = oy as isize + dy;
+                        let out = dst[oy * w..oy * w + w].as_mut_ptr();
+                        if !(0..h as isize).contains(&iy) {
+                            for (v, &(_, store)) in masks.iter().enumerate() {
+                                // SAFETY: the store lanes stay inside the output row.
+                                M::zero(out.add(v * M::LANES), store);
+                            }
+                            continue;
+                        }
+                        let src = plane.as_ptr().wrapping_offset(iy * w as isize + shift);
+                        for (v, &(load, store)) in masks.iter().enumerate() {
+                            // SAFETY: the load lanes read input row iy, columns inside 0..w;
+                            // the store lanes stay inside the output row.
+                            let j = v * M::LANES;
+                            M::copy(out.add(j), src.wrapping_add(j), load, store);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [`im2col_rows`] with AVX-512.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn im2col_rows_avx512(g: &Geometry, x: &[f32], images: usize, col: &mut [f32]) {
+    im2col_rows::<Avx512Rows>(g, x, images, col)
+}
+
+/// [`im2col_rows`] with AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn im2col_rows_avx2(g: &Geometry, x: &[f32], images: usize, col: &mut [f32]) {
+    im2col_rows::<Avx2Rows>(g, x, images, col)
 }
 
 /// Adds the column-matrix gradient `dcol` back onto the `images` input planes of `dx`: the
@@ -851,14 +1227,140 @@ mod tests {
             for (k, v) in want.iter_mut().enumerate() {
                 *v += bias[k / (oh * ow) % g.c_out] as f64;
             }
-            close(&forward(&g, &x, &w, Some(&bias), false), &want, "out", &g);
+            close(
+                &forward(&g, &x, &w, Some(&bias), false, None),
+                &want,
+                "out",
+                &g,
+            );
             let relu: Vec<f64> = want.iter().map(|v| v.max(0.0)).collect();
             close(
-                &forward(&g, &x, &w, Some(&bias), true),
+                &forward(&g, &x, &w, Some(&bias), true, None),
                 &relu,
                 "relu(out)",
                 &g,
             );
+        }
+    }
+
+    /// Pooling inside the convolution gives, bit for bit, what pooling its output gives: with
+    /// and without the ReLU, a 2×2 and a 3×2 window, groups of one and of many images, and a
+    /// NaN input (which must win its windows).
+    #[test]
+    fn pooled_forward_is_the_pooled_output() {
+        let windows = |[h, w]: [usize; 2]| {
+            [
+                Window {
+                    input: [h, w],
+                    kernel: [2, 2],
+                    stride: [2, 2],
+                },
+                Window {
+                    input: [h, w],
+                    kernel: [3, 2],
+                    stride: [1, 2],
+                },
+            ]
+        };
+        let mut layers = geometries();
+        // The small trunk's first layer: one image per group, 32×32 maps.
+        layers.push(Geometry {
+            batch: 2,
+            c_in: 1,
+            input: [32, 32],
+            c_out: 16,
+            kernel: [3, 3],
+            stride: [1, 1],
+            pad_begin: [1, 1],
+            pad_end: [1, 1],
+            dilation: [1, 1],
+        });
+        for g in layers {
+            let mut x = values(g.batch * g.c_in * g.in_pixels(), 20);
+            let w = values(g.c_out * g.k(), 21);
+            let bias = values(g.c_out, 22);
+            x[g.in_pixels() / 2] = f32::NAN;
+            for window in windows(g.output()).iter().filter(|w| w.output() != [0, 0]) {
+                if (0..2).any(|d| window.kernel[d] > g.output()[d]) {
+                    continue;
+                }
+                for relu in [false, true] {
+                    let full = forward(&g, &x, &w, Some(&bias), relu, None);
+                    let want = pool::forward_kernel(window, &full);
+                    let got = forward(&g, &x, &w, Some(&bias), relu, Some(window));
+                    assert_eq!(got.len(), want.len(), "{g:?} {window:?}");
+                    assert!(
+                        want.iter().any(|v| v.is_nan()),
+                        "{g:?}: the NaN reaches the output"
+                    );
+                    for (k, (a, b)) in got.iter().zip(&want).enumerate() {
+                        assert_eq!(
+                            a.to_bits(),
+                            b.to_bits(),
+                            "[{k}] for {g:?} {window:?} relu {relu}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// The direct kernel (AVX-512, where the CPU has it) against the GEMM path, bit for bit:
+    /// the small trunk's first two layers and a wider one, with and without a bias, a NaN
+    /// input, and large and tiny values whose sums depend on the order of the additions.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn direct_layers_are_the_gemm_path() {
+        if !std::arch::is_x86_feature_detected!("avx512f") {
+            eprintln!("direct layers: no AVX-512 on this CPU, GEMM path only");
+            return;
+        }
+        for (c_in, input, c_out) in [(1, [32, 32], 16), (16, [16, 16], 32), (3, [6, 48], 8)] {
+            let g = Geometry {
+                batch: 3,
+                c_in,
+                input,
+                c_out,
+                kernel: [3, 3],
+                stride: [1, 1],
+                pad_begin: [1, 1],
+                pad_end: [1, 1],
+                dilation: [1, 1],
+            };
+            let window = Window {
+                input,
+                kernel: [2, 2],
+                stride: [2, 2],
+            };
+            assert!(direct(&g, &window));
+            let image = g.c_in * g.in_pixels();
+            let mut x = values(g.batch * image, 40);
+            for (k, v) in x.iter_mut().enumerate() {
+                *v *= [1.0, 1e7, 1e-7, 3.0][k % 4];
+            }
+            x[image + 37] = f32::NAN;
+            let w = values(g.c_out * g.k(), 41);
+            let bias = values(g.c_out, 42);
+            for bias in [Some(&bias[..]), None] {
+                let full = forward(&g, &x, &w, bias, true, None);
+                let want = pool::forward_kernel(&window, &full);
+                let mut got = vec![f32::NAN; want.len()];
+                for (b, out_b) in got.chunks_mut(g.c_out * window.out_pixels()).enumerate() {
+                    // SAFETY: the CPU has AVX-512F (checked above).
+                    unsafe {
+                        direct_pool_avx512(&g, &x[b * image..(b + 1) * image], &w, bias, out_b)
+                    };
+                }
+                assert!(want.iter().any(|v| v.is_nan()));
+                for (k, (a, b)) in got.iter().zip(&want).enumerate() {
+                    assert_eq!(
+                        a.to_bits(),
+                        b.to_bits(),
+                        "[{k}] {g:?} bias {}",
+                        bias.is_some()
+                    );
+                }
+            }
         }
     }
 
@@ -926,7 +1428,7 @@ mod tests {
         let w = values(g.c_out * k, 11);
         let grad = values(g.batch * g.c_out * p, 12);
         close(
-            &forward(&g, &x, &w, None, false),
+            &forward(&g, &x, &w, None, false, None),
             &naive(&g, &x, &w),
             "out",
             &g,
@@ -995,6 +1497,73 @@ mod tests {
         }
     }
 
+    /// The masked-row kernels of width-preserving stride-1 layers (AVX-512 and AVX2, those the
+    /// CPU has) against the plain shifted blocks, bit for bit: 32-, 16- and 8-wide maps (full
+    /// vectors), 20- and 9-wide ones (a partial last vector), dilation, asymmetric padding and
+    /// rows that read only padding.
+    #[test]
+    fn row_im2col_vector_and_plain_agree() {
+        let g = |c_in, input: [usize; 2], kernel, pad_begin, pad_end, dilation| Geometry {
+            batch: 2,
+            c_in,
+            input,
+            c_out: 2,
+            kernel,
+            stride: [1, 1],
+            pad_begin,
+            pad_end,
+            dilation,
+        };
+        let layers = [
+            g(1, [32, 32], [3, 3], [1, 1], [1, 1], [1, 1]),
+            g(3, [16, 16], [3, 3], [1, 1], [1, 1], [1, 1]),
+            g(2, [8, 8], [3, 3], [1, 1], [1, 1], [1, 1]),
+            g(2, [7, 20], [3, 5], [1, 2], [1, 2], [1, 1]),
+            g(2, [9, 9], [3, 3], [2, 2], [2, 2], [2, 2]),
+            g(1, [3, 2], [1, 5], [0, 2], [0, 2], [1, 1]),
+            g(2, [5, 11], [5, 3], [3, 1], [0, 1], [1, 1]),
+        ];
+        #[cfg(target_arch = "x86_64")]
+        type Kernel = unsafe fn(&Geometry, &[f32], usize, &mut [f32]);
+        #[cfg(target_arch = "x86_64")]
+        let kernels: Vec<(&str, Kernel)> = [
+            (
+                "avx512",
+                im2col_rows_avx512 as Kernel,
+                std::arch::is_x86_feature_detected!("avx512f"),
+            ),
+            (
+                "avx2",
+                im2col_rows_avx2 as Kernel,
+                std::arch::is_x86_feature_detected!("avx2"),
+            ),
+        ]
+        .into_iter()
+        .filter(|k| k.2)
+        .map(|(name, kernel, _)| (name, kernel))
+        .collect();
+        #[cfg(not(target_arch = "x86_64"))]
+        let kernels: Vec<(&str, fn(&Geometry, &[f32], usize, &mut [f32]))> = Vec::new();
+        eprintln!(
+            "row im2col kernels on this CPU: {:?}",
+            kernels.iter().map(|k| k.0).collect::<Vec<_>>()
+        );
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        for g in layers {
+            assert_eq!(g.output()[1], g.input[1], "{g:?} keeps its width");
+            let x = values(g.batch * g.c_in * g.in_pixels(), 31);
+            let len = g.k() * g.batch * g.out_pixels();
+            let mut plain = vec![f32::NAN; len];
+            im2col_plain(&g, &x, g.batch, &mut plain);
+            for (name, kernel) in &kernels {
+                let mut fast = vec![f32::NAN; len];
+                // SAFETY: only the kernels of extensions the CPU has are in the list.
+                unsafe { kernel(&g, &x, g.batch, &mut fast) };
+                assert_eq!(bits(&fast), bits(&plain), "{name} for {g:?}");
+            }
+        }
+    }
+
     #[test]
     fn results_do_not_depend_on_the_thread_count() {
         let g = geometries()[4];
@@ -1008,7 +1577,7 @@ mod tests {
                 .unwrap();
             pool.install(|| {
                 (
-                    forward(&g, &x, &w, None, false),
+                    forward(&g, &x, &w, None, false, None),
                     weight_grad(&g, &x, &grad),
                     input_grad(&g, &w, &grad),
                 )

@@ -15,6 +15,7 @@ use burn_flex::FlexTensor;
 
 use super::kernels::{self, Geometry};
 use crate::model::flex_slices::{dense, tensor, values};
+use crate::model::pool::{Window, WindowMaxPool};
 
 /// A 2-D convolution with its two backward halves as separate operations, so a backend can
 /// supply all three. The default bodies are burn's own convolution, which is what every backend
@@ -35,6 +36,21 @@ pub trait Im2colConv: Backend {
         } else {
             out
         }
+    }
+
+    /// `max_pool2d(relu(conv2d(x, weight) + bias))` with `kernel` windows `stride` apart (no
+    /// padding, dilation 1): a block of the trunk as one operation, so that a backend can pool
+    /// the convolution's output before it leaves the cache.
+    fn im2col_conv2d_relu_pool(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        options: ConvOptions<2>,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+    ) -> FloatTensor<Self> {
+        let out = Self::relu(Self::conv2d(x, weight, Some(bias), options));
+        Self::max_pool2d(out, kernel, stride, [0, 0], [1, 1], false)
     }
 
     /// ∂L/∂x of [`Im2colConv::im2col_conv2d`] given ∂L/∂out.
@@ -109,9 +125,53 @@ impl Im2colConv for Flex {
             return if relu { Self::relu(out) } else { out };
         };
         let (x, weight, bias) = (dense(x), dense(weight), dense(bias));
-        let out = kernels::forward(&g, values(&x), values(&weight), Some(values(&bias)), relu);
+        let out = kernels::forward(
+            &g,
+            values(&x),
+            values(&weight),
+            Some(values(&bias)),
+            relu,
+            None,
+        );
         let [oh, ow] = g.output();
         tensor(out, [g.batch, g.c_out, oh, ow])
+    }
+
+    fn im2col_conv2d_relu_pool(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        options: ConvOptions<2>,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+    ) -> FlexTensor {
+        let window = |g: &Geometry| {
+            let input = g.output();
+            let fits = (0..2).all(|d| kernel[d] >= 1 && stride[d] >= 1 && kernel[d] <= input[d]);
+            fits.then_some(Window {
+                input,
+                kernel,
+                stride,
+            })
+        };
+        let fused = geometry(&x, &weight, &options)
+            .filter(|_| bias.dtype() == DType::F32)
+            .and_then(|g| Some((g, window(&g)?)));
+        let Some((g, w)) = fused else {
+            let out = Self::im2col_conv2d(x, weight, bias, options, true);
+            return Self::window_max_pool2d(out, kernel, stride);
+        };
+        let (x, weight, bias) = (dense(x), dense(weight), dense(bias));
+        let out = kernels::forward(
+            &g,
+            values(&x),
+            values(&weight),
+            Some(values(&bias)),
+            true,
+            Some(&w),
+        );
+        let [ph, pw] = w.output();
+        tensor(out, [g.batch, g.c_out, ph, pw])
     }
 
     fn im2col_conv2d_x_backward(
@@ -211,7 +271,21 @@ impl<B: Backend + Im2colConv> Backward<B, 3> for Im2colConvBackward {
     }
 }
 
-impl<B: Backend + Im2colConv, C: CheckpointStrategy> Im2colConv for Autodiff<B, C> {
+impl<B: Backend + Im2colConv + WindowMaxPool, C: CheckpointStrategy> Im2colConv for Autodiff<B, C> {
+    /// Under autodiff the two operations stay apart: the backward pass needs the
+    /// convolution's output.
+    fn im2col_conv2d_relu_pool(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        options: ConvOptions<2>,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+    ) -> FloatTensor<Self> {
+        let out = Self::im2col_conv2d(x, weight, bias, options, true);
+        Self::window_max_pool2d(out, kernel, stride)
+    }
+
     fn im2col_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,

@@ -32,7 +32,8 @@ impl Window {
         self.input[0] * self.input[1]
     }
 
-    fn out_pixels(&self) -> usize {
+    /// Output pixels of one plane.
+    pub fn out_pixels(&self) -> usize {
         let [oh, ow] = self.output();
         oh * ow
     }
@@ -81,21 +82,26 @@ pub fn forward(w: &Window, x: &[f32]) -> Vec<f32> {
     if out.is_empty() {
         return out;
     }
-    let [_, ow] = w.output();
     out.par_chunks_mut(PLANES_PER_TASK * op)
         .zip(x.par_chunks(PLANES_PER_TASK * ip))
         .for_each(|(out_t, x_t)| {
             for (out_p, plane) in out_t.chunks_mut(op).zip(x_t.chunks(ip)) {
-                if w.kernel == [2, 2] && w.stride == [2, 2] {
-                    pairs(w, plane, out_p);
-                } else {
-                    for (k, o) in out_p.iter_mut().enumerate() {
-                        *o = w.max(plane, k / ow, k % ow);
-                    }
-                }
+                plane_max(w, plane, out_p);
             }
         });
     out
+}
+
+/// The window maxima of one plane (`input` pixels) into `out` (`output` pixels): what
+/// [`forward`] does per plane, for a caller that holds the plane in its cache already.
+pub fn plane_max(w: &Window, plane: &[f32], out: &mut [f32]) {
+    if w.kernel == [2, 2] && w.stride == [2, 2] {
+        return pairs(w, plane, out);
+    }
+    let [_, ow] = w.output();
+    for (k, o) in out.iter_mut().enumerate() {
+        *o = w.max(plane, k / ow, k % ow);
+    }
 }
 
 /// The common 2×2 window with stride 2: two input rows make one output row.
@@ -189,6 +195,9 @@ unsafe fn pairs_avx2(w: &Window, plane: &[f32], out: &mut [f32]) {
     use std::arch::x86_64::*;
     let [oh, ow] = w.output();
     let width = w.input[1];
+    if width == 8 {
+        return pairs_width8_avx2(w, plane, out);
+    }
     let vectors = ow / 8;
     for oy in 0..oh {
         let (top, bottom) = (2 * oy * width, (2 * oy + 1) * width);
@@ -216,6 +225,45 @@ unsafe fn pairs_avx2(w: &Window, plane: &[f32], out: &mut [f32]) {
     }
     if vectors * 8 < ow {
         pairs_columns(w, plane, out, vectors * 8);
+    }
+}
+
+/// [`pairs_avx2`] for 8-wide planes (the small trunk's third layer): a row holds four windows,
+/// so the eight windows of one vector are two output rows, made from four input rows.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn pairs_width8_avx2(w: &Window, plane: &[f32], out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let [oh, ow] = w.output();
+    for oy in (0..oh / 2).map(|k| 2 * k) {
+        let rows = &plane[2 * oy * 8..2 * oy * 8 + 32];
+        // SAFETY: each load and store touches 8 floats inside the bounds-checked slices.
+        let v0 = max2_avx2(
+            _mm256_loadu_ps(rows.as_ptr()),
+            _mm256_loadu_ps(rows[8..].as_ptr()),
+        );
+        let v1 = max2_avx2(
+            _mm256_loadu_ps(rows[16..].as_ptr()),
+            _mm256_loadu_ps(rows[24..].as_ptr()),
+        );
+        let m = max2_avx2(
+            _mm256_shuffle_ps::<0x88>(v0, v1),
+            _mm256_shuffle_ps::<0xDD>(v0, v1),
+        );
+        let m = _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(m)));
+        let dst = &mut out[oy * ow..oy * ow + 8];
+        _mm256_storeu_ps(dst.as_mut_ptr(), m);
+    }
+    if oh % 2 == 1 {
+        // The last output row of an odd height, one window at a time.
+        let last = oh - 1;
+        let (top, bottom) = (&plane[2 * last * 8..], &plane[(2 * last + 1) * 8..]);
+        for (x, o) in out[last * ow..(last + 1) * ow].iter_mut().enumerate() {
+            *o = max2(
+                max2(top[2 * x], bottom[2 * x]),
+                max2(top[2 * x + 1], bottom[2 * x + 1]),
+            );
+        }
     }
 }
 
@@ -361,7 +409,8 @@ mod tests {
     use super::*;
 
     /// The vector kernels (AVX2, where the CPU has it) against the plain loops, bit for bit,
-    /// on rows with ties, NaNs and widths that leave a remainder of fewer than eight windows.
+    /// on rows with ties, NaNs, widths that leave a remainder of fewer than eight windows, and
+    /// 8-wide planes of even and odd output height.
     #[test]
     fn vector_and_plain_two_by_two_kernels_agree() {
         let mut state = 7u64;
@@ -371,7 +420,16 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (state >> 33) as u32
         };
-        for (h, width) in [(4, 16), (6, 34), (2, 6), (8, 48), (5, 33)] {
+        for (h, width) in [
+            (4, 16),
+            (6, 34),
+            (2, 6),
+            (8, 48),
+            (5, 33),
+            (8, 8),
+            (6, 8),
+            (7, 8),
+        ] {
             let w = Window {
                 input: [h, width],
                 kernel: [2, 2],

@@ -13,18 +13,15 @@ use burn::nn::pool::MaxPool2d;
 use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 
-pub use kernels::Window;
+#[cfg(test)]
+pub(crate) use kernels::forward as forward_kernel;
+pub use kernels::{plane_max, Window};
 pub use ops::WindowMaxPool;
 
 /// `pool.forward(x)` with the same result, through [`WindowMaxPool`] on flex when the layer
 /// has no padding, dilation 1 and floor mode.
 pub fn forward(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
-    let plain = matches!(
-        pool.padding,
-        PaddingConfig2d::Valid | PaddingConfig2d::Explicit(0, 0, 0, 0)
-    ) && pool.dilation == [1, 1]
-        && !pool.ceil_mode;
-    if plain && x.device().inner() == Device::flex() {
+    if plain(pool) && x.device().inner() == Device::flex() {
         Tensor::from_dispatch(<Dispatch as WindowMaxPool>::window_max_pool2d(
             x.into_dispatch(),
             pool.kernel_size,
@@ -33,4 +30,13 @@ pub fn forward(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
     } else {
         pool.forward(x)
     }
+}
+
+/// Whether the layer is one [`WindowMaxPool`] runs: no padding, dilation 1, floor mode.
+pub fn plain(pool: &MaxPool2d) -> bool {
+    matches!(
+        pool.padding,
+        PaddingConfig2d::Valid | PaddingConfig2d::Explicit(0, 0, 0, 0)
+    ) && pool.dilation == [1, 1]
+        && !pool.ceil_mode
 }
