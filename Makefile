@@ -4,7 +4,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/weightlab-target
 CARGO ?= cargo
 BIN := $(CARGO_TARGET_DIR)/release/weightlab
 
-.PHONY: build fig2 fig2-disjoint strategies smoke test lint bench chaos golden slurm-test wgpu-check clean-runs
+.PHONY: build fig2 fig2-disjoint strategies smoke test lint bench bench-avx2 bench-venv chaos golden slurm-test wgpu-check clean-runs
 
 build:
 	$(CARGO) build --release
@@ -62,11 +62,20 @@ lint:
 ## fraction of the CPU's measured peak, a fig2 job's time split and peak memory, sweep scaling;
 ## figures go to bench/results.json (about 16 minutes on 2 cores).
 BENCH_VENV ?= $(HOME)/.cache/weightlab-bench-venv
-bench: build
-	test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/python -c "import torch, numpy" 2>/dev/null || $(BENCH_VENV)/bin/pip install --quiet torch==2.15.0 numpy
+bench: build bench-venv
 	$(CARGO) build --release --bin weightlab-bench
 	$(CARGO_TARGET_DIR)/release/weightlab-bench all --python $(BENCH_VENV)/bin/python --out bench/results.json
+
+## The same comparison with AVX2 code paths on both sides, for AVX2-only CPUs measured from an
+## AVX-512 one: weightlab built without its avx512 feature (own target folder; the first run
+## builds for about 13 minutes), PyTorch held to AVX2; figures go to bench/results-avx2.json.
+bench-avx2: bench-venv
+	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)-avx2 $(CARGO) build --release --no-default-features --bins
+	$(CARGO_TARGET_DIR)-avx2/release/weightlab-bench all --python $(BENCH_VENV)/bin/python --out bench/results-avx2.json
+
+bench-venv:
+	test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -c "import torch, numpy" 2>/dev/null || $(BENCH_VENV)/bin/pip install --quiet torch==2.15.0 numpy
 
 clean-runs:
 	rm -rf runs

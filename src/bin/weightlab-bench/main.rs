@@ -473,6 +473,12 @@ fn all(
                     "--variant",
                     variant,
                 ]);
+                if !cfg!(feature = "avx512") {
+                    // The peer held to AVX2 as well: ATen's kernels, inductor's generated
+                    // code and oneDNN's.
+                    b.env("ATEN_CPU_CAPABILITY", "avx2")
+                        .env("ONEDNN_MAX_CPU_ISA", "AVX2");
+                }
                 json_of(&mut b)
             };
             let row = compare(what, flops_key, rounds, threads, peak_gflops, &ours, &peer)?;
@@ -510,6 +516,11 @@ fn all(
             "simd_flags": peak::simd_flags(),
             "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             "peak": peak,
+        },
+        "code_paths": if cfg!(feature = "avx512") {
+            "the widest the CPU has, in both systems"
+        } else {
+            "AVX2: weightlab built without its avx512 feature, the peer run with ATEN_CPU_CAPABILITY=avx2 and ONEDNN_MAX_CPU_ISA=AVX2"
         },
         "device": args.device,
         "experiment": args.experiment,

@@ -110,9 +110,9 @@ pub fn measure() -> Value {
             widths.insert("avx512f".into(), json!(unsafe { fma_avx512() }));
         }
     }
-    // The widest width decides the peak; its FMA units per cycle are the measured FLOPs per
-    // cycle over the FLOPs of one vector FMA (2 per lane), rounded.
-    let (name, lanes) = if widths.contains_key("avx512f") {
+    // The widest width the build uses decides the peak; its FMA units per cycle are the
+    // measured FLOPs per cycle over the FLOPs of one vector FMA (2 per lane), rounded.
+    let (name, lanes) = if widths.contains_key("avx512f") && cfg!(feature = "avx512") {
         ("avx512f", 16.0)
     } else {
         ("avx2_fma", 8.0)

@@ -102,14 +102,25 @@ pub fn forward(
     if let Some(window) = pool {
         out.resize(len, 0.0);
         #[cfg(target_arch = "x86_64")]
-        if relu && direct(g, window) && std::arch::is_x86_feature_detected!("avx512f") {
-            out.par_chunks_mut(g.c_out * plane_out)
-                .zip(x.par_chunks(g.c_in * g.in_pixels()))
-                // SAFETY: the CPU has AVX-512F, and `direct` checked the shapes.
-                .for_each(|(out_b, x_b)| unsafe {
-                    direct_pool_avx512(g, x_b, weight, bias, out_b)
-                });
-            return out;
+        if relu && direct(g, window) {
+            type Kernel = unsafe fn(&Geometry, &[f32], &[f32], Option<&[f32]>, &mut [f32]);
+            let kernel: Option<Kernel> = if avx512() {
+                Some(direct_pool_avx512)
+            } else if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                Some(direct_pool_avx2)
+            } else {
+                None
+            };
+            if let Some(kernel) = kernel {
+                out.par_chunks_mut(g.c_out * plane_out)
+                    .zip(x.par_chunks(g.c_in * g.in_pixels()))
+                    // SAFETY: the CPU has the kernel's extensions (checked above), and
+                    // `direct` checked the shapes.
+                    .for_each(|(out_b, x_b)| unsafe { kernel(g, x_b, weight, bias, out_b) });
+                return out;
+            }
         }
         out.par_chunks_mut(per * g.c_out * plane_out)
             .zip(x.par_chunks(per * g.c_in * g.in_pixels()))
@@ -175,9 +186,9 @@ pub fn forward(
     out
 }
 
-/// Whether [`direct_pool_avx512`] runs this layer and pooling: 3×3 taps with stride 1 and
-/// padding 1, rows a multiple of 16 wide, an even height, whole blocks of 8 output channels,
-/// and 2×2 windows with stride 2 (the small trunk's first two layers).
+/// Whether [`direct_pool`] runs this layer and pooling: 3×3 taps with stride 1 and padding 1,
+/// rows a multiple of 16 wide, an even height, whole blocks of 8 output channels, and 2×2
+/// windows with stride 2 (the small trunk's first two layers).
 fn direct(g: &Geometry, window: &Window) -> bool {
     g.kernel == [3, 3]
         && g.stride == [1, 1]
@@ -192,9 +203,9 @@ fn direct(g: &Geometry, window: &Window) -> bool {
 }
 
 /// One image of a layer that [`direct`] accepts, convolved, biased, through the ReLU and
-/// pooled in registers: for 8 output channels, two output rows and 16 columns at a time, two
-/// masked loads of the input and 16 FMAs with broadcast weights per tap, then the window
-/// maxima of the 2×16 block stored as 8 values per channel.
+/// pooled in registers: for `C` output channels, two output rows and one vector of columns at
+/// a time, two masked loads of the input and 2·`C` FMAs with broadcast weights per tap, then
+/// the window maxima of the block stored as half a vector per channel.
 ///
 /// No column matrix is built and no unpooled output is written. With one input channel the
 /// GEMM's depth is only 9, and its micro-kernel spent more time storing tiles than
@@ -204,7 +215,81 @@ fn direct(g: &Geometry, window: &Window) -> bool {
 /// bit for bit those of the GEMM path (tested).
 ///
 /// # Safety
-/// The CPU must have AVX-512F; `x` is one image, `out` its pooled output.
+/// The CPU must have `M`'s vector extension; `x` is one image, `out` its pooled output.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn direct_pool<M: DirectOps, const C: usize>(
+    g: &Geometry,
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+) {
+    let [h, w] = g.input;
+    let (ph, pw, k, lanes) = (h / 2, w / 2, g.k(), M::LANES);
+    assert!(x.len() == g.c_in * h * w && out.len() == g.c_out * ph * pw);
+    assert!(weight.len() == g.c_out * k && g.c_out.is_multiple_of(C) && w.is_multiple_of(lanes));
+    let vectors = w / lanes;
+    // Per vector of a row and kernel column: the lanes whose input column is inside the row.
+    let masks: Vec<[M::Mask; 3]> = (0..vectors)
+        .map(|j| {
+            std::array::from_fn(|kj| {
+                let first = (j * lanes + kj) as isize - 1;
+                let lo = (-first).clamp(0, lanes as isize) as usize;
+                let hi = (w as isize - first).clamp(0, lanes as isize) as usize;
+                // SAFETY: the caller's CPU has the extension.
+                unsafe { M::lanes(lo, hi) }
+            })
+        })
+        .collect();
+    let none = M::lanes(0, 0);
+    // Input row `iy` of `plane`, vector j, shifted by kernel column kj: a masked load, with no
+    // lanes at all for a padding row, so that the tap loop has no branches.
+    let row = |plane: *const f32, iy: isize, j: usize, kj: usize| {
+        let inside = (0..h as isize).contains(&iy);
+        let mask = if inside { masks[j][kj] } else { none };
+        let at = iy * w as isize + (j * lanes + kj) as isize - 1;
+        // SAFETY: the mask keeps the load to columns inside row iy of the plane.
+        unsafe { M::load(mask, plane.wrapping_offset(at)) }
+    };
+    // The weights of C output channels, tap-major: the C of one tap side by side.
+    let mut taps = vec![0.0f32; C * k];
+    for c0 in (0..g.c_out).step_by(C) {
+        for (t, block) in taps.chunks_exact_mut(C).enumerate() {
+            for (c, v) in block.iter_mut().enumerate() {
+                *v = weight[(c0 + c) * k + t];
+            }
+        }
+        for py in 0..ph {
+            let y = (2 * py) as isize;
+            for j in 0..vectors {
+                let mut acc = [[M::zeros(); 2]; C];
+                for (ci, per_channel) in taps.chunks_exact(C * 9).enumerate() {
+                    let plane = x[ci * h * w..].as_ptr();
+                    for ki in 0..3 {
+                        for kj in 0..3 {
+                            let top = row(plane, y + ki as isize - 1, j, kj);
+                            let bottom = row(plane, y + ki as isize, j, kj);
+                            let block = &per_channel[(ki * 3 + kj) * C..(ki * 3 + kj + 1) * C];
+                            for (acc, &tap) in acc.iter_mut().zip(block) {
+                                acc[0] = M::fmadd(tap, top, acc[0]);
+                                acc[1] = M::fmadd(tap, bottom, acc[1]);
+                            }
+                        }
+                    }
+                }
+                for (c, acc) in acc.iter().enumerate() {
+                    let add = bias.map_or(0.0, |bias| bias[c0 + c]);
+                    let m = M::max2(M::relu(acc[0], add), M::relu(acc[1], add));
+                    let at = (c0 + c) * ph * pw + py * pw + j * lanes / 2;
+                    M::store_pairs(&mut out[at..at + lanes / 2], m);
+                }
+            }
+        }
+    }
+}
+
+/// [`direct_pool`] with AVX-512: 8 channels, 16 columns.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn direct_pool_avx512(
@@ -214,86 +299,20 @@ unsafe fn direct_pool_avx512(
     bias: Option<&[f32]>,
     out: &mut [f32],
 ) {
-    use std::arch::x86_64::*;
-    let [h, w] = g.input;
-    let (ph, pw, k) = (h / 2, w / 2, g.k());
-    assert!(x.len() == g.c_in * h * w && out.len() == g.c_out * ph * pw);
-    assert!(weight.len() == g.c_out * k);
-    let vectors = w / 16;
-    // Per 16-column vector and kernel column: the lanes whose input column is inside the row.
-    let load_mask = |j: usize, kj: usize| -> u16 {
-        (0..16).fold(0u16, |m, l| {
-            let col = (16 * j + l + kj) as isize - 1;
-            m | ((((0..w as isize).contains(&col)) as u16) << l)
-        })
-    };
-    let masks: Vec<[u16; 3]> = (0..vectors)
-        .map(|j| [load_mask(j, 0), load_mask(j, 1), load_mask(j, 2)])
-        .collect();
-    let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
-    let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 0, 0, 0, 0, 0, 0, 0, 0);
-    // The pooling kernel's maximum: p where p ≥ q or p is NaN, else q.
-    let max2 = |p: __m512, q: __m512| {
-        let keep_p =
-            _mm512_cmp_ps_mask::<_CMP_GE_OQ>(p, q) | _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(p, p);
-        _mm512_mask_blend_ps(keep_p, q, p)
-    };
-    // Input row `iy` of `plane`, vector j, shifted by kernel column kj: a masked load, with no
-    // lanes at all for a padding row, so that the tap loop has no branches.
-    let row = |plane: *const f32, iy: isize, j: usize, kj: usize| {
-        let inside = (0..h as isize).contains(&iy);
-        let mask = if inside { masks[j][kj] } else { 0 };
-        let at = iy * w as isize + (16 * j + kj) as isize - 1;
-        // SAFETY: the mask keeps the load to columns inside row iy of the plane.
-        _mm512_maskz_loadu_ps(mask, plane.wrapping_offset(at))
-    };
-    // The weights of 8 output channels, tap-major: the 8 of one tap side by side.
-    let mut taps = vec![0.0f32; 8 * k];
-    for c0 in (0..g.c_out).step_by(8) {
-        for (t, eight) in taps.chunks_exact_mut(8).enumerate() {
-            for (c, v) in eight.iter_mut().enumerate() {
-                *v = weight[(c0 + c) * k + t];
-            }
-        }
-        for py in 0..ph {
-            let y = (2 * py) as isize;
-            for j in 0..vectors {
-                let mut acc = [[_mm512_setzero_ps(); 2]; 8];
-                for (ci, per_channel) in taps.chunks_exact(8 * 9).enumerate() {
-                    let plane = x[ci * h * w..].as_ptr();
-                    for ki in 0..3 {
-                        for kj in 0..3 {
-                            let top = row(plane, y + ki as isize - 1, j, kj);
-                            let bottom = row(plane, y + ki as isize, j, kj);
-                            let eight = &per_channel[(ki * 3 + kj) * 8..(ki * 3 + kj + 1) * 8];
-                            for (acc, &tap) in acc.iter_mut().zip(eight) {
-                                let wv = _mm512_set1_ps(tap);
-                                acc[0] = _mm512_fmadd_ps(wv, top, acc[0]);
-                                acc[1] = _mm512_fmadd_ps(wv, bottom, acc[1]);
-                            }
-                        }
-                    }
-                }
-                for (c, acc) in acc.iter().enumerate() {
-                    let add = _mm512_set1_ps(bias.map_or(0.0, |bias| bias[c0 + c]));
-                    // The ReLU that keeps NaN: v where v > 0 or v is NaN, else +0.
-                    let finish = |v: __m512| {
-                        let v = _mm512_add_ps(v, add);
-                        let keep = _mm512_cmp_ps_mask::<_CMP_NLE_UQ>(v, _mm512_setzero_ps());
-                        _mm512_maskz_mov_ps(keep, v)
-                    };
-                    let m = max2(finish(acc[0]), finish(acc[1]));
-                    let pooled = max2(
-                        _mm512_permutexvar_ps(even, m),
-                        _mm512_permutexvar_ps(odd, m),
-                    );
-                    let at = (c0 + c) * ph * pw + py * pw + 8 * j;
-                    let dst = &mut out[at..at + 8];
-                    _mm256_storeu_ps(dst.as_mut_ptr(), _mm512_castps512_ps256(pooled));
-                }
-            }
-        }
-    }
+    direct_pool::<Avx512Rows, 8>(g, x, weight, bias, out)
+}
+
+/// [`direct_pool`] with AVX2 and FMA: 4 channels (AVX2 has 16 vector registers), 8 columns.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn direct_pool_avx2(
+    g: &Geometry,
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+) {
+    direct_pool::<Avx2Rows, 4>(g, x, weight, bias, out)
 }
 
 /// ∂L/∂weight, `[c_out, c_in, kh, kw]`, from the input `x` and the output gradient `grad`.
@@ -391,6 +410,14 @@ pub fn input_grad(g: &Geometry, weight: &[f32], grad: &[f32]) -> Vec<f32> {
             col2im(g, &mut dcol, images, dx_g);
         });
     dx
+}
+
+/// Whether to run this crate's AVX-512 kernels: the CPU has AVX-512F and the build has the
+/// `avx512` feature (on by default), which also decides whether gemm may dispatch to its
+/// AVX-512 kernels. A build without it runs the AVX2 code paths on any CPU.
+#[cfg(target_arch = "x86_64")]
+fn avx512() -> bool {
+    cfg!(feature = "avx512") && std::arch::is_x86_feature_detected!("avx512f")
 }
 
 /// A row-major matrix of `cols` columns, read as stored or transposed.
@@ -680,10 +707,7 @@ fn by_table(g: &Geometry) -> bool {
 /// time where the plane fits in four vector registers.
 fn im2col_table(g: &Geometry, x: &[f32], images: usize, col: &mut [f32], taps: &Taps) {
     #[cfg(target_arch = "x86_64")]
-    if g.in_pixels() <= 64
-        && g.out_pixels().is_multiple_of(16)
-        && std::arch::is_x86_feature_detected!("avx512f")
-    {
+    if g.in_pixels() <= 64 && g.out_pixels().is_multiple_of(16) && avx512() {
         // SAFETY: the CPU has AVX-512F (checked just above).
         return unsafe { im2col_table_avx512(g, x, images, col, taps) };
     }
@@ -757,7 +781,7 @@ fn im2col(g: &Geometry, x: &[f32], images: usize, col: &mut [f32]) {
     }
     #[cfg(target_arch = "x86_64")]
     if g.stride == [1, 1] && g.output()[1] == g.input[1] {
-        if std::arch::is_x86_feature_detected!("avx512f") {
+        if avx512() {
             // SAFETY: the CPU has AVX-512F (checked just above).
             return unsafe { im2col_rows_avx512(g, x, images, col) };
         }
@@ -826,6 +850,27 @@ trait RowMoves {
     /// # Safety
     /// As for [`RowMoves::copy`].
     unsafe fn zero(dst: *mut f32, store: Self::Mask);
+}
+
+/// The arithmetic of [`direct_pool`] in one vector width. Every method needs the CPU to have
+/// the vector extension (and FMA), and loads and stores touch only the lanes they name.
+#[cfg(target_arch = "x86_64")]
+trait DirectOps: RowMoves {
+    /// A vector of `LANES` floats.
+    type V: Copy;
+    /// All lanes zero.
+    unsafe fn zeros() -> Self::V;
+    /// Lanes of `mask` from `src + l`, the others zero.
+    unsafe fn load(mask: Self::Mask, src: *const f32) -> Self::V;
+    /// `w · x + acc`, rounded once.
+    unsafe fn fmadd(w: f32, x: Self::V, acc: Self::V) -> Self::V;
+    /// `v + add` through the ReLU that keeps NaN: the sum where it is > 0 or NaN, else +0.
+    unsafe fn relu(v: Self::V, add: f32) -> Self::V;
+    /// The pooling kernel's maximum: `p` where `p ≥ q` or `p` is NaN, else `q`.
+    unsafe fn max2(p: Self::V, q: Self::V) -> Self::V;
+    /// The [`DirectOps::max2`] of each pair of neighbouring lanes (left first) into `dst`,
+    /// `LANES / 2` values.
+    unsafe fn store_pairs(dst: &mut [f32], v: Self::V);
 }
 
 /// 16 lanes with AVX-512 mask registers.
@@ -906,6 +951,106 @@ impl RowMoves for Avx2Rows {
         } else {
             _mm256_maskstore_ps(dst, store, _mm256_setzero_ps());
         }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl DirectOps for Avx512Rows {
+    type V = std::arch::x86_64::__m512;
+
+    #[inline(always)]
+    unsafe fn zeros() -> Self::V {
+        std::arch::x86_64::_mm512_setzero_ps()
+    }
+
+    #[inline(always)]
+    unsafe fn load(mask: u16, src: *const f32) -> Self::V {
+        std::arch::x86_64::_mm512_maskz_loadu_ps(mask, src)
+    }
+
+    #[inline(always)]
+    unsafe fn fmadd(w: f32, x: Self::V, acc: Self::V) -> Self::V {
+        use std::arch::x86_64::*;
+        _mm512_fmadd_ps(_mm512_set1_ps(w), x, acc)
+    }
+
+    #[inline(always)]
+    unsafe fn relu(v: Self::V, add: f32) -> Self::V {
+        use std::arch::x86_64::*;
+        let v = _mm512_add_ps(v, _mm512_set1_ps(add));
+        _mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_NLE_UQ>(v, _mm512_setzero_ps()), v)
+    }
+
+    #[inline(always)]
+    unsafe fn max2(p: Self::V, q: Self::V) -> Self::V {
+        use std::arch::x86_64::*;
+        let keep_p =
+            _mm512_cmp_ps_mask::<_CMP_GE_OQ>(p, q) | _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(p, p);
+        _mm512_mask_blend_ps(keep_p, q, p)
+    }
+
+    #[inline(always)]
+    unsafe fn store_pairs(dst: &mut [f32], v: Self::V) {
+        use std::arch::x86_64::*;
+        let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
+        let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 0, 0, 0, 0, 0, 0, 0, 0);
+        let m = Self::max2(
+            _mm512_permutexvar_ps(even, v),
+            _mm512_permutexvar_ps(odd, v),
+        );
+        let dst = &mut dst[..8];
+        _mm256_storeu_ps(dst.as_mut_ptr(), _mm512_castps512_ps256(m));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl DirectOps for Avx2Rows {
+    type V = std::arch::x86_64::__m256;
+
+    #[inline(always)]
+    unsafe fn zeros() -> Self::V {
+        std::arch::x86_64::_mm256_setzero_ps()
+    }
+
+    #[inline(always)]
+    unsafe fn load(mask: Self::Mask, src: *const f32) -> Self::V {
+        std::arch::x86_64::_mm256_maskload_ps(src, mask)
+    }
+
+    #[inline(always)]
+    unsafe fn fmadd(w: f32, x: Self::V, acc: Self::V) -> Self::V {
+        use std::arch::x86_64::*;
+        _mm256_fmadd_ps(_mm256_set1_ps(w), x, acc)
+    }
+
+    #[inline(always)]
+    unsafe fn relu(v: Self::V, add: f32) -> Self::V {
+        use std::arch::x86_64::*;
+        let v = _mm256_add_ps(v, _mm256_set1_ps(add));
+        _mm256_and_ps(_mm256_cmp_ps::<_CMP_NLE_UQ>(v, _mm256_setzero_ps()), v)
+    }
+
+    #[inline(always)]
+    unsafe fn max2(p: Self::V, q: Self::V) -> Self::V {
+        use std::arch::x86_64::*;
+        let keep_p = _mm256_or_ps(
+            _mm256_cmp_ps::<_CMP_GE_OQ>(p, q),
+            _mm256_cmp_ps::<_CMP_UNORD_Q>(p, p),
+        );
+        _mm256_blendv_ps(q, p, keep_p)
+    }
+
+    #[inline(always)]
+    unsafe fn store_pairs(dst: &mut [f32], v: Self::V) {
+        use std::arch::x86_64::*;
+        let even = _mm256_setr_epi32(0, 2, 4, 6, 0, 0, 0, 0);
+        let odd = _mm256_setr_epi32(1, 3, 5, 7, 0, 0, 0, 0);
+        let m = Self::max2(
+            _mm256_permutevar8x32_ps(v, even),
+            _mm256_permutevar8x32_ps(v, odd),
+        );
+        let dst = &mut dst[..4];
+        _mm_storeu_ps(dst.as_mut_ptr(), _mm256_castps256_ps128(m));
     }
 }
 
@@ -1305,16 +1450,30 @@ mod tests {
         }
     }
 
-    /// The direct kernel (AVX-512, where the CPU has it) against the GEMM path, bit for bit:
-    /// the small trunk's first two layers and a wider one, with and without a bias, a NaN
+    /// The direct kernels (AVX-512 and AVX2, those the CPU has) against the GEMM path, bit for
+    /// bit: the small trunk's first two layers and a wider one, with and without a bias, a NaN
     /// input, and large and tiny values whose sums depend on the order of the additions.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn direct_layers_are_the_gemm_path() {
-        if !std::arch::is_x86_feature_detected!("avx512f") {
-            eprintln!("direct layers: no AVX-512 on this CPU, GEMM path only");
-            return;
-        }
+        type Kernel = unsafe fn(&Geometry, &[f32], &[f32], Option<&[f32]>, &mut [f32]);
+        use std::arch::is_x86_feature_detected as detected;
+        let kernels: Vec<(&str, Kernel)> = [
+            ("avx512", direct_pool_avx512 as Kernel, detected!("avx512f")),
+            (
+                "avx2",
+                direct_pool_avx2 as Kernel,
+                detected!("avx2") && detected!("fma"),
+            ),
+        ]
+        .into_iter()
+        .filter(|k| k.2)
+        .map(|(name, kernel, _)| (name, kernel))
+        .collect();
+        eprintln!(
+            "direct kernels on this CPU: {:?}",
+            kernels.iter().map(|k| k.0).collect::<Vec<_>>()
+        );
         for (c_in, input, c_out) in [(1, [32, 32], 16), (16, [16, 16], 32), (3, [6, 48], 8)] {
             let g = Geometry {
                 batch: 3,
@@ -1344,21 +1503,22 @@ mod tests {
             for bias in [Some(&bias[..]), None] {
                 let full = forward(&g, &x, &w, bias, true, None);
                 let want = pool::forward_kernel(&window, &full);
-                let mut got = vec![f32::NAN; want.len()];
-                for (b, out_b) in got.chunks_mut(g.c_out * window.out_pixels()).enumerate() {
-                    // SAFETY: the CPU has AVX-512F (checked above).
-                    unsafe {
-                        direct_pool_avx512(&g, &x[b * image..(b + 1) * image], &w, bias, out_b)
-                    };
-                }
                 assert!(want.iter().any(|v| v.is_nan()));
-                for (k, (a, b)) in got.iter().zip(&want).enumerate() {
-                    assert_eq!(
-                        a.to_bits(),
-                        b.to_bits(),
-                        "[{k}] {g:?} bias {}",
-                        bias.is_some()
-                    );
+                for (name, kernel) in &kernels {
+                    let mut got = vec![f32::NAN; want.len()];
+                    for (b, out_b) in got.chunks_mut(g.c_out * window.out_pixels()).enumerate() {
+                        let x_b = &x[b * image..(b + 1) * image];
+                        // SAFETY: only the kernels of extensions the CPU has are in the list.
+                        unsafe { kernel(&g, x_b, &w, bias, out_b) };
+                    }
+                    for (k, (a, b)) in got.iter().zip(&want).enumerate() {
+                        let has_bias = bias.is_some();
+                        assert_eq!(
+                            a.to_bits(),
+                            b.to_bits(),
+                            "{name} [{k}] {g:?} bias {has_bias}"
+                        );
+                    }
                 }
             }
         }
