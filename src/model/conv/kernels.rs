@@ -204,8 +204,8 @@ fn direct(g: &Geometry, window: &Window) -> bool {
 
 /// One image of a layer that [`direct`] accepts, convolved, biased, through the ReLU and
 /// pooled in registers: for `C` output channels, two output rows and one vector of columns at
-/// a time, two masked loads of the input and 2·`C` FMAs with broadcast weights per tap, then
-/// the window maxima of the block stored as half a vector per channel.
+/// a time, two loads from a zero-bordered copy of the image and 2·`C` FMAs with broadcast
+/// weights per tap, then the window maxima of the block stored as half a vector per channel.
 ///
 /// No column matrix is built and no unpooled output is written. With one input channel the
 /// GEMM's depth is only 9, and its micro-kernel spent more time storing tiles than
@@ -230,28 +230,21 @@ unsafe fn direct_pool<M: DirectOps, const C: usize>(
     assert!(x.len() == g.c_in * h * w && out.len() == g.c_out * ph * pw);
     assert!(weight.len() == g.c_out * k && g.c_out.is_multiple_of(C) && w.is_multiple_of(lanes));
     let vectors = w / lanes;
-    // Per vector of a row and kernel column: the lanes whose input column is inside the row.
-    let masks: Vec<[M::Mask; 3]> = (0..vectors)
-        .map(|j| {
-            std::array::from_fn(|kj| {
-                let first = (j * lanes + kj) as isize - 1;
-                let lo = (-first).clamp(0, lanes as isize) as usize;
-                let hi = (w as isize - first).clamp(0, lanes as isize) as usize;
-                // SAFETY: the caller's CPU has the extension.
-                unsafe { M::lanes(lo, hi) }
-            })
-        })
-        .collect();
-    let none = M::lanes(0, 0);
-    // Input row `iy` of `plane`, vector j, shifted by kernel column kj: a masked load, with no
-    // lanes at all for a padding row, so that the tap loop has no branches.
-    let row = |plane: *const f32, iy: isize, j: usize, kj: usize| {
-        let inside = (0..h as isize).contains(&iy);
-        let mask = if inside { masks[j][kj] } else { none };
-        let at = iy * w as isize + (j * lanes + kj) as isize - 1;
-        // SAFETY: the mask keeps the load to columns inside row iy of the plane.
-        unsafe { M::load(mask, plane.wrapping_offset(at)) }
-    };
+    // The image with a border of zeros, so that every tap's row is a plain load: a padding
+    // row or column multiplies zero, as in the column matrix.
+    let (pad_h, pad_w) = (h + 2, w + 2);
+    let mut padded = vec![0.0f32; g.c_in * pad_h * pad_w];
+    for (plane, dst) in x
+        .chunks_exact(h * w)
+        .zip(padded.chunks_exact_mut(pad_h * pad_w))
+    {
+        for (row, dst) in plane
+            .chunks_exact(w)
+            .zip(dst.chunks_exact_mut(pad_w).skip(1))
+        {
+            dst[1..=w].copy_from_slice(row);
+        }
+    }
     // The weights of C output channels, tap-major: the C of one tap side by side.
     let mut taps = vec![0.0f32; C * k];
     for c0 in (0..g.c_out).step_by(C) {
@@ -261,15 +254,21 @@ unsafe fn direct_pool<M: DirectOps, const C: usize>(
             }
         }
         for py in 0..ph {
-            let y = (2 * py) as isize;
+            let y = 2 * py;
             for j in 0..vectors {
                 let mut acc = [[M::zeros(); 2]; C];
-                for (ci, per_channel) in taps.chunks_exact(C * 9).enumerate() {
-                    let plane = x[ci * h * w..].as_ptr();
+                for (plane, per_channel) in padded
+                    .chunks_exact(pad_h * pad_w)
+                    .zip(taps.chunks_exact(C * 9))
+                {
                     for ki in 0..3 {
                         for kj in 0..3 {
-                            let top = row(plane, y + ki as isize - 1, j, kj);
-                            let bottom = row(plane, y + ki as isize, j, kj);
+                            // Output row y + r reads padded row y + r + ki, column j·lanes + kj
+                            // onwards: inside the padded plane.
+                            let at = (y + ki) * pad_w + j * lanes + kj;
+                            let top = &plane[at..at + lanes];
+                            let bottom = &plane[at + pad_w..at + pad_w + lanes];
+                            let (top, bottom) = (M::load(top.as_ptr()), M::load(bottom.as_ptr()));
                             let block = &per_channel[(ki * 3 + kj) * C..(ki * 3 + kj + 1) * C];
                             for (acc, &tap) in acc.iter_mut().zip(block) {
                                 acc[0] = M::fmadd(tap, top, acc[0]);
@@ -302,7 +301,9 @@ unsafe fn direct_pool_avx512(
     direct_pool::<Avx512Rows, 8>(g, x, weight, bias, out)
 }
 
-/// [`direct_pool`] with AVX2 and FMA: 4 channels (AVX2 has 16 vector registers), 8 columns.
+/// [`direct_pool`] with AVX2 and FMA: 4 channels, 8 columns. AVX2's 16 vector registers hold
+/// the 8 chains, 2 rows and a broadcast weight; 12 chains (3 rows, pooled afterwards) spilled
+/// and were slower.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn direct_pool_avx2(
@@ -776,19 +777,25 @@ unsafe fn im2col_table_avx512(
 
 /// Fills `col` (whatever it held) with the column matrix of `images` images.
 fn im2col(g: &Geometry, x: &[f32], images: usize, col: &mut [f32]) {
-    if by_table(g) {
-        return im2col_table(g, x, images, col, &Taps::new(g));
-    }
+    // Rows of whole vectors where the layer keeps its width; small maps through the table
+    // where AVX-512 permutes it, or where their rows are not whole AVX2 vectors (a masked
+    // store is slow on AMD's CPUs).
     #[cfg(target_arch = "x86_64")]
     if g.stride == [1, 1] && g.output()[1] == g.input[1] {
         if avx512() {
-            // SAFETY: the CPU has AVX-512F (checked just above).
-            return unsafe { im2col_rows_avx512(g, x, images, col) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
+            if !by_table(g) {
+                // SAFETY: the CPU has AVX-512F (checked just above).
+                return unsafe { im2col_rows_avx512(g, x, images, col) };
+            }
+        } else if std::arch::is_x86_feature_detected!("avx2")
+            && (!by_table(g) || g.input[1].is_multiple_of(8))
+        {
             // SAFETY: the CPU has AVX2 (checked just above).
             return unsafe { im2col_rows_avx2(g, x, images, col) };
         }
+    }
+    if by_table(g) {
+        return im2col_table(g, x, images, col, &Taps::new(g));
     }
     im2col_plain(g, x, images, col)
 }
@@ -860,8 +867,8 @@ trait DirectOps: RowMoves {
     type V: Copy;
     /// All lanes zero.
     unsafe fn zeros() -> Self::V;
-    /// Lanes of `mask` from `src + l`, the others zero.
-    unsafe fn load(mask: Self::Mask, src: *const f32) -> Self::V;
+    /// `LANES` values from `src`.
+    unsafe fn load(src: *const f32) -> Self::V;
     /// `w · x + acc`, rounded once.
     unsafe fn fmadd(w: f32, x: Self::V, acc: Self::V) -> Self::V;
     /// `v + add` through the ReLU that keeps NaN: the sum where it is > 0 or NaN, else +0.
@@ -964,8 +971,8 @@ impl DirectOps for Avx512Rows {
     }
 
     #[inline(always)]
-    unsafe fn load(mask: u16, src: *const f32) -> Self::V {
-        std::arch::x86_64::_mm512_maskz_loadu_ps(mask, src)
+    unsafe fn load(src: *const f32) -> Self::V {
+        std::arch::x86_64::_mm512_loadu_ps(src)
     }
 
     #[inline(always)]
@@ -1013,8 +1020,8 @@ impl DirectOps for Avx2Rows {
     }
 
     #[inline(always)]
-    unsafe fn load(mask: Self::Mask, src: *const f32) -> Self::V {
-        std::arch::x86_64::_mm256_maskload_ps(src, mask)
+    unsafe fn load(src: *const f32) -> Self::V {
+        std::arch::x86_64::_mm256_loadu_ps(src)
     }
 
     #[inline(always)]
