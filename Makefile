@@ -60,15 +60,16 @@ lint:
 ## weightlab's training step and forward pass against a PyTorch mirror in three variants
 ## (bench/peer/, installed into a venv from PyPI; 10 rounds at 1 and 2 threads), GFLOP/s and the
 ## fraction of the CPU's measured peak, a fig2 job's time split and peak memory, sweep scaling;
-## figures go to bench/results.json (about 16 minutes on 2 cores).
+## figures go to bench/results.json (about 12 minutes on 2 cores).
 BENCH_VENV ?= $(HOME)/.cache/weightlab-bench-venv
 bench: build bench-venv
 	$(CARGO) build --release --bin weightlab-bench
 	$(CARGO_TARGET_DIR)/release/weightlab-bench all --python $(BENCH_VENV)/bin/python --out bench/results.json
 
 ## The same comparison with AVX2 code paths on both sides, for AVX2-only CPUs measured from an
-## AVX-512 one: weightlab built without its avx512 feature (own target folder; the first run
-## builds for about 13 minutes), PyTorch held to AVX2; figures go to bench/results-avx2.json.
+## AVX-512 one: weightlab built without its avx512 feature (own target folder, whose first
+## build compiles the dependencies again), PyTorch held to AVX2; figures go to
+## bench/results-avx2.json (11 minutes on 2 cores once built).
 bench-avx2: bench-venv
 	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)-avx2 $(CARGO) build --release --no-default-features --bins
 	$(CARGO_TARGET_DIR)-avx2/release/weightlab-bench all --python $(BENCH_VENV)/bin/python --out bench/results-avx2.json
