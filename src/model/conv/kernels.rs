@@ -755,7 +755,57 @@ fn im2col_table(g: &Geometry, x: &[f32], images: usize, col: &mut [f32], taps: &
         // SAFETY: the CPU has AVX-512F (checked just above).
         return unsafe { im2col_table_avx512(g, x, images, col, taps) };
     }
+    #[cfg(target_arch = "x86_64")]
+    if g.in_pixels() <= 16
+        && g.out_pixels().is_multiple_of(8)
+        && std::arch::is_x86_feature_detected!("avx2")
+    {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { im2col_table_avx2(g, x, images, col, taps) };
+    }
     im2col_table_plain(g, x, images, col, taps)
+}
+
+/// [`im2col_table`] for planes of at most 16 values (the 4×4 maps) and a multiple of 8 output
+/// pixels with AVX2: the plane in two registers, each group of eight offsets a permute of
+/// each, a blend on the offset's bit 3 and a mask that zeroes the padding's lanes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn im2col_table_avx2(g: &Geometry, x: &[f32], images: usize, col: &mut [f32], taps: &Taps) {
+    use std::arch::x86_64::*;
+    let (p, plane_len) = (g.out_pixels(), g.in_pixels());
+    let (per_channel, cols) = (g.kernel[0] * g.kernel[1], images * p);
+    let limit = _mm256_set1_epi32(plane_len as i32);
+    let bit3 = _mm256_set1_epi32(8);
+    let mut padded = [0.0f32; 16];
+    for c in 0..g.c_in {
+        for b in 0..images {
+            let at = (b * g.c_in + c) * plane_len;
+            padded[..plane_len].copy_from_slice(&x[at..at + plane_len]);
+            // SAFETY (all loads and stores here): `padded` holds 16 floats, each offset row
+            // `p` u32s and each destination `p` floats, read or written 8 at a time.
+            let (r0, r1) = (
+                _mm256_loadu_ps(padded.as_ptr()),
+                _mm256_loadu_ps(padded[8..].as_ptr()),
+            );
+            for t in 0..per_channel {
+                let offsets = taps.of(t);
+                let start = (c * per_channel + t) * cols + b * p;
+                let dst = &mut col[start..start + p];
+                for j in (0..p).step_by(8) {
+                    let idx = _mm256_loadu_si256(offsets[j..j + 8].as_ptr().cast());
+                    let high = _mm256_cmpeq_epi32(_mm256_and_si256(idx, bit3), bit3);
+                    let v = _mm256_blendv_ps(
+                        _mm256_permutevar8x32_ps(r0, idx),
+                        _mm256_permutevar8x32_ps(r1, idx),
+                        _mm256_castsi256_ps(high),
+                    );
+                    let inside = _mm256_castsi256_ps(_mm256_cmpgt_epi32(limit, idx));
+                    _mm256_storeu_ps(dst[j..j + 8].as_mut_ptr(), _mm256_and_ps(inside, v));
+                }
+            }
+        }
+    }
 }
 
 /// [`im2col_table`] one look-up at a time.
@@ -1674,8 +1724,9 @@ mod tests {
         close(&input_grad(&g, &w, &grad), &dx, "dx", &g);
     }
 
-    /// The table path's vector kernel (AVX-512, where the CPU has it) against its plain loop,
-    /// bit for bit, on the small trunk's 8×8 and 4×4 layers and a padded 1×1 case.
+    /// The table path's vector kernels (AVX-512 and AVX2, those the CPU has) against its plain
+    /// loop, bit for bit, on the small trunk's 8×8 and 4×4 layers, a padded 1×1 case and planes
+    /// of 16 and 8 values.
     #[test]
     fn table_im2col_vector_and_plain_agree() {
         let g = |c_in, input: [usize; 2], kernel, pad| Geometry {
@@ -1689,11 +1740,13 @@ mod tests {
             pad_end: pad,
             dilation: [1, 1],
         };
+        let mut avx2_checked = 0;
         for g in [
             g(3, [8, 8], [3, 3], [1, 1]),
             g(2, [4, 4], [3, 3], [1, 1]),
             g(2, [4, 4], [1, 1], [0, 0]),
             g(2, [2, 8], [3, 3], [1, 1]),
+            g(2, [2, 4], [3, 3], [1, 1]),
         ] {
             assert!(by_table(&g));
             let x = values(g.batch * g.c_in * g.in_pixels(), 21);
@@ -1704,6 +1757,24 @@ mod tests {
             im2col_table_plain(&g, &x, g.batch, &mut plain, &taps);
             let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&fast), bits(&plain), "{g:?}");
+            #[cfg(target_arch = "x86_64")]
+            if g.in_pixels() <= 16
+                && g.out_pixels().is_multiple_of(8)
+                && std::arch::is_x86_feature_detected!("avx2")
+            {
+                let mut avx2 = vec![f32::NAN; len];
+                // SAFETY: the CPU has AVX2 (checked just above).
+                unsafe { im2col_table_avx2(&g, &x, g.batch, &mut avx2, &taps) };
+                assert_eq!(bits(&avx2), bits(&plain), "avx2 {g:?}");
+                avx2_checked += 1;
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            assert_eq!(
+                avx2_checked, 4,
+                "every plane of at most 16 values took the AVX2 kernel"
+            );
         }
     }
 
