@@ -145,18 +145,9 @@ impl Im2colConv for Flex {
         kernel: [usize; 2],
         stride: [usize; 2],
     ) -> FlexTensor {
-        let window = |g: &Geometry| {
-            let input = g.output();
-            let fits = (0..2).all(|d| kernel[d] >= 1 && stride[d] >= 1 && kernel[d] <= input[d]);
-            fits.then_some(Window {
-                input,
-                kernel,
-                stride,
-            })
-        };
         let fused = geometry(&x, &weight, &options)
             .filter(|_| bias.dtype() == DType::F32)
-            .and_then(|g| Some((g, window(&g)?)));
+            .and_then(|g| Some((g, Window::fitting(g.output(), kernel, stride)?)));
         let Some((g, w)) = fused else {
             let out = Self::im2col_conv2d(x, weight, bias, options, true);
             return Self::window_max_pool2d(out, kernel, stride);

@@ -23,6 +23,17 @@ pub struct Window {
 }
 
 impl Window {
+    /// The window over `input`, or `None` where a kernel or stride is zero or a kernel is
+    /// larger than the input.
+    pub fn fitting(input: [usize; 2], kernel: [usize; 2], stride: [usize; 2]) -> Option<Self> {
+        let fits = (0..2).all(|d| kernel[d] >= 1 && stride[d] >= 1 && kernel[d] <= input[d]);
+        fits.then_some(Self {
+            input,
+            kernel,
+            stride,
+        })
+    }
+
     /// Output height and width.
     pub fn output(&self) -> [usize; 2] {
         std::array::from_fn(|d| (self.input[d] - self.kernel[d]) / self.stride[d] + 1)
@@ -213,14 +224,8 @@ unsafe fn pairs_avx2(w: &Window, plane: &[f32], out: &mut [f32]) {
                 _mm256_loadu_ps(t[8..].as_ptr()),
                 _mm256_loadu_ps(b[8..].as_ptr()),
             );
-            // Left and right columns in the window order [0 1 4 5 2 3 6 7], then back.
-            let m = max2_avx2(
-                _mm256_shuffle_ps::<0x88>(v0, v1),
-                _mm256_shuffle_ps::<0xDD>(v0, v1),
-            );
-            let m = _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(m)));
             let dst = &mut out[oy * ow + 8 * v..oy * ow + 8 * v + 8];
-            _mm256_storeu_ps(dst.as_mut_ptr(), m);
+            _mm256_storeu_ps(dst.as_mut_ptr(), window_pairs_avx2(v0, v1));
         }
     }
     if vectors * 8 < ow {
@@ -246,25 +251,37 @@ unsafe fn pairs_width8_avx2(w: &Window, plane: &[f32], out: &mut [f32]) {
             _mm256_loadu_ps(rows[16..].as_ptr()),
             _mm256_loadu_ps(rows[24..].as_ptr()),
         );
-        let m = max2_avx2(
-            _mm256_shuffle_ps::<0x88>(v0, v1),
-            _mm256_shuffle_ps::<0xDD>(v0, v1),
-        );
-        let m = _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(m)));
         let dst = &mut out[oy * ow..oy * ow + 8];
-        _mm256_storeu_ps(dst.as_mut_ptr(), m);
+        _mm256_storeu_ps(dst.as_mut_ptr(), window_pairs_avx2(v0, v1));
     }
     if oh % 2 == 1 {
-        // The last output row of an odd height, one window at a time.
+        // The last output row of an odd height, as a plane of two input rows.
         let last = oh - 1;
-        let (top, bottom) = (&plane[2 * last * 8..], &plane[(2 * last + 1) * 8..]);
-        for (x, o) in out[last * ow..(last + 1) * ow].iter_mut().enumerate() {
-            *o = max2(
-                max2(top[2 * x], bottom[2 * x]),
-                max2(top[2 * x + 1], bottom[2 * x + 1]),
-            );
-        }
+        let rows = Window {
+            input: [2, 8],
+            ..*w
+        };
+        let plane = &plane[2 * last * 8..(2 * last + 2) * 8];
+        pairs_columns(&rows, plane, &mut out[last * ow..(last + 1) * ow], 0);
     }
+}
+
+/// The maxima of the 8 windows whose left and right columns lie in `v0` then `v1` (16
+/// consecutive column maxima): left and right columns split out in the window order
+/// [0 1 4 5 2 3 6 7], their [`max2_avx2`], then the windows put back in order.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn window_pairs_avx2(
+    v0: std::arch::x86_64::__m256,
+    v1: std::arch::x86_64::__m256,
+) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    let m = max2_avx2(
+        _mm256_shuffle_ps::<0x88>(v0, v1),
+        _mm256_shuffle_ps::<0xDD>(v0, v1),
+    );
+    _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(m)))
 }
 
 /// [`max2`] on eight lanes: `p` where `p >= q` or `p` is NaN, else `q`.

@@ -69,13 +69,7 @@ fn window(x: &FlexTensor, kernel: [usize; 2], stride: [usize; 2]) -> Option<Wind
     if x.dtype() != DType::F32 || shape.num_dims() != 4 {
         return None;
     }
-    let input = [shape[2], shape[3]];
-    let fits = (0..2).all(|d| kernel[d] >= 1 && stride[d] >= 1 && kernel[d] <= input[d]);
-    fits.then_some(Window {
-        input,
-        kernel,
-        stride,
-    })
+    Window::fitting([shape[2], shape[3]], kernel, stride)
 }
 
 impl WindowMaxPool for Flex {
