@@ -7,9 +7,10 @@
 //! groups depend only on the shapes, so results do not depend on the thread count or on which
 //! thread ran what.
 //!
-//! Evaluation's forward pass can pool inside the convolution (see [`forward`]); where the CPU
-//! has AVX-512 and the layer is a padded 3×3 one with 16-wide rows, it skips the GEMM for a
-//! direct kernel that pools in registers, with the GEMM's arithmetic in the GEMM's order.
+//! Evaluation's forward pass can pool inside the convolution (see [`forward`]); where the layer
+//! is a padded 3×3 one with rows a whole number of vectors wide (AVX-512 or AVX2), it skips the
+//! GEMM for a direct kernel that pools in registers, with the GEMM's arithmetic in the GEMM's
+//! order.
 
 use rayon::prelude::*;
 
@@ -17,6 +18,12 @@ use crate::model::pool::{self, Window};
 
 /// About how many output pixels (GEMM columns) one group of images holds.
 const GROUP_COLUMNS: usize = 256;
+
+/// The depth up to which `gemm` sums each output as one chain of FMAs: above it, it cuts the
+/// depth into blocks and adds their sums (gemm-common's `kernel_params` takes a block of at
+/// least 512). The direct kernel always sums one chain, so it takes only layers within it and
+/// stays bit for bit the GEMM path.
+const GEMM_ONE_CHAIN_DEPTH: usize = 512;
 
 /// Shapes and options of one convolution (groups = 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,25 +109,13 @@ pub fn forward(
     if let Some(window) = pool {
         out.resize(len, 0.0);
         #[cfg(target_arch = "x86_64")]
-        if relu && direct(g, window) {
-            type Kernel = unsafe fn(&Geometry, &[f32], &[f32], Option<&[f32]>, &mut [f32]);
-            let kernel: Option<Kernel> = if avx512() {
-                Some(direct_pool_avx512)
-            } else if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                Some(direct_pool_avx2)
-            } else {
-                None
-            };
-            if let Some(kernel) = kernel {
-                out.par_chunks_mut(g.c_out * plane_out)
-                    .zip(x.par_chunks(g.c_in * g.in_pixels()))
-                    // SAFETY: the CPU has the kernel's extensions (checked above), and
-                    // `direct` checked the shapes.
-                    .for_each(|(out_b, x_b)| unsafe { kernel(g, x_b, weight, bias, out_b) });
-                return out;
-            }
+        if let Some(direct) = relu.then(|| Direct::for_layer(g, window)).flatten() {
+            let taps = direct.arrange(g, weight);
+            out.par_chunks_mut(g.c_out * plane_out)
+                .zip(x.par_chunks(g.c_in * g.in_pixels()))
+                // SAFETY: `Direct::for_layer` checked the CPU's extensions and the shapes.
+                .for_each(|(out_b, x_b)| unsafe { (direct.run)(g, x_b, &taps, bias, out_b) });
+            return out;
         }
         out.par_chunks_mut(per * g.c_out * plane_out)
             .zip(x.par_chunks(per * g.c_in * g.in_pixels()))
@@ -186,23 +181,90 @@ pub fn forward(
     out
 }
 
-/// Whether [`direct_pool`] runs this layer and pooling: 3×3 taps with stride 1 and padding 1,
-/// rows a multiple of 16 wide, an even height, whole blocks of 8 output channels, and 2×2
-/// windows with stride 2 (the small trunk's first two layers).
-fn direct(g: &Geometry, window: &Window) -> bool {
-    g.kernel == [3, 3]
-        && g.stride == [1, 1]
-        && g.dilation == [1, 1]
-        && g.pad_begin == [1, 1]
-        && g.pad_end == [1, 1]
-        && g.input[1].is_multiple_of(16)
-        && g.input[0].is_multiple_of(2)
-        && g.c_out.is_multiple_of(8)
-        && window.kernel == [2, 2]
-        && window.stride == [2, 2]
+/// One image's [`direct_pool`]: geometry, image, weights arranged by [`Direct::arrange`],
+/// bias, pooled output.
+#[cfg(target_arch = "x86_64")]
+type DirectKernel = unsafe fn(&Geometry, &[f32], &[f32], Option<&[f32]>, &mut [f32]);
+
+/// A [`direct_pool`] instance for one layer on this CPU: the function and the number of output
+/// channels its main blocks hold.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct Direct {
+    run: DirectKernel,
+    channels: usize,
 }
 
-/// One image of a layer that [`direct`] accepts, convolved, biased, through the ReLU and
+#[cfg(target_arch = "x86_64")]
+impl Direct {
+    /// AVX-512: 8 channels, 16 columns.
+    const AVX512: Direct = Direct {
+        run: direct_pool_avx512,
+        channels: 8,
+    };
+    /// AVX2 and FMA: 6 channels, 8 columns.
+    const AVX2: Direct = Direct {
+        run: direct_pool_avx2,
+        channels: 6,
+    };
+
+    /// The instance that runs this layer and pooling on this CPU, if one does: 3×3 taps with
+    /// stride 1 and padding 1, an even height, an even number of output channels, at most
+    /// [`GEMM_ONE_CHAIN_DEPTH`] weights per output channel and 2×2 windows with stride 2 (the
+    /// small trunk's first three layers), with rows a whole number of the kernel's vectors
+    /// wide (16 columns with AVX-512, 8 with AVX2: an AVX-512 CPU runs 8-wide rows with AVX2).
+    fn for_layer(g: &Geometry, window: &Window) -> Option<Direct> {
+        use std::arch::is_x86_feature_detected as detected;
+        let shapes = g.kernel == [3, 3]
+            && g.stride == [1, 1]
+            && g.dilation == [1, 1]
+            && g.pad_begin == [1, 1]
+            && g.pad_end == [1, 1]
+            && g.input[0].is_multiple_of(2)
+            && g.c_out.is_multiple_of(2)
+            && g.k() <= GEMM_ONE_CHAIN_DEPTH
+            && window.kernel == [2, 2]
+            && window.stride == [2, 2];
+        let w = g.input[1];
+        if !shapes {
+            None
+        } else if avx512() && w.is_multiple_of(Avx512Rows::LANES) {
+            Some(Self::AVX512)
+        } else if detected!("avx2") && detected!("fma") && w.is_multiple_of(Avx2Rows::LANES) {
+            Some(Self::AVX2)
+        } else {
+            None
+        }
+    }
+
+    /// The weights `[c_out, k]` as the kernel reads them: block by block of
+    /// [`channel_blocks`], tap-major within a block (the block's weights of one tap side by
+    /// side). Done once per layer, not per image: the 8×8 layer has 18k weights.
+    fn arrange(&self, g: &Geometry, weight: &[f32]) -> Vec<f32> {
+        let k = g.k();
+        let mut taps = Vec::with_capacity(weight.len());
+        for (c0, n) in channel_blocks(g.c_out, self.channels) {
+            for t in 0..k {
+                taps.extend((c0..c0 + n).map(|c| weight[c * k + t]));
+            }
+        }
+        taps
+    }
+}
+
+/// The blocks `(first channel, channels)` that [`direct_pool`] computes together: `channels`
+/// at a time, then blocks of 4 and of 2 for what is left (an odd channel out is left out).
+#[cfg(target_arch = "x86_64")]
+fn channel_blocks(c_out: usize, channels: usize) -> impl Iterator<Item = (usize, usize)> {
+    let mut c0 = 0;
+    std::iter::from_fn(move || {
+        let n = [channels, 4, 2].into_iter().find(|&n| c0 + n <= c_out)?;
+        c0 += n;
+        Some((c0 - n, n))
+    })
+}
+
+/// One image of a layer that [`Direct::for_layer`] accepts, convolved, biased, through the ReLU and
 /// pooled in registers: for `C` output channels (then 4 and 2 for the rest), two output rows
 /// and one vector of columns at a time, two loads from a zero-bordered copy of the image and
 /// 2·`C` FMAs with broadcast weights per tap, then the window maxima of the block stored as
@@ -222,14 +284,14 @@ fn direct(g: &Geometry, window: &Window) -> bool {
 unsafe fn direct_pool<M: DirectOps, const C: usize>(
     g: &Geometry,
     x: &[f32],
-    weight: &[f32],
+    taps: &[f32],
     bias: Option<&[f32]>,
     out: &mut [f32],
 ) {
     let [h, w] = g.input;
     let (ph, pw, k, lanes) = (h / 2, w / 2, g.k(), M::LANES);
     assert!(x.len() == g.c_in * h * w && out.len() == g.c_out * ph * pw);
-    assert!(weight.len() == g.c_out * k && w.is_multiple_of(lanes));
+    assert!(taps.len() == g.c_out * k && w.is_multiple_of(lanes));
     // The image with a border of zeros, so that every tap's row is a plain load: a padding
     // row or column multiplies zero, as in the column matrix.
     let (pad_h, pad_w) = (h + 2, w + 2);
@@ -245,57 +307,50 @@ unsafe fn direct_pool<M: DirectOps, const C: usize>(
             dst[1..=w].copy_from_slice(row);
         }
     }
-    // Blocks of C output channels, then of 4 and of 2 for what is left (the shapes that
-    // `direct` accepts leave an even number).
     let image = Image {
         padded: &padded,
         size: [h, w],
-        k,
-        weight,
         bias,
     };
-    let mut c0 = 0;
-    while c0 + C <= g.c_out {
-        channel_block::<M, C>(&image, c0, out);
-        c0 += C;
+    let mut done = 0;
+    for (c0, n) in channel_blocks(g.c_out, C) {
+        let taps = &taps[c0 * k..(c0 + n) * k];
+        match n {
+            4 => channel_block::<M, 4>(&image, c0, taps, out),
+            2 => channel_block::<M, 2>(&image, c0, taps, out),
+            _ => channel_block::<M, C>(&image, c0, taps, out),
+        }
+        done += n;
     }
-    while c0 + 4 <= g.c_out {
-        channel_block::<M, 4>(&image, c0, out);
-        c0 += 4;
-    }
-    while c0 + 2 <= g.c_out {
-        channel_block::<M, 2>(&image, c0, out);
-        c0 += 2;
-    }
-    assert_eq!(c0, g.c_out, "direct_pool: an odd number of output channels");
+    // `Direct::for_layer` accepts an even number of channels only.
+    assert_eq!(
+        done, g.c_out,
+        "direct_pool: an odd number of output channels"
+    );
 }
 
-/// What [`channel_block`] reads: the zero-bordered image, its size without the border, and
-/// the layer's parameters (`k` weights per output channel).
+/// What [`channel_block`] reads besides its weights: the zero-bordered image, its size
+/// without the border, and the layer's bias.
 #[cfg(target_arch = "x86_64")]
 struct Image<'a> {
     padded: &'a [f32],
     size: [usize; 2],
-    k: usize,
-    weight: &'a [f32],
     bias: Option<&'a [f32]>,
 }
 
-/// Output channels `c0..c0 + C` of [`direct_pool`]: every pair of output rows and vector of
-/// columns, its FMA chains in registers, pooled into `out`.
+/// Output channels `c0..c0 + C` of [`direct_pool`] from their arranged weights `taps`: every
+/// pair of output rows and vector of columns, its FMA chains in registers, pooled into `out`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn channel_block<M: DirectOps, const C: usize>(image: &Image, c0: usize, out: &mut [f32]) {
+unsafe fn channel_block<M: DirectOps, const C: usize>(
+    image: &Image,
+    c0: usize,
+    taps: &[f32],
+    out: &mut [f32],
+) {
     let [h, w] = image.size;
     let (pad_h, pad_w, lanes) = (h + 2, w + 2, M::LANES);
-    let (ph, pw, k) = (h / 2, w / 2, image.k);
-    // The weights of the C channels, tap-major: the C of one tap side by side.
-    let mut taps = vec![0.0f32; C * k];
-    for (t, block) in taps.chunks_exact_mut(C).enumerate() {
-        for (c, v) in block.iter_mut().enumerate() {
-            *v = image.weight[(c0 + c) * k + t];
-        }
-    }
+    let (ph, pw) = (h / 2, w / 2);
     for py in 0..ph {
         let y = 2 * py;
         for j in 0..w / lanes {
@@ -337,11 +392,11 @@ unsafe fn channel_block<M: DirectOps, const C: usize>(image: &Image, c0: usize, 
 unsafe fn direct_pool_avx512(
     g: &Geometry,
     x: &[f32],
-    weight: &[f32],
+    taps: &[f32],
     bias: Option<&[f32]>,
     out: &mut [f32],
 ) {
-    direct_pool::<Avx512Rows, 8>(g, x, weight, bias, out)
+    direct_pool::<Avx512Rows, 8>(g, x, taps, bias, out)
 }
 
 /// [`direct_pool`] with AVX2 and FMA: 6 channels, 8 columns. AVX2's 16 vector registers hold
@@ -352,11 +407,11 @@ unsafe fn direct_pool_avx512(
 unsafe fn direct_pool_avx2(
     g: &Geometry,
     x: &[f32],
-    weight: &[f32],
+    taps: &[f32],
     bias: Option<&[f32]>,
     out: &mut [f32],
 ) {
-    direct_pool::<Avx2Rows, 6>(g, x, weight, bias, out)
+    direct_pool::<Avx2Rows, 6>(g, x, taps, bias, out)
 }
 
 /// ∂L/∂weight, `[c_out, c_in, kh, kw]`, from the input `x` and the output gradient `grad`.
@@ -1551,30 +1606,42 @@ mod tests {
     }
 
     /// The direct kernels (AVX-512 and AVX2, those the CPU has) against the GEMM path, bit for
-    /// bit: the small trunk's first two layers and a wider one, with and without a bias, a NaN
-    /// input, and large and tiny values whose sums depend on the order of the additions.
+    /// bit: the small trunk's first three layers and two with blocks of 4 and 2 channels left
+    /// over, with and without a bias, a NaN input, and large and tiny values whose sums depend
+    /// on the order of the additions. Deeper layers than gemm sums in one chain stay on it.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn direct_layers_are_the_gemm_path() {
-        type Kernel = unsafe fn(&Geometry, &[f32], &[f32], Option<&[f32]>, &mut [f32]);
         use std::arch::is_x86_feature_detected as detected;
-        let kernels: Vec<(&str, Kernel)> = [
-            ("avx512", direct_pool_avx512 as Kernel, detected!("avx512f")),
+        let kernels: Vec<(&str, Direct, usize)> = [
+            (
+                "avx512",
+                Direct::AVX512,
+                Avx512Rows::LANES,
+                detected!("avx512f"),
+            ),
             (
                 "avx2",
-                direct_pool_avx2 as Kernel,
+                Direct::AVX2,
+                Avx2Rows::LANES,
                 detected!("avx2") && detected!("fma"),
             ),
         ]
         .into_iter()
-        .filter(|k| k.2)
-        .map(|(name, kernel, _)| (name, kernel))
+        .filter(|k| k.3)
+        .map(|(name, direct, lanes, _)| (name, direct, lanes))
         .collect();
         eprintln!(
             "direct kernels on this CPU: {:?}",
             kernels.iter().map(|k| k.0).collect::<Vec<_>>()
         );
-        for (c_in, input, c_out) in [(1, [32, 32], 16), (16, [16, 16], 32), (3, [6, 48], 8)] {
+        for (c_in, input, c_out) in [
+            (1, [32, 32], 16),
+            (16, [16, 16], 32),
+            (32, [8, 8], 64),
+            (3, [6, 32], 14),
+            (5, [4, 8], 10),
+        ] {
             let g = Geometry {
                 batch: 3,
                 c_in,
@@ -1591,7 +1658,15 @@ mod tests {
                 kernel: [2, 2],
                 stride: [2, 2],
             };
-            assert!(direct(&g, &window));
+            assert_eq!(
+                Direct::for_layer(&g, &window).is_some(),
+                !kernels.is_empty()
+            );
+            let deep = Geometry {
+                c_in: GEMM_ONE_CHAIN_DEPTH / 9 + 1,
+                ..g
+            };
+            assert!(Direct::for_layer(&deep, &window).is_none());
             let image = g.c_in * g.in_pixels();
             let mut x = values(g.batch * image, 40);
             for (k, v) in x.iter_mut().enumerate() {
@@ -1604,12 +1679,13 @@ mod tests {
                 let full = forward(&g, &x, &w, bias, true, None);
                 let want = pool::forward_kernel(&window, &full);
                 assert!(want.iter().any(|v| v.is_nan()));
-                for (name, kernel) in &kernels {
+                for (name, direct, _) in kernels.iter().filter(|k| input[1] % k.2 == 0) {
+                    let taps = direct.arrange(&g, &w);
                     let mut got = vec![f32::NAN; want.len()];
                     for (b, out_b) in got.chunks_mut(g.c_out * window.out_pixels()).enumerate() {
                         let x_b = &x[b * image..(b + 1) * image];
                         // SAFETY: only the kernels of extensions the CPU has are in the list.
-                        unsafe { kernel(&g, x_b, &w, bias, out_b) };
+                        unsafe { (direct.run)(&g, x_b, &taps, bias, out_b) };
                     }
                     for (k, (a, b)) in got.iter().zip(&want).enumerate() {
                         let has_bias = bias.is_some();
