@@ -106,17 +106,22 @@ pub fn forward(
     if len == 0 {
         return out;
     }
+    #[cfg(target_arch = "x86_64")]
+    if let Some(direct) = relu.then(|| Direct::for_layer(g, pool)).flatten() {
+        let taps = direct.arrange(g, weight);
+        out.spare_capacity_mut()[..len]
+            .par_chunks_mut(g.c_out * plane_out)
+            .zip(x.par_chunks(g.c_in * g.in_pixels()))
+            // SAFETY: `Direct::for_layer` checked the CPU's extensions and the shapes.
+            .for_each(|(out_b, x_b)| unsafe {
+                (direct.run)(g, x_b, &taps, bias, pool.is_some(), out_b)
+            });
+        // SAFETY: the chunks cover the first `len` elements and the kernel writes all of each.
+        unsafe { out.set_len(len) };
+        return out;
+    }
     if let Some(window) = pool {
         out.resize(len, 0.0);
-        #[cfg(target_arch = "x86_64")]
-        if let Some(direct) = relu.then(|| Direct::for_layer(g, window)).flatten() {
-            let taps = direct.arrange(g, weight);
-            out.par_chunks_mut(g.c_out * plane_out)
-                .zip(x.par_chunks(g.c_in * g.in_pixels()))
-                // SAFETY: `Direct::for_layer` checked the CPU's extensions and the shapes.
-                .for_each(|(out_b, x_b)| unsafe { (direct.run)(g, x_b, &taps, bias, out_b) });
-            return out;
-        }
         out.par_chunks_mut(per * g.c_out * plane_out)
             .zip(x.par_chunks(per * g.c_in * g.in_pixels()))
             .for_each(|(out_g, x_g)| {
@@ -181,12 +186,13 @@ pub fn forward(
     out
 }
 
-/// One image's [`direct_pool`]: geometry, image, weights arranged by [`Direct::arrange`],
-/// bias, pooled output.
+/// One image's [`direct_conv`]: geometry, image, weights arranged by [`Direct::arrange`],
+/// bias, whether to pool, output (every element written).
 #[cfg(target_arch = "x86_64")]
-type DirectKernel = unsafe fn(&Geometry, &[f32], &[f32], Option<&[f32]>, &mut [f32]);
+type DirectKernel =
+    unsafe fn(&Geometry, &[f32], &[f32], Option<&[f32]>, bool, &mut [std::mem::MaybeUninit<f32>]);
 
-/// A [`direct_pool`] instance for one layer on this CPU: the function and the number of output
+/// A [`direct_conv`] instance for one layer on this CPU: the function and the number of output
 /// channels its main blocks hold.
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
@@ -199,21 +205,22 @@ struct Direct {
 impl Direct {
     /// AVX-512: 8 channels, 16 columns.
     const AVX512: Direct = Direct {
-        run: direct_pool_avx512,
+        run: direct_conv_avx512,
         channels: 8,
     };
     /// AVX2 and FMA: 6 channels, 8 columns.
     const AVX2: Direct = Direct {
-        run: direct_pool_avx2,
+        run: direct_conv_avx2,
         channels: 6,
     };
 
-    /// The instance that runs this layer and pooling on this CPU, if one does: 3×3 taps with
-    /// stride 1 and padding 1, an even height, an even number of output channels, at most
-    /// [`GEMM_ONE_CHAIN_DEPTH`] weights per output channel and 2×2 windows with stride 2 (the
-    /// small trunk's first three layers), with rows a whole number of the kernel's vectors
-    /// wide (16 columns with AVX-512, 8 with AVX2: an AVX-512 CPU runs 8-wide rows with AVX2).
-    fn for_layer(g: &Geometry, window: &Window) -> Option<Direct> {
+    /// The instance that runs this layer (through its ReLU) and `pool` on this CPU, if one
+    /// does: 3×3 taps with stride 1 and padding 1, an even height, an even number of output
+    /// channels, at most [`GEMM_ONE_CHAIN_DEPTH`] weights per output channel and no pooling or
+    /// 2×2 windows with stride 2 (the small trunk's first three layers), with rows a whole
+    /// number of the kernel's vectors wide (16 columns with AVX-512, 8 with AVX2: an AVX-512
+    /// CPU runs 8-wide rows with AVX2).
+    fn for_layer(g: &Geometry, pool: Option<&Window>) -> Option<Direct> {
         use std::arch::is_x86_feature_detected as detected;
         let shapes = g.kernel == [3, 3]
             && g.stride == [1, 1]
@@ -223,8 +230,7 @@ impl Direct {
             && g.input[0].is_multiple_of(2)
             && g.c_out.is_multiple_of(2)
             && g.k() <= GEMM_ONE_CHAIN_DEPTH
-            && window.kernel == [2, 2]
-            && window.stride == [2, 2];
+            && pool.is_none_or(|window| window.kernel == [2, 2] && window.stride == [2, 2]);
         let w = g.input[1];
         if !shapes {
             None
@@ -252,7 +258,7 @@ impl Direct {
     }
 }
 
-/// The blocks `(first channel, channels)` that [`direct_pool`] computes together: `channels`
+/// The blocks `(first channel, channels)` that [`direct_conv`] computes together: `channels`
 /// at a time, then blocks of 4 and of 2 for what is left (an odd channel out is left out).
 #[cfg(target_arch = "x86_64")]
 fn channel_blocks(c_out: usize, channels: usize) -> impl Iterator<Item = (usize, usize)> {
@@ -264,33 +270,35 @@ fn channel_blocks(c_out: usize, channels: usize) -> impl Iterator<Item = (usize,
     })
 }
 
-/// One image of a layer that [`Direct::for_layer`] accepts, convolved, biased, through the ReLU and
-/// pooled in registers: for `C` output channels (then 4 and 2 for the rest), two output rows
-/// and one vector of columns at a time, two loads from a zero-bordered copy of the image and
-/// 2·`C` FMAs with broadcast weights per tap, then the window maxima of the block stored as
-/// half a vector per channel.
+/// One image of a layer that [`Direct::for_layer`] accepts, convolved, biased, through the
+/// ReLU and, if `pool`, pooled in registers: for `C` output channels (then 4 and 2 for the
+/// rest), two output rows and one vector of columns at a time, two loads from a zero-bordered
+/// copy of the image and 2·`C` FMAs with broadcast weights per tap, then the block's two rows
+/// stored, or their window maxima as half a vector, per channel.
 ///
-/// No column matrix is built and no unpooled output is written. With one input channel the
-/// GEMM's depth is only 9, and its micro-kernel spent more time storing tiles than
+/// No column matrix is built, and when pooling no unpooled output is written. With one input
+/// channel the GEMM's depth is only 9, and its micro-kernel spent more time storing tiles than
 /// multiplying. The arithmetic is the GEMM's, in its order (each output a chain of FMAs over
 /// channel, kernel row and kernel column from zero, padding taps multiplying zero, then the
-/// bias), and the ReLU and maxima are [`forward`]'s and the pooling kernel's: the results are
-/// bit for bit those of the GEMM path (tested).
+/// bias, zero without one), and the ReLU and maxima are [`forward`]'s and the pooling
+/// kernel's: the results are bit for bit those of the GEMM path (tested).
 ///
 /// # Safety
-/// The CPU must have `M`'s vector extension; `x` is one image, `out` its pooled output.
+/// The CPU must have `M`'s vector extension; `x` is one image, `out` its output.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn direct_pool<M: DirectOps, const C: usize>(
+unsafe fn direct_conv<M: DirectOps, const C: usize>(
     g: &Geometry,
     x: &[f32],
     taps: &[f32],
     bias: Option<&[f32]>,
-    out: &mut [f32],
+    pool: bool,
+    out: &mut [std::mem::MaybeUninit<f32>],
 ) {
     let [h, w] = g.input;
-    let (ph, pw, k, lanes) = (h / 2, w / 2, g.k(), M::LANES);
-    assert!(x.len() == g.c_in * h * w && out.len() == g.c_out * ph * pw);
+    let (k, lanes) = (g.k(), M::LANES);
+    let plane_out = if pool { (h / 2) * (w / 2) } else { h * w };
+    assert!(x.len() == g.c_in * h * w && out.len() == g.c_out * plane_out);
     assert!(taps.len() == g.c_out * k && w.is_multiple_of(lanes));
     // The image with a border of zeros, so that every tap's row is a plain load: a padding
     // row or column multiplies zero, as in the column matrix.
@@ -307,50 +315,64 @@ unsafe fn direct_pool<M: DirectOps, const C: usize>(
             dst[1..=w].copy_from_slice(row);
         }
     }
+    let no_bias;
+    let bias = match bias {
+        Some(bias) => bias,
+        None => {
+            no_bias = vec![0.0; g.c_out];
+            &no_bias
+        }
+    };
     let image = Image {
         padded: &padded,
         size: [h, w],
-        bias,
     };
     let mut done = 0;
     for (c0, n) in channel_blocks(g.c_out, C) {
         let taps = &taps[c0 * k..(c0 + n) * k];
-        match n {
-            4 => channel_block::<M, 4>(&image, c0, taps, out),
-            2 => channel_block::<M, 2>(&image, c0, taps, out),
-            _ => channel_block::<M, C>(&image, c0, taps, out),
+        let bias = &bias[c0..c0 + n];
+        let out = &mut out[c0 * plane_out..(c0 + n) * plane_out];
+        match (n, pool) {
+            (4, true) => channel_block::<M, 4, true>(&image, taps, bias, out),
+            (4, false) => channel_block::<M, 4, false>(&image, taps, bias, out),
+            (2, true) => channel_block::<M, 2, true>(&image, taps, bias, out),
+            (2, false) => channel_block::<M, 2, false>(&image, taps, bias, out),
+            (_, true) => channel_block::<M, C, true>(&image, taps, bias, out),
+            (_, false) => channel_block::<M, C, false>(&image, taps, bias, out),
         }
         done += n;
     }
     // `Direct::for_layer` accepts an even number of channels only.
     assert_eq!(
         done, g.c_out,
-        "direct_pool: an odd number of output channels"
+        "direct_conv: an odd number of output channels"
     );
 }
 
-/// What [`channel_block`] reads besides its weights: the zero-bordered image, its size
-/// without the border, and the layer's bias.
+/// The image [`channel_block`] reads: zero-bordered, and its size without the border.
 #[cfg(target_arch = "x86_64")]
 struct Image<'a> {
     padded: &'a [f32],
     size: [usize; 2],
-    bias: Option<&'a [f32]>,
 }
 
-/// Output channels `c0..c0 + C` of [`direct_pool`] from their arranged weights `taps`: every
-/// pair of output rows and vector of columns, its FMA chains in registers, pooled into `out`.
+/// `C` output channels of [`direct_conv`] from their arranged weights `taps` and their `bias`:
+/// every pair of output rows and vector of columns, its FMA chains in registers, stored into
+/// `out` (the channels' planes), pooled if `POOL`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn channel_block<M: DirectOps, const C: usize>(
+unsafe fn channel_block<M: DirectOps, const C: usize, const POOL: bool>(
     image: &Image,
-    c0: usize,
     taps: &[f32],
-    out: &mut [f32],
+    bias: &[f32],
+    out: &mut [std::mem::MaybeUninit<f32>],
 ) {
     let [h, w] = image.size;
     let (pad_h, pad_w, lanes) = (h + 2, w + 2, M::LANES);
     let (ph, pw) = (h / 2, w / 2);
+    let plane_out = if POOL { ph * pw } else { h * w };
+    assert!(taps.len() == C * 9 * (image.padded.len() / (pad_h * pad_w)) && bias.len() == C);
+    assert_eq!(out.len(), C * plane_out);
     for py in 0..ph {
         let y = 2 * py;
         for j in 0..w / lanes {
@@ -376,42 +398,49 @@ unsafe fn channel_block<M: DirectOps, const C: usize>(
                     }
                 }
             }
-            for (c, acc) in acc.iter().enumerate() {
-                let add = image.bias.map_or(0.0, |bias| bias[c0 + c]);
-                let m = M::max2(M::relu(acc[0], add), M::relu(acc[1], add));
-                let at = (c0 + c) * ph * pw + py * pw + j * lanes / 2;
-                M::store_pairs(&mut out[at..at + lanes / 2], m);
+            for ((acc, &add), out) in acc.iter().zip(bias).zip(out.chunks_exact_mut(plane_out)) {
+                let (top, bottom) = (M::relu(acc[0], add), M::relu(acc[1], add));
+                if POOL {
+                    let at = py * pw + j * lanes / 2;
+                    M::store_pairs(&mut out[at..at + lanes / 2], M::max2(top, bottom));
+                } else {
+                    let at = y * w + j * lanes;
+                    M::store(&mut out[at..at + lanes], top);
+                    M::store(&mut out[at + w..at + w + lanes], bottom);
+                }
             }
         }
     }
 }
 
-/// [`direct_pool`] with AVX-512: 8 channels, 16 columns.
+/// [`direct_conv`] with AVX-512: 8 channels, 16 columns.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn direct_pool_avx512(
+unsafe fn direct_conv_avx512(
     g: &Geometry,
     x: &[f32],
     taps: &[f32],
     bias: Option<&[f32]>,
-    out: &mut [f32],
+    pool: bool,
+    out: &mut [std::mem::MaybeUninit<f32>],
 ) {
-    direct_pool::<Avx512Rows, 8>(g, x, taps, bias, out)
+    direct_conv::<Avx512Rows, 8>(g, x, taps, bias, pool, out)
 }
 
-/// [`direct_pool`] with AVX2 and FMA: 6 channels, 8 columns. AVX2's 16 vector registers hold
+/// [`direct_conv`] with AVX2 and FMA: 6 channels, 8 columns. AVX2's 16 vector registers hold
 /// the 12 chains, 2 rows and a broadcast weight; 8 chains (4 channels) only just covered the
 /// FMA's latency on two pipes and ran 5 % slower over the forward pass.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn direct_pool_avx2(
+unsafe fn direct_conv_avx2(
     g: &Geometry,
     x: &[f32],
     taps: &[f32],
     bias: Option<&[f32]>,
-    out: &mut [f32],
+    pool: bool,
+    out: &mut [std::mem::MaybeUninit<f32>],
 ) {
-    direct_pool::<Avx2Rows, 6>(g, x, taps, bias, out)
+    direct_conv::<Avx2Rows, 6>(g, x, taps, bias, pool, out)
 }
 
 /// ∂L/∂weight, `[c_out, c_in, kh, kw]`, from the input `x` and the output gradient `grad`.
@@ -1007,7 +1036,7 @@ trait RowMoves {
     unsafe fn zero(dst: *mut f32, store: Self::Mask);
 }
 
-/// The arithmetic of [`direct_pool`] in one vector width. Every method needs the CPU to have
+/// The arithmetic of [`direct_conv`] in one vector width. Every method needs the CPU to have
 /// the vector extension (and FMA), and loads and stores touch only the lanes they name.
 #[cfg(target_arch = "x86_64")]
 trait DirectOps: RowMoves {
@@ -1025,7 +1054,9 @@ trait DirectOps: RowMoves {
     unsafe fn max2(p: Self::V, q: Self::V) -> Self::V;
     /// The [`DirectOps::max2`] of each pair of neighbouring lanes (left first) into `dst`,
     /// `LANES / 2` values.
-    unsafe fn store_pairs(dst: &mut [f32], v: Self::V);
+    unsafe fn store_pairs(dst: &mut [std::mem::MaybeUninit<f32>], v: Self::V);
+    /// The `LANES` values of `v` into `dst`.
+    unsafe fn store(dst: &mut [std::mem::MaybeUninit<f32>], v: Self::V);
 }
 
 /// 16 lanes with AVX-512 mask registers.
@@ -1145,7 +1176,7 @@ impl DirectOps for Avx512Rows {
     }
 
     #[inline(always)]
-    unsafe fn store_pairs(dst: &mut [f32], v: Self::V) {
+    unsafe fn store_pairs(dst: &mut [std::mem::MaybeUninit<f32>], v: Self::V) {
         use std::arch::x86_64::*;
         let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
         let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -1154,7 +1185,13 @@ impl DirectOps for Avx512Rows {
             _mm512_permutexvar_ps(odd, v),
         );
         let dst = &mut dst[..8];
-        _mm256_storeu_ps(dst.as_mut_ptr(), _mm512_castps512_ps256(m));
+        _mm256_storeu_ps(dst.as_mut_ptr().cast(), _mm512_castps512_ps256(m));
+    }
+
+    #[inline(always)]
+    unsafe fn store(dst: &mut [std::mem::MaybeUninit<f32>], v: Self::V) {
+        let dst = &mut dst[..16];
+        std::arch::x86_64::_mm512_storeu_ps(dst.as_mut_ptr().cast(), v);
     }
 }
 
@@ -1196,7 +1233,7 @@ impl DirectOps for Avx2Rows {
     }
 
     #[inline(always)]
-    unsafe fn store_pairs(dst: &mut [f32], v: Self::V) {
+    unsafe fn store_pairs(dst: &mut [std::mem::MaybeUninit<f32>], v: Self::V) {
         use std::arch::x86_64::*;
         let even = _mm256_setr_epi32(0, 2, 4, 6, 0, 0, 0, 0);
         let odd = _mm256_setr_epi32(1, 3, 5, 7, 0, 0, 0, 0);
@@ -1205,7 +1242,13 @@ impl DirectOps for Avx2Rows {
             _mm256_permutevar8x32_ps(v, odd),
         );
         let dst = &mut dst[..4];
-        _mm_storeu_ps(dst.as_mut_ptr(), _mm256_castps256_ps128(m));
+        _mm_storeu_ps(dst.as_mut_ptr().cast(), _mm256_castps256_ps128(m));
+    }
+
+    #[inline(always)]
+    unsafe fn store(dst: &mut [std::mem::MaybeUninit<f32>], v: Self::V) {
+        let dst = &mut dst[..8];
+        std::arch::x86_64::_mm256_storeu_ps(dst.as_mut_ptr().cast(), v);
     }
 }
 
@@ -1658,15 +1701,14 @@ mod tests {
                 kernel: [2, 2],
                 stride: [2, 2],
             };
-            assert_eq!(
-                Direct::for_layer(&g, &window).is_some(),
-                !kernels.is_empty()
-            );
+            for pool in [Some(&window), None] {
+                assert_eq!(Direct::for_layer(&g, pool).is_some(), !kernels.is_empty());
+            }
             let deep = Geometry {
                 c_in: GEMM_ONE_CHAIN_DEPTH / 9 + 1,
                 ..g
             };
-            assert!(Direct::for_layer(&deep, &window).is_none());
+            assert!(Direct::for_layer(&deep, None).is_none());
             let image = g.c_in * g.in_pixels();
             let mut x = values(g.batch * image, 40);
             for (k, v) in x.iter_mut().enumerate() {
@@ -1675,24 +1717,37 @@ mod tests {
             x[image + 37] = f32::NAN;
             let w = values(g.c_out * g.k(), 41);
             let bias = values(g.c_out, 42);
-            for bias in [Some(&bias[..]), None] {
-                let full = forward(&g, &x, &w, bias, true, None);
-                let want = pool::forward_kernel(&window, &full);
+            for (bias, pool) in [Some(&bias[..]), None]
+                .into_iter()
+                .flat_map(|bias| [(bias, true), (bias, false)])
+            {
+                // The GEMM path: without the ReLU `forward` does not take the direct kernel,
+                // and its ReLU is then the one `forward` applies after adding the bias.
+                let mut want = forward(&g, &x, &w, bias, false, None);
+                for v in &mut want {
+                    if !(v.is_nan() || *v > 0.0) {
+                        *v = 0.0;
+                    }
+                }
+                if pool {
+                    want = pool::forward_kernel(&window, &want);
+                }
                 assert!(want.iter().any(|v| v.is_nan()));
                 for (name, direct, _) in kernels.iter().filter(|k| input[1] % k.2 == 0) {
                     let taps = direct.arrange(&g, &w);
-                    let mut got = vec![f32::NAN; want.len()];
-                    for (b, out_b) in got.chunks_mut(g.c_out * window.out_pixels()).enumerate() {
+                    let mut got = vec![std::mem::MaybeUninit::new(f32::NAN); want.len()];
+                    for (b, out_b) in got.chunks_mut(want.len() / g.batch).enumerate() {
                         let x_b = &x[b * image..(b + 1) * image];
                         // SAFETY: only the kernels of extensions the CPU has are in the list.
-                        unsafe { (direct.run)(&g, x_b, &taps, bias, out_b) };
+                        unsafe { (direct.run)(&g, x_b, &taps, bias, pool, out_b) };
                     }
                     for (k, (a, b)) in got.iter().zip(&want).enumerate() {
                         let has_bias = bias.is_some();
                         assert_eq!(
-                            a.to_bits(),
+                            // SAFETY: every element was initialised above.
+                            unsafe { a.assume_init() }.to_bits(),
                             b.to_bits(),
-                            "{name} [{k}] {g:?} bias {has_bias}"
+                            "{name} [{k}] {g:?} bias {has_bias} pool {pool}"
                         );
                     }
                 }
