@@ -7,10 +7,11 @@
 //! groups depend only on the shapes, so results do not depend on the thread count or on which
 //! thread ran what.
 //!
-//! Evaluation's forward pass can pool inside the convolution (see [`forward`]); where the layer
-//! is a padded 3×3 one with rows a whole number of vectors wide (AVX-512 or AVX2), it skips the
-//! GEMM for a direct kernel that pools in registers, with the GEMM's arithmetic in the GEMM's
-//! order.
+//! Evaluation's forward pass can pool inside the convolution (see [`forward`]). Where a layer
+//! with a ReLU is a padded 3×3 one with rows a whole number of vectors wide (AVX-512 or AVX2),
+//! the forward pass, evaluation's and training's, skips the GEMM for a direct kernel that adds
+//! the bias, applies the ReLU and pools (if asked) in registers, with the GEMM's arithmetic in
+//! the GEMM's order.
 
 use rayon::prelude::*;
 
