@@ -485,6 +485,24 @@ pub fn weight_grad(g: &Geometry, x: &[f32], grad: &[f32]) -> Vec<f32> {
     transpose(&total, k, g.c_out)
 }
 
+/// The gradient through a ReLU, written over one of its two operands: each element is the
+/// gradient where the ReLU's output is positive or NaN (flex's rule: a NaN keeps its
+/// gradient), else zero. `dst` holds the output if `dst_is_output`, else the gradient; `other`
+/// the other one. In parallel, where flex's own loop is one thread's.
+pub fn relu_backward(dst: &mut [f32], other: &[f32], dst_is_output: bool) {
+    assert_eq!(dst.len(), other.len(), "relu_backward: sizes");
+    const CHUNK: usize = 1 << 15;
+    let keep = |out: f32| out.is_nan() || out > 0.0;
+    dst.par_chunks_mut(CHUNK)
+        .zip(other.par_chunks(CHUNK))
+        .for_each(|(dst, other)| {
+            for (d, &o) in dst.iter_mut().zip(other) {
+                let (out, grad) = if dst_is_output { (*d, o) } else { (o, *d) };
+                *d = if keep(out) { grad } else { 0.0 };
+            }
+        });
+}
+
 /// ∂L/∂bias, `[c_out]`: the output gradient `[batch, c_out, p]` summed over images and pixels
 /// (in image order, so the sum does not depend on threads).
 pub fn bias_grad(grad: &[f32], batch: usize, c_out: usize, p: usize) -> Vec<f32> {

@@ -53,6 +53,15 @@ pub trait Im2colConv: Backend {
         Self::max_pool2d(out, kernel, stride, [0, 0], [1, 1], false)
     }
 
+    /// ∂L/∂(the convolution's output before its fused ReLU), given the ReLU's `output` and
+    /// ∂L/∂output: the gradient where the output is positive or NaN, else zero.
+    fn im2col_relu_backward(
+        output: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        Self::relu_backward(output, grad)
+    }
+
     /// ∂L/∂x of [`Im2colConv::im2col_conv2d`] given ∂L/∂out.
     fn im2col_conv2d_x_backward(
         x: FloatTensor<Self>,
@@ -165,6 +174,33 @@ impl Im2colConv for Flex {
         tensor(out, [g.batch, g.c_out, ph, pw])
     }
 
+    fn im2col_relu_backward(output: FlexTensor, grad: FlexTensor) -> FlexTensor {
+        let shape = grad.layout().shape().clone();
+        if output.dtype() != DType::F32
+            || grad.dtype() != DType::F32
+            || *output.layout().shape() != shape
+        {
+            return Self::relu_backward(output, grad);
+        }
+        // Written over whichever operand this op owns alone, as flex's own op does.
+        let n = shape.num_elements();
+        let reusable =
+            |t: &FlexTensor| t.is_unique() && t.layout().contiguous_offsets() == Some((0, n));
+        let (mut dst, other, dst_is_output) = if reusable(&output) {
+            (output, dense(grad), true)
+        } else if reusable(&grad) {
+            (grad, dense(output), false)
+        } else {
+            return Self::relu_backward(output, grad);
+        };
+        kernels::relu_backward(
+            &mut dst.storage_mut::<f32>()[..n],
+            values(&other),
+            dst_is_output,
+        );
+        dst
+    }
+
     fn im2col_conv2d_x_backward(
         x: FlexTensor,
         weight: FlexTensor,
@@ -237,7 +273,7 @@ impl<B: Backend + Im2colConv> Backward<B, 3> for Im2colConvBackward {
         let grad = grads.consume::<B>(&ops.node);
         let (x, weight, bias, options, relu_output) = ops.state;
         let grad = match relu_output {
-            Some(output) => B::relu_backward(output, grad),
+            Some(output) => B::im2col_relu_backward(output, grad),
             None => grad,
         };
         let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x);
@@ -312,6 +348,46 @@ impl<B: Backend + Im2colConv + WindowMaxPool, C: CheckpointStrategy> Im2colConv 
                 options,
                 relu,
             )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::flex_slices::tensor;
+
+    /// The parallel mask is flex's `relu_backward`, bit for bit (positive, zero, negative
+    /// zero, negative and NaN outputs, over more elements than one parallel task takes),
+    /// whichever operand it writes over: the output, the gradient when the output is shared,
+    /// neither when both are; and a shared operand keeps its values.
+    #[test]
+    fn relu_backward_is_flexs() {
+        let n = 5 * 40_000;
+        let special = [1.5, 0.0, -0.0, -2.0, f32::NAN, 1e-30, -1e-30];
+        let output = tensor((0..n).map(|k| special[k % 7]).collect(), [n / 5, 5]);
+        let grad = tensor(
+            (0..n).map(|k| [3.0, -0.0, f32::NAN, -1.0][k % 4]).collect(),
+            [n / 5, 5],
+        );
+        let bits = |t: &FlexTensor| values(t).iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let (output_bits, grad_bits) = (bits(&output), bits(&grad));
+        let want = bits(&Flex::relu_backward(output.clone(), grad.clone()));
+        let copy = |t: &FlexTensor| tensor(values(t).to_vec(), [n / 5, 5]);
+        for (share_output, share_grad) in [(false, false), (true, false), (true, true)] {
+            let (out_t, grad_t) = (copy(&output), copy(&grad));
+            let held_output = share_output.then(|| out_t.clone());
+            let held_grad = share_grad.then(|| grad_t.clone());
+            let got = Flex::im2col_relu_backward(out_t, grad_t);
+            let case = format!("output shared {share_output}, gradient shared {share_grad}");
+            assert_eq!(bits(&got), want, "{case}");
+            assert_eq!(got.layout().shape(), output.layout().shape(), "{case}");
+            if let Some(held) = held_output {
+                assert_eq!(bits(&held), output_bits, "{case}");
+            }
+            if let Some(held) = held_grad {
+                assert_eq!(bits(&held), grad_bits, "{case}");
+            }
         }
     }
 }
