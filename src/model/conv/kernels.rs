@@ -101,6 +101,13 @@ pub fn forward(
         }
     };
     let (p, k, per) = (g.out_pixels(), g.k(), g.images_per_group());
+    // Every image's chunk of the output is written from its chunk of `x`: a short input would
+    // leave output chunks unwritten below the `set_len`s.
+    assert_eq!(
+        x.len(),
+        g.batch * g.c_in * g.in_pixels(),
+        "forward: input size"
+    );
     let plane_out = pool.map_or(p, |w| w.out_pixels());
     let len = g.batch * g.c_out * plane_out;
     let mut out = Vec::<f32>::with_capacity(len);

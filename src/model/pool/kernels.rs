@@ -398,6 +398,13 @@ pub fn backward(w: &Window, x: &[f32], grad: &[f32]) -> Vec<f32> {
     if x.is_empty() || op == 0 {
         return vec![0.0f32; x.len()];
     }
+    // One gradient plane per input plane: a short gradient would leave planes of `dx`
+    // unwritten below the `set_len`.
+    assert_eq!(
+        grad.len() / op,
+        x.len() / ip,
+        "pool backward: gradient size"
+    );
     let [_, ow] = w.output();
     // Each task zeroes its own planes just before writing them, in its cache: zeroing the
     // whole gradient first was one serial pass over it (2 % of a training step, and the other
