@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use weightlab::config::BackendKind;
 use weightlab::data::synth::{self, SynthConfig};
 use weightlab::error::Result;
-use weightlab::report::compare::{self, CompareOptions};
+use weightlab::report::compare::{self, CompareOptions, Reference};
 use weightlab::report::{diff, Metric, SweepLogs};
 use weightlab::runlog::JobState;
 use weightlab::sweep::sinks::{self, IndexSink, ProgressSink, TracingSink};
@@ -70,11 +70,11 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ReportCmd {
-    /// Figure 2, weight trajectories, accuracy curves and the comparison (PNG and SVG), and the
-    /// HTML page beside them.
+    /// Figure 2, the Pareto view, weight trajectories, accuracy curves and the comparison (PNG
+    /// and SVG), and the HTML page beside them.
     Plot {
-        /// The sweep folder.
-        dir: PathBuf,
+        #[command(flatten)]
+        input: ReportInput,
         /// Output folder [default: reports/<sweep name>].
         #[arg(long)]
         out: Option<PathBuf>,
@@ -84,8 +84,8 @@ enum ReportCmd {
     /// The figures and one self-contained HTML page (report.html) with the figures, the
     /// comparison, every job's state and the experiment.
     Html {
-        /// The sweep folder.
-        dir: PathBuf,
+        #[command(flatten)]
+        input: ReportInput,
         /// Output folder [default: reports/<sweep name>].
         #[arg(long)]
         out: Option<PathBuf>,
@@ -93,16 +93,43 @@ enum ReportCmd {
         compare: CompareArgs,
     },
     /// One row per (dataset, strategy point) with confidence intervals, seed-paired tests
-    /// against a baseline point and verdicts, sorted by Δp; several folders go in one table.
+    /// against a reference, per-task effects, power and verdicts, sorted by Δp; several folders
+    /// go in one table, or pooled with --pool.
     Compare {
-        /// The sweep folders.
-        #[arg(required = true)]
-        dirs: Vec<PathBuf>,
+        #[command(flatten)]
+        input: ReportInput,
         /// Table format.
         #[arg(long, value_enum, default_value_t = Format::Md)]
         format: Format,
         #[command(flatten)]
         compare: CompareArgs,
+    },
+    /// The power of each point's paired test: the paired SD of Δp, the minimum detectable Δp at
+    /// α and at Holm's level, and the seeds --effect needs; then what the study can detect.
+    Power {
+        #[command(flatten)]
+        input: ReportInput,
+        #[command(flatten)]
+        compare: CompareArgs,
+    },
+    /// Split each point's per-seed variance of Δp into test-set sampling and training, by
+    /// scoring every done job's model on fresh test splits of its synthetic dataset; says
+    /// whether a larger test split or more seeds narrows the intervals.
+    Noise {
+        /// The sweep folder.
+        dir: PathBuf,
+        /// Test splits per job: its own and DRAWS − 1 fresh ones (≥ 2).
+        #[arg(long, default_value_t = 8, value_parser = at_least_one)]
+        draws: usize,
+        /// The point Δp is paired against [default: static w1=0.5].
+        #[arg(long)]
+        baseline: Option<String>,
+        /// Table format.
+        #[arg(long, value_enum, default_value_t = Format::Md)]
+        format: Format,
+        /// Compute backend.
+        #[arg(long, value_enum, default_value_t = BackendKind::Flex)]
+        device: BackendKind,
     },
     /// Compare the logged trajectories of two sweep folders; exit 1 beyond --tol.
     Diff {
@@ -116,19 +143,42 @@ enum ReportCmd {
     },
 }
 
-/// How points are compared (`report compare`, `report plot`).
+/// The sweep folders a report reads.
+#[derive(Args)]
+struct ReportInput {
+    /// The sweep folders.
+    #[arg(required = true, value_name = "DIR")]
+    dirs: Vec<PathBuf>,
+    /// Pool the seeds of folders that hold the same experiment apart from its seeds (exit 2,
+    /// naming the difference, when anything else differs).
+    #[arg(long)]
+    pool: bool,
+}
+
+/// How points are compared (`report compare`, `report plot`, `report power`).
 #[derive(Args)]
 struct CompareArgs {
-    /// Which epoch's accuracy.
-    #[arg(long, value_enum, default_value_t = Metric::Final)]
+    /// Which epoch's accuracy: the one selected on the validation split (the last where
+    /// there is none), the last, or the best on the test split (optimistic).
+    #[arg(long, value_enum, default_value_t = Metric::Selected)]
     metric: Metric,
     /// The point every other is compared with, by its label (e.g. `equal`, `static w1=0.3`)
     /// [default: static w1=0.5].
     #[arg(long)]
     baseline: Option<String>,
+    /// What Δp and the per-task differences are measured against: the baseline point, or the
+    /// single-task ends of the same seeds (FV against w1=1.0, EX against w1=0.0).
+    #[arg(long, value_enum, default_value_t = Reference::Baseline)]
+    reference: Reference,
     /// Significance level of the verdicts, after Holm's correction.
     #[arg(long, default_value_t = 0.05, value_parser = probability)]
     alpha: f64,
+    /// The |Δp| in % that the seeds-needed column sizes the study for.
+    #[arg(long, default_value_t = 1.0, value_parser = positive)]
+    effect: f64,
+    /// The power that the minimum detectable Δp and the seeds needed refer to.
+    #[arg(long, default_value_t = 0.8, value_parser = probability)]
+    power: f64,
 }
 
 impl CompareArgs {
@@ -136,9 +186,21 @@ impl CompareArgs {
         CompareOptions {
             metric: self.metric,
             baseline: self.baseline.clone(),
+            reference: self.reference,
             alpha: self.alpha,
+            effect: self.effect,
+            power: self.power,
             ..CompareOptions::default()
         }
+    }
+}
+
+/// A finite number > 0 (`--effect`).
+fn positive(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        Ok(_) => Err("must be > 0".into()),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -306,6 +368,12 @@ struct SynthArgs {
     /// Strength of expressions.
     #[arg(long, default_value_t = 1.0)]
     expression_strength: f64,
+    /// Spread of the identities' resting faces, in units of a full expression's movement.
+    #[arg(long, default_value_t = 0.0)]
+    resting_face: f64,
+    /// Share of the skin and background tone that belongs to the identity (0..=1).
+    #[arg(long, default_value_t = 1.0)]
+    identity_tone: f64,
 }
 
 fn sweep_submit(args: &RunArgs, sweep: &Sweep) -> Result<ExitCode> {
@@ -554,6 +622,8 @@ fn data_synth(a: SynthArgs) -> Result<ExitCode> {
         seed: a.seed,
         identity_separation: a.identity_separation,
         expression_strength: a.expression_strength,
+        resting_face: a.resting_face,
+        identity_tone: a.identity_tone,
         ..SynthConfig::default()
     };
     let n = synth::export(&cfg, &a.out)?;
@@ -561,27 +631,99 @@ fn data_synth(a: SynthArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The comparison rows of every folder of `input` (pooled into one when asked).
+/// `opts` come back with the metric the logs can answer (`selected` reads `final` when no
+/// job has a validation split).
+fn compare_rows(
+    input: &ReportInput,
+    opts: &CompareOptions,
+) -> Result<(Vec<compare::CompareRow>, CompareOptions)> {
+    let all = load_logs(input)?;
+    let mut opts = opts.clone();
+    if all
+        .iter()
+        .all(|(_, logs)| logs.effective(opts.metric) != opts.metric)
+    {
+        opts.metric = Metric::Final;
+    }
+    let mut rows = Vec::new();
+    for (label, logs) in &all {
+        rows.extend(compare::compare(logs, label, &opts)?);
+    }
+    for w in compare::warnings(&rows) {
+        tracing::warn!("{w}");
+    }
+    Ok((rows, opts))
+}
+
+/// The sweep logs of `input`, labelled by folder: one pooled entry with --pool.
+fn load_logs(input: &ReportInput) -> Result<Vec<(String, SweepLogs)>> {
+    if input.pool {
+        let label = input
+            .dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" + ");
+        return Ok(vec![(label, SweepLogs::load_pooled(&input.dirs)?)]);
+    }
+    input
+        .dirs
+        .iter()
+        .map(|d| Ok((d.display().to_string(), SweepLogs::load(d)?)))
+        .collect()
+}
+
 fn report(cmd: ReportCmd) -> Result<ExitCode> {
     match cmd {
-        ReportCmd::Plot { dir, out, compare } | ReportCmd::Html { dir, out, compare } => {
-            for f in weightlab::report::publish(&dir, out, &compare.options())? {
+        ReportCmd::Plot {
+            input,
+            out,
+            compare,
+        }
+        | ReportCmd::Html {
+            input,
+            out,
+            compare,
+        } => {
+            if input.dirs.len() > 1 && !input.pool {
+                return Err(weightlab::error::Error::input(
+                    "DIR",
+                    "DIR",
+                    "one report draws one sweep: give one folder, or several with --pool to pool their seeds",
+                ));
+            }
+            for f in weightlab::report::publish(&input.dirs, out, &compare.options())? {
                 eprintln!("wrote {}", f.display());
             }
         }
         ReportCmd::Compare {
-            dirs,
+            input,
             format,
             compare,
         } => {
-            let opts = compare.options();
-            let mut rows = Vec::new();
-            for dir in &dirs {
-                let logs = SweepLogs::load(dir)?;
-                rows.extend(compare::compare(&logs, &dir.display().to_string(), &opts)?);
-            }
+            let (rows, opts) = compare_rows(&input, &compare.options())?;
             match format {
                 Format::Md => out!("{}", compare::to_markdown(&rows, &opts)),
-                Format::Csv => out!("{}", compare::to_csv(&rows)),
+                Format::Csv => out!("{}", compare::to_csv(&rows, &opts)),
+            }
+        }
+        ReportCmd::Power { input, compare } => {
+            let (rows, opts) = compare_rows(&input, &compare.options())?;
+            out!("{}", compare::power_table(&rows, &opts));
+        }
+        ReportCmd::Noise {
+            dir,
+            draws,
+            baseline,
+            format,
+            device,
+        } => {
+            let baseline = baseline.unwrap_or_else(|| compare::DEFAULT_BASELINE.to_string());
+            let rows = weightlab::report::noise::noise(&dir, draws, &baseline, device)?;
+            match format {
+                Format::Md => out!("{}", weightlab::report::noise::to_table(&rows)),
+                Format::Csv => out!("{}", weightlab::report::noise::to_csv(&rows)),
             }
         }
         ReportCmd::Diff { a, b, tol } => {

@@ -49,7 +49,9 @@ fn tiny_sweep_writes_contract_logs_deterministically() {
                 "ex_acc",
                 "elapsed_s",
                 "raw_w_fv",
-                "raw_w_ex"
+                "raw_w_ex",
+                "val_fv_acc",
+                "val_ex_acc"
             ]
         );
         for c in ["run_id", "dataset", "strategy"] {

@@ -27,7 +27,8 @@ fn plot_compare_and_diff() {
     let o = run(tmp.path(), &["report", "plot", "r", "--out", "figs"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     for (name, w, h) in [
-        ("fig2", 520 + 16 + 7 * (3 + 9), 480),
+        // The plot, then its legend below: 6 entries in rows of two, 18 px each, and padding.
+        ("fig2", 520 + 16 + 7 * (3 + 9), 480 + 3 * 18 + 16),
         // Legend columns: 60 px + 7 px a character of the longest label (`static w1=0.0`).
         ("weights", 620 + 60 + 7 * 13, 640),
         ("curves", 1180, 380),
@@ -52,7 +53,7 @@ fn plot_compare_and_diff() {
                 "expression (static w1)",
                 "l3 (dynamic",
                 "yin (dynamic",
-                "best FV",
+                "highest mean FV",
             ],
             "weights" => &["l3", "yin", "L_fv", "L_ex", "w_fv"],
             "compare" => &[
@@ -189,8 +190,9 @@ fn plot_compare_and_diff() {
             (ex_mean[i] - em).abs() < 1e-12 && (ex_std[i] - es).abs() < 1e-12,
             "{p} ex"
         );
+        // The Student-t interval, cut to [0, 1].
         assert!(
-            (fv_lo[i] - (fm - t975 * fs / 2f64.sqrt())).abs() < 1e-6,
+            (fv_lo[i] - (fm - t975 * fs / 2f64.sqrt()).max(0.0)).abs() < 1e-6,
             "{p} CI"
         );
         // Δp: the mean over seeds of each seed's Δp against the baseline of that seed.
@@ -271,16 +273,19 @@ fn plot_compare_and_diff() {
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let csv = String::from_utf8(o.stdout).unwrap();
-    assert_eq!(
-        csv.lines().filter(|l| l.ends_with(",r")).count(),
-        5,
-        "{csv}"
-    );
-    assert_eq!(
-        csv.lines().filter(|l| l.ends_with(",copy")).count(),
-        5,
-        "{csv}"
-    );
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let folder = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "folder")
+        .unwrap();
+    let folders: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap()[folder].to_string())
+        .collect();
+    assert_eq!(folders.iter().filter(|f| *f == "r").count(), 5, "{csv}");
+    assert_eq!(folders.iter().filter(|f| *f == "copy").count(), 5, "{csv}");
     let o = run(tmp.path(), &["report", "compare", "r", "copy"]);
     let md = String::from_utf8(o.stdout).unwrap();
     assert!(

@@ -148,6 +148,7 @@ mod tests {
             csv: std::ffi::OsStr::from_bytes(csv).into(),
             folds: 10,
             fold: 0,
+            val_fold: None,
             image_size: 64,
             split_seed: 0,
             crop: None,

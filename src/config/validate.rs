@@ -127,6 +127,16 @@ pub fn validate(exp: &Experiment, text: &str, file: &str) -> Result<()> {
                     ),
                 )?;
                 c.ensure(
+                    s.val_identities == 0
+                        || (s.val_identities >= 2
+                            && s.test_identities + s.val_identities + 2 <= s.identities),
+                    &format!("{at}.val_identities"),
+                    format!(
+                        "must be 0 or ≥ 2, and leave ≥ 2 training identities beside the {} test ones (got {} of {})",
+                        s.test_identities, s.val_identities, s.identities
+                    ),
+                )?;
+                c.ensure(
                     (2..=7).contains(&s.expressions),
                     &format!("{at}.expressions"),
                     format!("must be 2..=7 (got {})", s.expressions),
@@ -141,6 +151,7 @@ pub fn validate(exp: &Experiment, text: &str, file: &str) -> Result<()> {
                     (s.expression_strength, "expression_strength"),
                     (s.jitter, "jitter"),
                     (s.noise, "noise"),
+                    (s.resting_face, "resting_face"),
                 ] {
                     c.ensure(
                         v.is_finite() && v >= 0.0,
@@ -148,6 +159,11 @@ pub fn validate(exp: &Experiment, text: &str, file: &str) -> Result<()> {
                         format!("must be ≥ 0 (got {v})"),
                     )?;
                 }
+                c.ensure(
+                    (0.0..=1.0).contains(&s.identity_tone),
+                    &format!("{at}.identity_tone"),
+                    format!("must be in [0, 1] (got {})", s.identity_tone),
+                )?;
             }
             DatasetSource::Manifest(m) => {
                 c.ensure(
@@ -193,6 +209,13 @@ pub fn validate(exp: &Experiment, text: &str, file: &str) -> Result<()> {
                 &format!("{at}.{kind}.fold"),
                 format!("must be < folds = {folds} (got {fold})"),
             )?;
+            if let Some(v) = d.val_fold() {
+                c.ensure(
+                    v < folds && v != fold,
+                    &format!("{at}.{kind}.val_fold"),
+                    format!("must be < folds = {folds} and differ from fold = {fold} (got {v})"),
+                )?;
+            }
         }
         let min = if exp.model.preset == Preset::Paper {
             32

@@ -35,6 +35,10 @@ pub struct CkPlusConfig {
     /// The fold held out for testing, 0-based.
     #[serde(default)]
     pub fold: usize,
+    /// A second fold held out for model selection (the validation split), 0-based; none by
+    /// default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_fold: Option<usize>,
     /// Side of the model input.
     #[serde(default = "super::disk::default_image_size")]
     pub image_size: usize,

@@ -160,6 +160,16 @@ impl DatasetSpec {
         }
     }
 
+    /// The validation fold of an on-disk dataset, if it has one.
+    pub fn val_fold(&self) -> Option<usize> {
+        match &self.source {
+            DatasetSource::Synthetic(_) => None,
+            DatasetSource::Manifest(c) => c.val_fold,
+            DatasetSource::CkPlus(c) => c.val_fold,
+            DatasetSource::OuluCasia(c) => c.val_fold,
+        }
+    }
+
     /// `(folds, fold, split_seed)` of an on-disk dataset; `None` for synthetic faces.
     pub fn folds(&self) -> Option<(usize, usize, u64)> {
         match &self.source {
@@ -176,7 +186,8 @@ impl DatasetSpec {
         let set = match &self.source {
             DatasetSource::Synthetic(cfg) => {
                 let set = synth::generate(&self.name, cfg);
-                let split = Split::by_test_subjects(&set, &synth::test_subjects(cfg));
+                let split =
+                    Split::by_subjects(&set, &synth::test_subjects(cfg), &synth::val_subjects(cfg));
                 return Ok((set, split));
             }
             DatasetSource::Manifest(cfg) => manifest::load(&self.name, cfg)?,
@@ -195,7 +206,11 @@ impl DatasetSpec {
             ));
         }
         let test = subject_fold(&set, folds, fold, seed);
-        let split = Split::by_test_subjects(&set, &test);
+        let val = self
+            .val_fold()
+            .map(|v| subject_fold(&set, folds, v, seed))
+            .unwrap_or_default();
+        let split = Split::by_subjects(&set, &test, &val);
         if split.train.is_empty() || split.test.is_empty() {
             return Err(Error::input(
                 self.name.clone(),
@@ -207,7 +222,7 @@ impl DatasetSpec {
     }
 }
 
-/// A split of a [`FaceSet`] by subject: test subjects never appear in training.
+/// A split of a [`FaceSet`] by subject: test and validation subjects never appear in training.
 #[derive(Debug, Clone)]
 pub struct Split {
     /// Indices of training images.
@@ -218,19 +233,31 @@ pub struct Split {
     pub n_train_subjects: usize,
     /// Indices of test images.
     pub test: Vec<usize>,
+    /// Indices of validation images (for model selection; empty without a validation split).
+    pub val: Vec<usize>,
 }
 
 impl Split {
     /// Split `set` so that the subjects in `test_subjects` form the test part.
     pub fn by_test_subjects(set: &FaceSet, test_subjects: &[u32]) -> Self {
+        Self::by_subjects(set, test_subjects, &[])
+    }
+
+    /// Split `set` into the test part (`test_subjects`), the validation part (`val_subjects`)
+    /// and training (the other subjects).
+    pub fn by_subjects(set: &FaceSet, test_subjects: &[u32], val_subjects: &[u32]) -> Self {
         let is_test = |s: u32| test_subjects.contains(&s);
+        let is_val = |s: u32| val_subjects.contains(&s);
         let mut label_of = vec![u32::MAX; set.subject_names.len()];
         let mut next = 0u32;
         let (mut train, mut train_labels, mut test) = (Vec::new(), Vec::new(), Vec::new());
+        let mut val = Vec::new();
         for i in 0..set.len() {
             let s = set.subjects[i];
             if is_test(s) {
                 test.push(i);
+            } else if is_val(s) {
+                val.push(i);
             } else {
                 if label_of[s as usize] == u32::MAX {
                     label_of[s as usize] = next;
@@ -245,6 +272,7 @@ impl Split {
             train_labels,
             n_train_subjects: next as usize,
             test,
+            val,
         }
     }
 }

@@ -1,11 +1,20 @@
-//! Synthetic faces: a deterministic generator of grayscale face images with two independent
-//! factors, identity and expression, so that a study runs on any machine without a download.
+//! Synthetic faces: a deterministic generator of grayscale face images with two factors,
+//! identity and expression, so that a study runs on any machine without a download.
 //!
 //! Identity sets the face geometry (shape, eye spacing and size, nose, mouth width, hair line,
 //! skin and background tone); expression moves the mouth (curvature, opening, width), the brows
 //! (height, tilt) and the eyelids. Pose, illumination and pixel noise vary per image. Two knobs
 //! make either task the hard one: `identity_separation` scales how far identities lie apart and
 //! `expression_strength` how far an expression moves the face away from neutral.
+//!
+//! Two more knobs give the tasks shared structure, so that one can help the other. With
+//! `resting_face` > 0 every identity has a resting face: its own mouth curvature and width, brow
+//! height and tilt and eye opening at neutral, the very features that expressions move. An
+//! image then shows resting face + expression, so recognising the expression means reading the
+//! features relative to the person's resting face, and verifying the person from an expressive
+//! probe means taking the expression's movement back out of them. `identity_tone` < 1 moves
+//! part of the skin and background tone from the identity to the single picture, which takes
+//! away identity cues that need none of those features.
 
 use std::path::Path;
 
@@ -29,6 +38,10 @@ pub struct SynthConfig {
     pub identities: usize,
     /// Identities held out for evaluation; they never appear in training.
     pub test_identities: usize,
+    /// Identities held out for model selection (the validation split), apart from both the
+    /// training and the test identities (0 = no validation split).
+    #[serde(default, skip_serializing_if = "is_zero_count")]
+    pub val_identities: usize,
     /// Number of expressions, 2..=7, taken in the order of [`EXPRESSIONS`].
     #[serde(default = "default_expressions")]
     pub expressions: usize,
@@ -53,6 +66,27 @@ pub struct SynthConfig {
     /// Standard deviation of the additive pixel noise.
     #[serde(default = "default_noise")]
     pub noise: f64,
+    /// Spread of the identities' resting faces (mouth curvature and width, brow height and
+    /// tilt, eye opening at neutral), in units of a full expression's movement (0 = every
+    /// identity has the same resting face).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resting_face: f64,
+    /// Share of the skin and background tone that belongs to the identity (1 = all of it; the
+    /// rest is drawn per picture, so that tone stops telling identities apart).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub identity_tone: f64,
+}
+
+// The knobs that came after the first release are left out of the resolved config at their
+// defaults, so that the run ids of existing run folders do not change.
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
+}
+fn is_zero_count(v: &usize) -> bool {
+    *v == 0
 }
 
 fn default_expressions() -> usize {
@@ -79,6 +113,7 @@ impl Default for SynthConfig {
         Self {
             identities: 60,
             test_identities: 12,
+            val_identities: 0,
             expressions: 7,
             images_per_cell: 6,
             image_size: 48,
@@ -87,6 +122,8 @@ impl Default for SynthConfig {
             expression_strength: 1.0,
             jitter: 1.0,
             noise: 0.03,
+            resting_face: 0.0,
+            identity_tone: 1.0,
         }
     }
 }
@@ -149,6 +186,32 @@ impl Movement {
             brow_raise: self.brow_raise * s,
             brow_tilt: self.brow_tilt * s,
             eye_open: self.eye_open * s,
+        }
+    }
+
+    /// This movement on top of the resting face `rest`.
+    fn on_rest(self, rest: Movement) -> Self {
+        Movement {
+            mouth_curve: rest.mouth_curve + self.mouth_curve,
+            mouth_open: rest.mouth_open + self.mouth_open,
+            mouth_width: rest.mouth_width + self.mouth_width,
+            brow_raise: rest.brow_raise + self.brow_raise,
+            brow_tilt: rest.brow_tilt + self.brow_tilt,
+            eye_open: rest.eye_open + self.eye_open,
+        }
+    }
+
+    /// A resting face drawn with `spread` (in units of a full expression's movement): every
+    /// feature an expression moves but the mouth's opening, which stays closed at rest.
+    fn resting(rng: &mut Rng, spread: f64) -> Self {
+        let mut t = |amplitude: f64| spread * amplitude * (rng.uniform() - 0.5) * 2.0;
+        Movement {
+            mouth_curve: t(0.8),
+            mouth_open: 0.0,
+            mouth_width: t(0.25),
+            brow_raise: t(0.8),
+            brow_tilt: t(0.8),
+            eye_open: t(0.4),
         }
     }
 }
@@ -263,8 +326,9 @@ fn render(
     out
 }
 
-/// Generate the whole synthetic set. Identities `0..identities-test_identities` are the
-/// training identities; the last `test_identities` are held out. Deterministic in `config`.
+/// Generate the whole synthetic set. The last `test_identities` identities are the test
+/// identities, the `val_identities` before them the validation identities, and the rest the
+/// training identities. Deterministic in `config`.
 pub fn generate(name: &str, config: &SynthConfig) -> FaceSet {
     let size = config.image_size;
     let n_expr = config.expressions.min(EXPRESSIONS.len());
@@ -287,6 +351,11 @@ pub fn generate(name: &str, config: &SynthConfig) -> FaceSet {
     for identity in 0..config.identities {
         let mut id_rng = Rng::derive(config.seed, identity as u64);
         let id = Identity::draw(&mut id_rng, config.identity_separation);
+        // Streams of their own, so that the draws of the first knobs stay as they were.
+        let rest = Movement::resting(
+            &mut Rng::derive(config.seed ^ 0x2E57, identity as u64),
+            config.resting_face,
+        );
         for (expression, expression_name) in EXPRESSIONS.iter().enumerate().take(n_expr) {
             for k in 0..config.images_per_cell {
                 let stream = ((identity * 8 + expression) * 1000 + k) as u64;
@@ -301,8 +370,15 @@ pub fn generate(name: &str, config: &SynthConfig) -> FaceSet {
                     light: j * rng.range(0.0, 0.5),
                 };
                 let intensity = config.expression_strength * rng.range(0.75, 1.0);
-                let mv = Movement::of(expression).scaled(intensity);
-                let pixels = render(&id, mv, &shot, size, &mut rng, config.noise);
+                let mv = Movement::of(expression).scaled(intensity).on_rest(rest);
+                let mut tone = Rng::derive(config.seed ^ 0x70E5, stream);
+                let t = config.identity_tone;
+                let picture = Identity {
+                    skin: t * id.skin + (1.0 - t) * tone.range(0.45, 0.85),
+                    background: t * id.background + (1.0 - t) * tone.range(0.05, 0.30),
+                    ..id.clone()
+                };
+                let pixels = render(&picture, mv, &shot, size, &mut rng, config.noise);
                 set.pixels.extend_from_slice(&pixels);
                 set.subjects.push(identity as u32);
                 set.expressions.push(expression as u32);
@@ -323,6 +399,20 @@ pub fn export(config: &SynthConfig, out: &Path) -> Result<usize> {
             "data synth",
             "flags",
             "need identities ≥ 1, expressions in 2..=7, image size ≥ 8",
+        ));
+    }
+    if !(config.resting_face.is_finite() && config.resting_face >= 0.0) {
+        return Err(Error::input(
+            "data synth",
+            "--resting-face",
+            format!("must be ≥ 0 (got {})", config.resting_face),
+        ));
+    }
+    if !(0.0..=1.0).contains(&config.identity_tone) {
+        return Err(Error::input(
+            "data synth",
+            "--identity-tone",
+            format!("must be in [0, 1] (got {})", config.identity_tone),
         ));
     }
     let set = generate("synth", config);
@@ -359,6 +449,14 @@ pub fn export(config: &SynthConfig, out: &Path) -> Result<usize> {
 /// The held-out identities of a synthetic set: the last `test_identities`.
 pub fn test_subjects(config: &SynthConfig) -> Vec<u32> {
     ((config.identities - config.test_identities)..config.identities)
+        .map(|i| i as u32)
+        .collect()
+}
+
+/// The validation identities of a synthetic set: the `val_identities` before the test ones.
+pub fn val_subjects(config: &SynthConfig) -> Vec<u32> {
+    let end = config.identities - config.test_identities;
+    (end.saturating_sub(config.val_identities)..end)
         .map(|i| i as u32)
         .collect()
 }

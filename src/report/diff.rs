@@ -137,8 +137,11 @@ pub fn diff(a: &Path, b: &Path) -> Result<DiffReport> {
                 .filter(|n| !TIME_COLUMNS.contains(&n.as_str()))
                 .collect();
             for name in names {
+                // A column that one side's version did not write yet equals one of nulls.
+                let all_null = |c: &Column| c.null_count() == c.len();
                 let max_abs = match (fa.column(&name), fb.column(&name)) {
                     (Ok(x), Ok(y)) => column_diff(x, y),
+                    (Ok(x), Err(_)) | (Err(_), Ok(x)) if all_null(x) => 0.0,
                     _ => f64::INFINITY,
                 };
                 report.columns.push(ColumnDiff {

@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::compare::{CompareOptions, CompareRow};
+use super::compare::{
+    detectability, verdict_text, warnings, CompareOptions, CompareRow, TaskEffect,
+};
 use super::stats::Summary;
 use crate::atomic::atomic_write;
 use crate::error::{Error, Result};
@@ -94,7 +96,7 @@ th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}\
 th{background:#f2f2f2;cursor:pointer;user-select:none}th.sorted{background:#dde7f3}\
 td.better{background:#e3f4e3}td.worse{background:#f8e0e0}td.failed{color:#b00}\
 figure{margin:1.5em 0}figure svg{max-width:100%;height:auto;border:1px solid #eee}\
-pre{background:#f7f7f7;padding:1em;overflow:auto}";
+pre{background:#f7f7f7;padding:1em;overflow:auto}p.warn{color:#8a4b00}";
 
 /// Sorts a table by a clicked header: by `data-key` where cells have one, else by text. A link
 /// ending in `#sort=K` (or `#sort=K-desc`) opens the comparison sorted by its K-th column.
@@ -139,21 +141,48 @@ pub fn page(
 
     let level = (opts.level * 100.0).round();
     h.push_str(&format!(
-        "<h2>Comparison</h2>\n<p>{} accuracy, mean over seeds [{level} % confidence interval]; Δp against <b>{}</b>, paired by seed, with its interval; p from a two-sided paired t-test, Holm-adjusted over each dataset's points; verdict at α = {}. Click a header to sort.</p>\n",
+        "<h2>Comparison</h2>\n<p>{} accuracy, mean over seeds [{level} % confidence interval, cut to [0, 1]]; Δp and the per-task differences ΔFV, ΔEX (accuracy points) against <b>{}</b>, paired by seed, with their intervals; p from a two-sided paired t-test (the exact sign test where every paired difference is the same), Holm-adjusted over each dataset's points; verdict at α = {}; a tie is not separated at this power (MDE: the |Δp| detected with {} % power at Holm's first level). Click a header to sort.</p>\n",
         opts.metric.as_str(),
-        escape(opts.baseline_label()),
-        opts.alpha
+        escape(&opts.reference_label()),
+        opts.alpha,
+        (opts.power * 100.0).round()
     ));
-    h.push_str("<table id=\"compare\" class=\"sortable\"><thead><tr><th>dataset</th><th>strategy</th><th>seeds</th><th>FV acc</th><th>EX acc</th><th>Δp (%)</th><th>p</th><th>p (Holm)</th><th>verdict</th><th>mean w_fv</th><th>wall s</th></tr></thead><tbody>\n");
+    for (_, sentence) in detectability(rows, opts) {
+        h.push_str(&format!(
+            "<p class=\"detect\"><b>What this study can detect.</b> {}</p>\n",
+            escape(&sentence)
+        ));
+    }
+    for w in warnings(rows) {
+        h.push_str(&format!(
+            "<p class=\"warn\"><b>Warning:</b> {}</p>\n",
+            escape(&w)
+        ));
+    }
+    h.push_str("<table id=\"compare\" class=\"sortable\"><thead><tr><th>dataset</th><th>strategy</th><th>seeds</th><th>paired</th><th>FV acc</th><th>EX acc</th><th>Δp (%)</th><th>p</th><th>p (Holm)</th><th>verdict</th><th>ΔFV (points)</th><th>ΔEX (points)</th><th>dominated by</th><th>SD of Δp</th><th>MDE (Holm)</th><th>mean w_fv</th><th>wall s</th></tr></thead><tbody>\n");
     for r in rows {
         let delta = r.delta_p.map(|d| match d.ci {
             Some((lo, hi)) => format!("{:+.2} [{lo:+.2}, {hi:+.2}]", d.mean),
             None => format!("{:+.2}", d.mean),
         });
+        let task = |t: &Option<TaskEffect>| {
+            let text = t.map_or(String::new(), |t| {
+                let ci = t
+                    .summary
+                    .ci
+                    .map_or(String::new(), |(lo, hi)| format!(" [{lo:+.2}, {hi:+.2}]"));
+                format!("{:+.2}{ci} p_H {}", t.summary.mean, p_text(t.p_holm))
+            });
+            cell(&text, t.map(|t| t.summary.mean))
+        };
         h.push_str("<tr>");
         h.push_str(&cell(&r.dataset, None));
         h.push_str(&cell(&r.point, None));
         h.push_str(&cell(&r.seeds.to_string(), Some(r.seeds as f64)));
+        h.push_str(&cell(
+            &r.paired_seeds.to_string(),
+            Some(r.paired_seeds as f64),
+        ));
         h.push_str(&cell(&summary_text(&r.fv), Some(r.fv.mean)));
         h.push_str(&cell(&summary_text(&r.ex), Some(r.ex.mean)));
         h.push_str(&cell(
@@ -163,8 +192,19 @@ pub fn page(
         h.push_str(&cell(&p_text(r.p_value), r.p_value));
         h.push_str(&cell(&p_text(r.p_holm), r.p_holm));
         h.push_str(&format!(
-            "<td class=\"{0}\">{0}</td>",
-            escape(r.verdict.as_str())
+            "<td class=\"{}\">{}</td>",
+            escape(r.verdict.as_str()),
+            escape(&verdict_text(r))
+        ));
+        h.push_str(&task(&r.fv_delta));
+        h.push_str(&task(&r.ex_delta));
+        h.push_str(&cell(r.dominated_by.as_deref().unwrap_or(""), None));
+        let sd = r.power.map(|p| p.sd).filter(|s| s.is_finite());
+        h.push_str(&cell(&sd.map_or(String::new(), |s| format!("{s:.2}")), sd));
+        let mde = r.power.and_then(|p| p.mde_holm);
+        h.push_str(&cell(
+            &mde.map_or(String::new(), |m| format!("{m:.2}")),
+            mde,
         ));
         h.push_str(&cell(&format!("{:.3}", r.mean_w_fv), Some(r.mean_w_fv)));
         h.push_str(&cell(
@@ -206,16 +246,19 @@ pub fn page(
 }
 
 /// Figure files (stem, title) inlined in the page, in this order, where present.
-pub const FIGURES: [(&str, &str); 4] = [
+pub const FIGURES: [(&str, &str); 5] = [
     ("fig2", "Figure 2: accuracy against the static weight"),
+    ("pareto", "The trade-off: FV against EX"),
     ("compare", "Strategies compared"),
     ("weights", "Weight trajectories"),
     ("curves", "Accuracy per epoch"),
 ];
 
-/// Write `<out>/report.html` for the sweep folder `dir`, whose figures are already in `out`.
+/// Write `<out>/report.html` for the sweep folder `dirs[0]` (or the pool of `dirs`), whose
+/// figures are already in `out`. The experiment shown is the first folder's; the jobs are all
+/// folders'.
 pub fn write(
-    dir: &Path,
+    dirs: &[PathBuf],
     out: &Path,
     name: &str,
     rows: &[CompareRow],
@@ -228,18 +271,22 @@ pub fn write(
             figures.push((title.to_string(), svg));
         }
     }
-    let yaml_path = RunDir::new(dir).experiment();
+    let Some(first) = dirs.first() else {
+        return Err(Error::input("DIR", "DIR", "no sweep folder given"));
+    };
+    let yaml_path = RunDir::new(first).experiment();
     let yaml =
         std::fs::read_to_string(&yaml_path).map_err(|e| Error::io(&yaml_path, "cannot read", e))?;
-    let text = page(
-        name,
-        &dir.display().to_string(),
-        rows,
-        opts,
-        &figures,
-        &job_lines(dir)?,
-        &yaml,
-    );
+    let mut jobs = Vec::new();
+    for dir in dirs {
+        jobs.extend(job_lines(dir)?);
+    }
+    let folder = dirs
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let text = page(name, &folder, rows, opts, &figures, &jobs, &yaml);
     let path = out.join("report.html");
     atomic_write(&path, text.as_bytes())?;
     Ok(path)

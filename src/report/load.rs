@@ -1,7 +1,7 @@
 //! Loading a sweep folder's finished jobs and grouping them into strategy points.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::runlog::{EpochRow, JobSummary, RunDir, StepRow};
@@ -9,9 +9,13 @@ use crate::runlog::{EpochRow, JobSummary, RunDir, StepRow};
 /// Which epoch's accuracy stands for a job (`--metric`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Metric {
+    /// The epoch that model selection picks on the validation split (the highest mean of the
+    /// two validation accuracies); a sweep without a validation split reads `final`.
+    Selected,
     /// The last epoch.
     Final,
-    /// The epoch with the highest accuracy (per task).
+    /// The epoch with the highest test accuracy, per task (an optimistic figure: it picks on
+    /// the test split itself).
     Best,
 }
 
@@ -19,6 +23,7 @@ impl Metric {
     /// Lower-case name.
     pub fn as_str(self) -> &'static str {
         match self {
+            Metric::Selected => "selected",
             Metric::Final => "final",
             Metric::Best => "best",
         }
@@ -54,11 +59,25 @@ pub struct JobLogs {
 }
 
 impl JobLogs {
-    /// FV and EX accuracy under `metric`.
+    /// FV and EX accuracy under `metric` (`selected` reads the last epoch's without a
+    /// validation split).
     pub fn accuracy(&self, metric: Metric) -> (f64, f64) {
-        match metric {
-            Metric::Final => (self.summary.final_fv_acc, self.summary.final_ex_acc),
-            Metric::Best => (self.summary.best_fv_acc, self.summary.best_ex_acc),
+        let s = &self.summary;
+        match (metric, s.selected_fv_acc.zip(s.selected_ex_acc)) {
+            (Metric::Selected, Some(selected)) => selected,
+            (Metric::Selected | Metric::Final, _) => (s.final_fv_acc, s.final_ex_acc),
+            (Metric::Best, _) => (s.best_fv_acc, s.best_ex_acc),
+        }
+    }
+
+    /// The epoch that stands for the job under `metric` (`best`: the epoch with the best sum
+    /// of the two test accuracies).
+    pub fn epoch(&self, metric: Metric) -> i64 {
+        let s = &self.summary;
+        match (metric, s.selected_epoch) {
+            (Metric::Selected, Some(e)) => e,
+            (Metric::Selected | Metric::Final, _) => s.epochs,
+            (Metric::Best, _) => s.best_epoch,
         }
     }
 }
@@ -172,6 +191,57 @@ impl SweepLogs {
         })
     }
 
+    /// The finished jobs of several sweep folders that hold the same experiment apart from its
+    /// seeds, as one sweep (`report compare --pool`): their seeds are pooled. Folders whose
+    /// experiments differ in anything else than `seeds` (and the name, the thread count and the
+    /// checkpoint interval, which do not change results) are an input error naming the first
+    /// difference. A job that two folders both hold (same run id) counts once.
+    pub fn load_pooled(dirs: &[PathBuf]) -> Result<Self> {
+        let Some(first) = dirs.first() else {
+            return Err(Error::input("--pool", "DIR", "no sweep folder given"));
+        };
+        let reference = pooling_key(first)?;
+        for dir in &dirs[1..] {
+            if let Some(difference) = first_difference(&reference, &pooling_key(dir)?, "") {
+                return Err(Error::input(
+                    "--pool",
+                    difference.0,
+                    format!(
+                        "{} and {} hold different experiments ({}), so their seeds cannot be \
+                         pooled; compare them side by side without --pool",
+                        first.display(),
+                        dir.display(),
+                        difference.1
+                    ),
+                ));
+            }
+        }
+        let mut pooled = Self::load(first)?;
+        for dir in &dirs[1..] {
+            for job in Self::load(dir)?.jobs {
+                if pooled.jobs.iter().any(|j| j.run_id == job.run_id) {
+                    tracing::info!(run_id = %job.run_id, folder = %dir.display(), "job held by two pooled folders; counted once");
+                    continue;
+                }
+                pooled.jobs.push(job);
+            }
+        }
+        pooled.jobs.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+        Ok(pooled)
+    }
+
+    /// `metric` as these logs can answer it: `selected` becomes `final` when no job logged a
+    /// validation score.
+    pub fn effective(&self, metric: Metric) -> Metric {
+        if metric == Metric::Selected
+            && !self.jobs.iter().any(|j| j.summary.selected_epoch.is_some())
+        {
+            Metric::Final
+        } else {
+            metric
+        }
+    }
+
     /// Dataset labels in first-seen order.
     pub fn datasets(&self) -> Vec<String> {
         let mut v: Vec<String> = Vec::new();
@@ -246,6 +316,97 @@ impl SweepLogs {
     }
 }
 
+/// The experiment of a sweep folder as pooling compares it: its resolved YAML without what may
+/// differ between folders whose seeds are pooled.
+fn pooling_key(dir: &Path) -> Result<serde_yaml::Value> {
+    let path = RunDir::new(dir).experiment();
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, "cannot read", e))?;
+    // Parsed without validation: a pooled folder's datasets may live on another machine.
+    let exp: crate::config::Experiment = serde_yaml::from_str(&text).map_err(|e| {
+        Error::input(
+            path.display().to_string(),
+            "(file)",
+            format!("not an experiment: {e}"),
+        )
+    })?;
+    let mut value = serde_yaml::to_value(&exp)
+        .map_err(|e| Error::Failed(format!("cannot compare experiments: {e}")))?;
+    if let Some(map) = value.as_mapping_mut() {
+        map.remove("seeds");
+        map.remove("name");
+        if let Some(train) = map.get_mut("train").and_then(|t| t.as_mapping_mut()) {
+            train.remove("threads");
+            train.remove("checkpoint_every");
+        }
+    }
+    Ok(value)
+}
+
+/// The first place where `a` and `b` differ: its dotted path and what each holds there.
+fn first_difference(
+    a: &serde_yaml::Value,
+    b: &serde_yaml::Value,
+    at: &str,
+) -> Option<(String, String)> {
+    use serde_yaml::Value;
+    let here = |k: &str| {
+        if at.is_empty() {
+            k.to_string()
+        } else {
+            format!("{at}.{k}")
+        }
+    };
+    let show = |v: Option<&Value>| {
+        v.map_or("nothing".to_string(), |v| {
+            serde_yaml::to_string(v)
+                .unwrap_or_default()
+                .trim()
+                .replace('\n', " ")
+        })
+    };
+    match (a, b) {
+        (Value::Mapping(ma), Value::Mapping(mb)) => {
+            let mut keys: Vec<&Value> = ma.keys().collect();
+            keys.extend(mb.keys().filter(|k| !ma.contains_key(*k)));
+            for k in keys {
+                let name = k.as_str().map_or_else(|| show(Some(k)), str::to_string);
+                match (ma.get(k), mb.get(k)) {
+                    (Some(x), Some(y)) => {
+                        if let Some(d) = first_difference(x, y, &here(&name)) {
+                            return Some(d);
+                        }
+                    }
+                    (x, y) => {
+                        return Some((
+                            here(&name),
+                            format!("{}: {} against {}", here(&name), show(x), show(y)),
+                        ))
+                    }
+                }
+            }
+            None
+        }
+        (Value::Sequence(sa), Value::Sequence(sb)) => {
+            for (i, (x, y)) in sa.iter().zip(sb).enumerate() {
+                if let Some(d) = first_difference(x, y, &here(&i.to_string())) {
+                    return Some(d);
+                }
+            }
+            (sa.len() != sb.len()).then(|| {
+                (
+                    at.to_string(),
+                    format!("{at}: {} entries against {}", sa.len(), sb.len()),
+                )
+            })
+        }
+        (x, y) if x == y => None,
+        (x, y) => Some((
+            at.to_string(),
+            format!("{at}: {} against {}", show(Some(x)), show(Some(y))),
+        )),
+    }
+}
+
 /// Mean and sample standard deviation (n − 1; `None` below two values).
 pub fn mean_std(values: &[f64]) -> (f64, Option<f64>) {
     let n = values.len() as f64;
@@ -302,6 +463,8 @@ pub(crate) fn test_job(
             elapsed_s: 1.0,
             raw_w_fv: 0.5,
             raw_w_ex: 0.5,
+            val_fv_acc: None,
+            val_ex_acc: None,
         })
         .collect();
     let steps: Vec<StepRow> = w_fv

@@ -9,24 +9,38 @@ pub mod eval;
 pub mod figures;
 pub mod html;
 mod load;
+pub mod noise;
 pub mod stats;
 
 pub use load::{mean_std, JobLogs, Metric, Point, SweepLogs};
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// Everything `report plot` and `report html` write for the sweep folder `dir` into `out`
-/// (default `reports/<sweep name>`): the figures and, beside them, the page `report.html`.
-/// Returns the files written.
+/// Everything `report plot` and `report html` write for the sweep folder `dirs[0]` (or the
+/// pool of `dirs`' seeds) into `out` (default `reports/<sweep name>`): the figures and, beside
+/// them, the page `report.html`. Returns the files written.
 pub fn publish(
-    dir: &Path,
+    dirs: &[PathBuf],
     out: Option<PathBuf>,
     opts: &compare::CompareOptions,
 ) -> crate::error::Result<Vec<PathBuf>> {
-    let logs = SweepLogs::load(dir)?;
+    let logs = if dirs.len() == 1 {
+        SweepLogs::load(&dirs[0])?
+    } else {
+        SweepLogs::load_pooled(dirs)?
+    };
+    let folder = dirs
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" + ");
     let out = out.unwrap_or_else(|| PathBuf::from("reports").join(&logs.name));
+    let opts = &compare::CompareOptions {
+        metric: logs.effective(opts.metric),
+        ..opts.clone()
+    };
     let mut written = figures::plot_all(&logs, &out, opts)?;
-    let rows = compare::compare(&logs, &dir.display().to_string(), opts)?;
-    written.push(html::write(dir, &out, &logs.name, &rows, opts)?);
+    let rows = compare::compare(&logs, &folder, opts)?;
+    written.push(html::write(dirs, &out, &logs.name, &rows, opts)?);
     Ok(written)
 }

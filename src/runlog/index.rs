@@ -39,6 +39,12 @@ log_table! {
         mean_w_fv: Option<f64>,
         /// Wall seconds of the job.
         wall_s: Option<f64>,
+        /// The epoch model selection picks (highest mean validation accuracy).
+        selected_epoch: Option<i64> = or absent,
+        /// Test accuracies of the selected epoch.
+        selected_fv_acc: Option<f64> = or absent,
+        /// See `selected_fv_acc`.
+        selected_ex_acc: Option<f64> = or absent,
     }
 }
 
@@ -68,6 +74,9 @@ impl IndexRow {
             best_epoch: summary.map(|s| s.best_epoch),
             mean_w_fv: summary.map(|s| s.mean_w_fv),
             wall_s,
+            selected_epoch: summary.and_then(|s| s.selected_epoch),
+            selected_fv_acc: summary.and_then(|s| s.selected_fv_acc),
+            selected_ex_acc: summary.and_then(|s| s.selected_ex_acc),
         }
     }
 }

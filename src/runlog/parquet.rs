@@ -44,6 +44,11 @@ log_table! {
         raw_w_fv: f64 = or w_fv,
         /// Mean w_ex on the strategy's own scale.
         raw_w_ex: f64 = or w_ex,
+        /// Face-verification accuracy on the validation pairs (null without a validation
+        /// split, and in logs written before this column).
+        val_fv_acc: Option<f64> = or absent,
+        /// Expression accuracy on the validation images.
+        val_ex_acc: Option<f64> = or absent,
     }
 }
 
@@ -68,6 +73,8 @@ impl EpochRow {
             elapsed_s: m.elapsed_s,
             raw_w_fv: m.raw_w_fv,
             raw_w_ex: m.raw_w_ex,
+            val_fv_acc: m.val_fv_acc,
+            val_ex_acc: m.val_ex_acc,
         }
     }
 }
@@ -132,6 +139,13 @@ pub struct JobSummary {
     pub best_epoch: i64,
     /// Mean w_fv over the epochs.
     pub mean_w_fv: f64,
+    /// The epoch that model selection picks: the highest mean of the two validation
+    /// accuracies (the first on ties); `None` without a validation split.
+    pub selected_epoch: Option<i64>,
+    /// Test accuracies of the selected epoch.
+    pub selected_fv_acc: Option<f64>,
+    /// See `selected_fv_acc`.
+    pub selected_ex_acc: Option<f64>,
 }
 
 impl JobSummary {
@@ -142,6 +156,14 @@ impl JobSummary {
             .iter()
             .max_by(|a, b| (a.fv_acc + a.ex_acc).total_cmp(&(b.fv_acc + b.ex_acc)))?;
         let max = |get: fn(&EpochRow) -> f64| rows.iter().map(get).fold(f64::NAN, f64::max);
+        let selected = rows
+            .iter()
+            .filter_map(|r| Some((r, r.val_fv_acc? + r.val_ex_acc?)))
+            .fold(None::<(&EpochRow, f64)>, |best, (r, score)| match best {
+                Some((_, b)) if b >= score => best,
+                _ => Some((r, score)),
+            })
+            .map(|(r, _)| r);
         Some(Self {
             epochs: last.epoch,
             final_fv_acc: last.fv_acc,
@@ -150,6 +172,9 @@ impl JobSummary {
             best_ex_acc: max(|r| r.ex_acc),
             best_epoch: best.epoch,
             mean_w_fv: rows.iter().map(|r| r.w_fv).sum::<f64>() / rows.len() as f64,
+            selected_epoch: selected.map(|r| r.epoch),
+            selected_fv_acc: selected.map(|r| r.fv_acc),
+            selected_ex_acc: selected.map(|r| r.ex_acc),
         })
     }
 }
@@ -178,6 +203,8 @@ mod tests {
             elapsed_s: 1.0,
             raw_w_fv: 0.1,
             raw_w_ex: 0.9,
+            val_fv_acc: None,
+            val_ex_acc: None,
         }
     }
 
@@ -229,6 +256,44 @@ mod tests {
         assert_eq!((s.epochs, s.final_fv_acc, s.final_ex_acc), (3, 0.6, 0.6));
         assert_eq!((s.best_fv_acc, s.best_ex_acc, s.best_epoch), (0.8, 0.9, 2));
         assert!((s.mean_w_fv - 0.5).abs() < 1e-12);
+        assert_eq!(s.selected_epoch, None);
         assert_eq!(JobSummary::of(&[]), None);
+    }
+
+    #[test]
+    fn selection_takes_the_first_epoch_with_the_best_validation_mean() {
+        let val = |epoch, fv, ex, vf, ve| EpochRow {
+            val_fv_acc: Some(vf),
+            val_ex_acc: Some(ve),
+            ..row(epoch, fv, ex)
+        };
+        // Validation peaks at epochs 2 and 4 (1.5 each); test accuracy peaks at 3.
+        let rows = [
+            val(1, 0.5, 0.5, 0.6, 0.6),
+            val(2, 0.6, 0.7, 0.8, 0.7),
+            val(3, 0.9, 0.9, 0.7, 0.7),
+            val(4, 0.7, 0.8, 0.7, 0.8),
+        ];
+        let s = JobSummary::of(&rows).unwrap();
+        assert_eq!(s.selected_epoch, Some(2));
+        assert_eq!(
+            (s.selected_fv_acc, s.selected_ex_acc),
+            (Some(0.6), Some(0.7))
+        );
+        assert_eq!(s.best_epoch, 3);
+    }
+
+    #[test]
+    fn old_logs_without_validation_columns_read_as_nulls() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("epochs.parquet");
+        let mut rows = vec![row(1, 0.5, 0.6)];
+        rows[0].val_fv_acc = Some(0.4);
+        let df = EpochRow::frame(&rows).unwrap();
+        let df = df.drop("val_fv_acc").unwrap().drop("val_ex_acc").unwrap();
+        crate::runlog::table::write_frame(&p, df).unwrap();
+        let back = EpochRow::read(&p).unwrap();
+        assert_eq!((back[0].val_fv_acc, back[0].val_ex_acc), (None, None));
+        assert_eq!(back[0].fv_acc, 0.5);
     }
 }

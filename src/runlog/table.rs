@@ -132,7 +132,8 @@ pub fn read_frame(path: &Path) -> Result<DataFrame> {
 
 /// Declare a log row struct and derive its [`Table`] impl from the one field list. A field
 /// written `name: f64 = or other` reads as column `other` in files written before `name`
-/// existed (`other` must come earlier in the list).
+/// existed (`other` must come earlier in the list); `name: T = or absent` reads as
+/// `T::default()` (a null) there.
 macro_rules! log_table {
     (
         $(#[$meta:meta])*
@@ -181,6 +182,13 @@ macro_rules! log_table {
     };
     (@read $df:ident, $path:ident, $field:ident, $ty:ty) => {
         <$ty as Cell>::read($df, $path, stringify!($field))?
+    };
+    (@read $df:ident, $path:ident, $field:ident, $ty:ty, absent) => {
+        if $df.column(stringify!($field)).is_ok() {
+            <$ty as Cell>::read($df, $path, stringify!($field))?
+        } else {
+            vec![<$ty>::default(); $df.height()]
+        }
     };
     (@read $df:ident, $path:ident, $field:ident, $ty:ty, $fallback:ident) => {
         if $df.column(stringify!($field)).is_ok() {

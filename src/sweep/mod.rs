@@ -499,6 +499,8 @@ mod tests {
                 fv_acc: 0.5,
                 ex_acc: 0.5,
                 elapsed_s,
+                val_fv_acc: None,
+                val_ex_acc: None,
             },
         }
     }

@@ -175,8 +175,15 @@ impl EpochMeans {
         [self.loss_fv / self.n(), self.loss_ex / self.n()]
     }
 
-    /// The epoch's metrics, with its evaluation and the job's elapsed seconds.
-    pub fn finish(&self, epoch: usize, fv_acc: f64, ex_acc: f64, elapsed_s: f64) -> EpochMetrics {
+    /// The epoch's metrics, with its evaluation on the test split (`test`: FV, EX accuracy), on
+    /// the validation split where there is one, and the job's elapsed seconds.
+    pub fn finish(
+        &self,
+        epoch: usize,
+        test: [f64; 2],
+        val: Option<[f64; 2]>,
+        elapsed_s: f64,
+    ) -> EpochMetrics {
         let n = self.n();
         EpochMetrics {
             epoch,
@@ -188,9 +195,11 @@ impl EpochMeans {
             loss_ex: self.loss_ex / n,
             loss_total: self.loss_total / n,
             loss_l3: self.loss_l3.map(|s| s / n),
-            fv_acc,
-            ex_acc,
+            fv_acc: test[0],
+            ex_acc: test[1],
             elapsed_s,
+            val_fv_acc: val.map(|v| v[0]),
+            val_ex_acc: val.map(|v| v[1]),
         }
     }
 }
@@ -222,6 +231,12 @@ pub struct EpochMetrics {
     pub ex_acc: f64,
     /// Wall seconds since the job started.
     pub elapsed_s: f64,
+    /// Face-verification accuracy on the validation pairs (`None` without a validation split).
+    #[serde(default)]
+    pub val_fv_acc: Option<f64>,
+    /// Expression accuracy on the validation images.
+    #[serde(default)]
+    pub val_ex_acc: Option<f64>,
 }
 
 #[cfg(test)]
@@ -250,16 +265,18 @@ mod tests {
             m.add(&step(k, Some(k as f64)));
         }
         assert_eq!(m.mean_losses(), [2.5, 5.0]);
-        let e = m.finish(3, 0.9, 0.8, 1.5);
+        let e = m.finish(3, [0.9, 0.8], Some([0.7, 0.6]), 1.5);
         assert_eq!(
             (e.epoch, e.fv_acc, e.ex_acc, e.elapsed_s),
             (3, 0.9, 0.8, 1.5)
         );
+        assert_eq!((e.val_fv_acc, e.val_ex_acc), (Some(0.7), Some(0.6)));
         assert!((e.w_fv - 0.25).abs() < 1e-12 && (e.raw_w_fv - 0.5).abs() < 1e-12);
         assert_eq!(e.loss_l3, Some(2.5));
         let mut none = EpochMeans::default();
         none.add(&step(1, None));
-        assert_eq!(none.finish(1, 0.0, 0.0, 0.0).loss_l3, None);
+        let e = none.finish(1, [0.0, 0.0], None, 0.0);
+        assert_eq!((e.loss_l3, e.val_fv_acc), (None, None));
     }
 
     #[test]

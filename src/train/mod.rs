@@ -257,6 +257,7 @@ fn train_in_pool(
     let cfg = &job.train;
     let mut learner = Learner::new(job, set, split, &device);
     let pairs = evaluation_pairs(set, split);
+    let val_pairs = verification_pairs(set, &split.val, PAIRS_SEED);
     let mut out = TrainOutput {
         epochs: Vec::new(),
         steps: Vec::new(),
@@ -345,22 +346,21 @@ fn train_in_pool(
         learner.strategy.end_epoch(means.mean_losses());
         out.train_s += epoch_start.elapsed().as_secs_f64();
 
-        // Evaluate a validation copy of Θ (no autodiff).
+        // Evaluate a copy of Θ without autodiff, on the test split and on the validation
+        // split that model selection reads.
         let eval_start = Instant::now();
-        let scores = evaluate(
-            &learner.net.valid(),
-            set,
-            &split.test,
-            &pairs,
-            EVAL_BATCH,
-            &plain,
-        );
+        let net = learner.net.valid();
+        let scores = evaluate(&net, set, &split.test, &pairs, EVAL_BATCH, &plain);
+        let val = (!split.val.is_empty()).then(|| {
+            let v = evaluate(&net, set, &split.val, &val_pairs, EVAL_BATCH, &plain);
+            [v.fv_acc, v.ex_acc]
+        });
         out.eval_s += eval_start.elapsed().as_secs_f64();
 
         let metrics = means.finish(
             epoch,
-            scores.fv_acc,
-            scores.ex_acc,
+            [scores.fv_acc, scores.ex_acc],
+            val,
             started.elapsed().as_secs_f64(),
         );
         observe(TrainEvent::Epoch(metrics));

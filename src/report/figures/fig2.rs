@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{dash, legend, DrawResult, EX, FONT, FV};
+use super::{dash, draw_legend, DrawResult, Glyph, EX, FONT, FV, LEGEND_ROW};
 use crate::report::load::{Metric, Point};
 use crate::report::stats::Summary;
 
@@ -116,6 +116,14 @@ pub fn margin(points: &[Point<'_>]) -> u32 {
     longest.map_or(12, |n| 16 + 7 * n as u32)
 }
 
+/// Height of the legend under a Figure-2 panel: two columns of entries (each dynamic
+/// strategy, the two static curves and the two best points).
+pub fn legend_height(points: &[Point<'_>]) -> u32 {
+    let dynamics = points.iter().filter(|p| p.static_w1.is_none()).count();
+    let rows = (dynamics + 4).div_ceil(2) as u32;
+    rows * LEGEND_ROW as u32 + 16
+}
+
 /// Spread label heights so that no two are closer than `gap`, keeping their order.
 fn spread(mut ys: Vec<(f64, usize)>, gap: f64, lo: f64, hi: f64) -> Vec<(f64, usize)> {
     ys.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -149,7 +157,12 @@ where
 {
     root.fill(&WHITE)?;
     let areas = root.split_evenly((1, datasets.len()));
-    for (panel, data) in areas.iter().zip(panels(datasets, points, metric, level)) {
+    for (cell, data) in areas.iter().zip(panels(datasets, points, metric, level)) {
+        // The legend goes under the plot, never on its data.
+        let (_, h) = cell.dim_in_pixel();
+        let (panel, legend_area) = cell.split_vertically(h as i32 - legend_height(points) as i32);
+        let panel = &panel;
+        let mut entries: Vec<(Glyph, String)> = Vec::new();
         let Panel {
             dataset,
             seeds,
@@ -214,23 +227,12 @@ where
                     gap,
                     color.stroke_width(2),
                 ))?;
+                let _ = line;
                 if task == "FV" {
-                    line.label(format!("{label} (dynamic; FV and EX)"))
-                        .legend(move |(x, y)| {
-                            // Three dashes of the line's own pattern.
-                            let period = 8.0;
-                            let on = (period * size as f64 / (size + gap) as f64)
-                                .round()
-                                .max(2.0) as i32;
-                            let off = 8 - on;
-                            let dash = |k: i32| {
-                                PathElement::new(
-                                    vec![(k * (on + off), 0), (k * (on + off) + on, 0)],
-                                    BLACK.stroke_width(2),
-                                )
-                            };
-                            EmptyElement::at((x, y)) + dash(0) + dash(1) + dash(2)
-                        });
+                    entries.push((
+                        Glyph::Line(BLACK, Some((size, gap))),
+                        format!("{label} (dynamic; FV and EX)"),
+                    ));
                 }
                 let y_px = chart.backend_coord(&(1.03, m)).1 as f64;
                 labels.push((y_px, texts.len()));
@@ -269,15 +271,11 @@ where
             } else {
                 "expression (static w1)"
             };
-            chart
-                .draw_series(LineSeries::new(
-                    series.iter().map(|s| (s.0, s.1)),
-                    color.stroke_width(2),
-                ))?
-                .label(name)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2))
-                });
+            chart.draw_series(LineSeries::new(
+                series.iter().map(|s| (s.0, s.1)),
+                color.stroke_width(2),
+            ))?;
+            entries.push((Glyph::Line(color, None), name.to_string()));
             chart.draw_series(
                 series
                     .iter()
@@ -289,22 +287,22 @@ where
                 })
             }))?;
             if let Some(best) = data.best(task == "FV") {
-                chart
-                    .draw_series(std::iter::once(TriangleMarker::new(
-                        (best.0, best.1),
-                        9,
-                        color.filled(),
-                    )))?
-                    .label(format!(
-                        "best {task}: w1={} ({:.3})",
+                chart.draw_series(std::iter::once(TriangleMarker::new(
+                    (best.0, best.1),
+                    9,
+                    color.filled(),
+                )))?;
+                entries.push((
+                    Glyph::Triangle(color),
+                    format!(
+                        "highest mean {task}: w1={} ({:.3})",
                         crate::strategy::format_w1(best.0),
                         best.1
-                    ))
-                    .legend(move |(x, y)| TriangleMarker::new((x + 12, y), 6, color.filled()));
+                    ),
+                ));
             }
         }
-
-        legend(&mut chart, SeriesLabelPosition::LowerMiddle)?;
+        draw_legend(&legend_area, &entries, 2)?;
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 mod compare;
 pub mod curves;
 pub mod fig2;
+pub mod pareto;
 pub mod weights;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use crate::error::{Error, Result};
 use compare::draw as draw_compare;
 use curves::draw as draw_curves;
 use fig2::draw as draw_fig2;
+use pareto::draw as draw_pareto;
 use weights::draw as draw_weights;
 
 pub(super) type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
@@ -109,7 +111,7 @@ pub fn plot_all(logs: &SweepLogs, out: &Path, compare: &CompareOptions) -> Resul
         let margin = fig2::margin(&points);
         written.extend(render!(
             stem,
-            ((520 + margin) * n, 480),
+            ((520 + margin) * n, 480 + fig2::legend_height(&points)),
             draw_fig2(&datasets, &points, metric, compare.level)
         ));
     } else {
@@ -136,6 +138,15 @@ pub fn plot_all(logs: &SweepLogs, out: &Path, compare: &CompareOptions) -> Resul
     ));
 
     let rows = super::compare::compare(logs, &out.display().to_string(), compare)?;
+    if grid.len() >= 2 {
+        let stem = out.join("pareto");
+        let legend_w = pareto::legend_width(&rows);
+        written.extend(render!(
+            stem,
+            ((600 + legend_w) * n.min(2), 520 * n.div_ceil(2)),
+            draw_pareto(&datasets, &rows, compare)
+        ));
+    }
     let most = datasets
         .iter()
         .map(|d| rows.iter().filter(|r| &r.dataset == d).count())
@@ -165,6 +176,72 @@ where
         .border_style(RGBColor(180, 180, 180))
         .label_font((FONT, 13))
         .draw()?;
+    Ok(())
+}
+
+/// What a legend entry shows beside its text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Glyph {
+    /// A line, dashed with (dash, gap) pixels when given.
+    Line(RGBColor, Option<(u32, u32)>),
+    /// A filled circle.
+    Dot(RGBColor),
+    /// A filled triangle.
+    Triangle(RGBColor),
+    /// An outlined diamond.
+    Diamond(RGBColor),
+}
+
+/// Height of one legend row, in pixels.
+pub(super) const LEGEND_ROW: i32 = 18;
+
+/// A legend drawn in its own `area`, outside every plot, so that it can never cover data:
+/// `entries` in rows of `columns`, each glyph followed by its text.
+pub(super) fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    entries: &[(Glyph, String)],
+    columns: usize,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let (w, _) = area.dim_in_pixel();
+    let columns = columns.max(1);
+    let col_w = (w as i32 - 10) / columns as i32;
+    for (k, (glyph, text)) in entries.iter().enumerate() {
+        let x = 10 + (k % columns) as i32 * col_w;
+        let y = 8 + (k / columns) as i32 * LEGEND_ROW + LEGEND_ROW / 2;
+        match *glyph {
+            Glyph::Line(color, None) => area.draw(&PathElement::new(
+                vec![(x, y), (x + 26, y)],
+                color.stroke_width(2),
+            ))?,
+            Glyph::Line(color, Some((on, off))) => {
+                let mut at = x;
+                while at < x + 26 {
+                    let end = (at + on as i32).min(x + 26);
+                    area.draw(&PathElement::new(
+                        vec![(at, y), (end, y)],
+                        color.stroke_width(2),
+                    ))?;
+                    at = end + off as i32;
+                }
+            }
+            Glyph::Dot(color) => area.draw(&Circle::new((x + 13, y), 4, color.filled()))?,
+            Glyph::Triangle(color) => {
+                area.draw(&TriangleMarker::new((x + 13, y), 6, color.filled()))?
+            }
+            Glyph::Diamond(color) => area.draw(&Polygon::new(
+                vec![(x + 13, y - 6), (x + 19, y), (x + 13, y + 6), (x + 7, y)],
+                color.filled(),
+            ))?,
+        }
+        area.draw(&Text::new(
+            text.clone(),
+            (x + 34, y - 7),
+            (FONT, 13).into_font().color(&BLACK),
+        ))?;
+    }
     Ok(())
 }
 
