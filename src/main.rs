@@ -374,6 +374,9 @@ struct SynthArgs {
     /// Share of the skin and background tone that belongs to the identity (0..=1).
     #[arg(long, default_value_t = 1.0)]
     identity_tone: f64,
+    /// How far expressions reshape the identifying face geometry.
+    #[arg(long, default_value_t = 0.0)]
+    expression_warp: f64,
 }
 
 fn sweep_submit(args: &RunArgs, sweep: &Sweep) -> Result<ExitCode> {
@@ -624,6 +627,7 @@ fn data_synth(a: SynthArgs) -> Result<ExitCode> {
         expression_strength: a.expression_strength,
         resting_face: a.resting_face,
         identity_tone: a.identity_tone,
+        expression_warp: a.expression_warp,
         ..SynthConfig::default()
     };
     let n = synth::export(&cfg, &a.out)?;

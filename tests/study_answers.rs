@@ -82,7 +82,7 @@ fn seeds_pool_across_folders_of_one_experiment_and_nothing_else() {
     let tmp = tempfile::tempdir().unwrap();
     let a = write(tmp.path(), "a.yaml", &yaml("p", "[1, 2]", 2));
     sweep_ok(tmp.path(), &a, "a", 2);
-    // Same experiment, other seeds, through an override as make fig2-disjoint does.
+    // Same experiment, other seeds, through an override.
     let o = run(
         tmp.path(),
         &[

@@ -152,6 +152,7 @@ pub fn validate(exp: &Experiment, text: &str, file: &str) -> Result<()> {
                     (s.jitter, "jitter"),
                     (s.noise, "noise"),
                     (s.resting_face, "resting_face"),
+                    (s.expression_warp, "expression_warp"),
                 ] {
                     c.ensure(
                         v.is_finite() && v >= 0.0,

@@ -75,6 +75,12 @@ pub struct SynthConfig {
     /// rest is drawn per picture, so that tone stops telling identities apart).
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub identity_tone: f64,
+    /// How far an expression reshapes the face geometry that identifies a person (face width
+    /// and length, eye spacing and height, nose length, mouth height), in units of the spread
+    /// between identities at `identity_separation` 1 (0 = expressions move only mouth, brows and
+    /// eyelids).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub expression_warp: f64,
 }
 
 // The knobs that came after the first release are left out of the resolved config at their
@@ -124,6 +130,7 @@ impl Default for SynthConfig {
             noise: 0.03,
             resting_face: 0.0,
             identity_tone: 1.0,
+            expression_warp: 0.0,
         }
     }
 }
@@ -217,6 +224,36 @@ impl Movement {
 }
 
 impl Identity {
+    /// This face as expression `expression` at `intensity` reshapes it with `warp`: each
+    /// expression moves some identifying features by a fixed fraction of the features' spread
+    /// between identities (the ranges of [`Identity::draw`]).
+    fn warped(&self, expression: usize, intensity: f64, warp: f64) -> Self {
+        if warp == 0.0 {
+            return self.clone();
+        }
+        // (face width, face length, eye spacing, eye height, nose length, mouth height), each in
+        // units of its range between identities.
+        let shift: [f64; 6] = match expression {
+            0 => [0.0; 6],
+            1 => [0.5, -0.5, -0.5, 0.5, -0.5, -0.5], // anger
+            2 => [-0.5, -0.5, 0.0, 0.5, -1.0, -0.5], // disgust
+            3 => [-0.5, 0.5, 0.5, -0.5, 0.5, 0.5],   // fear
+            4 => [1.0, -0.5, 0.5, 0.5, 0.0, -0.5],   // happy
+            5 => [-0.5, 0.5, -0.5, 0.0, 0.5, 0.5],   // sadness
+            _ => [-0.5, 1.0, 0.0, -1.0, 0.5, 1.0],   // surprise
+        };
+        let s = |k: usize, lo: f64, hi: f64| warp * intensity * shift[k] * (hi - lo);
+        Identity {
+            face_a: self.face_a + s(0, 0.28, 0.40),
+            face_b: self.face_b + s(1, 0.38, 0.47),
+            eye_dx: self.eye_dx + s(2, 0.10, 0.17),
+            eye_y: self.eye_y + s(3, -0.10, -0.02),
+            nose_len: self.nose_len + s(4, 0.06, 0.14),
+            mouth_y: self.mouth_y + s(5, 0.15, 0.24),
+            ..self.clone()
+        }
+    }
+
     fn draw(rng: &mut Rng, separation: f64) -> Self {
         // Each trait is drawn around its midpoint; separation scales the spread.
         let mut t = |lo: f64, hi: f64| {
@@ -376,7 +413,7 @@ pub fn generate(name: &str, config: &SynthConfig) -> FaceSet {
                 let picture = Identity {
                     skin: t * id.skin + (1.0 - t) * tone.range(0.45, 0.85),
                     background: t * id.background + (1.0 - t) * tone.range(0.05, 0.30),
-                    ..id.clone()
+                    ..id.warped(expression, intensity, config.expression_warp)
                 };
                 let pixels = render(&picture, mv, &shot, size, &mut rng, config.noise);
                 set.pixels.extend_from_slice(&pixels);

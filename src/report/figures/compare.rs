@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{legend, DrawResult, EX, FONT, FV};
+use super::{draw_legend, DrawResult, Glyph, EX, FONT, FV};
 use crate::report::compare::{CompareOptions, CompareRow, Verdict};
 use crate::report::stats::Summary;
 
@@ -31,7 +31,11 @@ where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE)?;
-    for (panel, dataset) in root.split_evenly((datasets.len(), 1)).iter().zip(datasets) {
+    for (cell, dataset) in root.split_evenly((datasets.len(), 1)).iter().zip(datasets) {
+        // The legend in a column of its own, beside the data.
+        let (w, _) = cell.dim_in_pixel();
+        let (panel, side) = cell.split_horizontally(w as i32 - 70);
+        let panel = &panel;
         let mine: Vec<_> = rows.iter().filter(|r| &r.dataset == dataset).collect();
         let n = mine.len().max(1) as f64;
         let low = |s: &Summary| s.ci.map_or(s.mean, |c| c.0);
@@ -92,17 +96,18 @@ where
                     ErrorBar::new_horizontal(at(k), lo, *m, hi, color.stroke_width(1), 6)
                 })
             }))?;
-            chart
-                .draw_series(
-                    values
-                        .iter()
-                        .enumerate()
-                        .map(|(k, (m, _))| Circle::new((*m, at(k)), 4, color.filled())),
-                )?
-                .label(task)
-                .legend(move |(x, y)| Circle::new((x + 12, y), 4, color.filled()));
+            chart.draw_series(
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(k, (m, _))| Circle::new((*m, at(k)), 4, color.filled())),
+            )?;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+        draw_legend(
+            &side,
+            &[(Glyph::Dot(FV), "FV".into()), (Glyph::Dot(EX), "EX".into())],
+            1,
+        )?;
     }
     Ok(())
 }

@@ -12,7 +12,6 @@ pub mod weights;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 
@@ -159,24 +158,6 @@ pub fn plot_all(logs: &SweepLogs, out: &Path, compare: &CompareOptions) -> Resul
         draw_compare(&datasets, &rows, compare)
     ));
     Ok(written)
-}
-
-/// The legend of `chart`'s labelled series, boxed, at `position`.
-pub(super) fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
-    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
-    position: SeriesLabelPosition,
-) -> DrawResult
-where
-    DB::ErrorType: 'static,
-{
-    chart
-        .configure_series_labels()
-        .position(position)
-        .background_style(WHITE.mix(0.9))
-        .border_style(RGBColor(180, 180, 180))
-        .label_font((FONT, 13))
-        .draw()?;
-    Ok(())
 }
 
 /// What a legend entry shows beside its text.
