@@ -71,19 +71,10 @@ enum Command {
 #[derive(Subcommand)]
 enum ReportCmd {
     /// Figure 2, the Pareto view, weight trajectories, accuracy curves and the comparison (PNG
-    /// and SVG), and the HTML page beside them.
+    /// and SVG), and the self-contained HTML page beside them (`report html` is the same
+    /// command).
+    #[command(alias = "html")]
     Plot {
-        #[command(flatten)]
-        input: ReportInput,
-        /// Output folder [default: reports/<sweep name>].
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[command(flatten)]
-        compare: CompareArgs,
-    },
-    /// The figures and one self-contained HTML page (report.html) with the figures, the
-    /// comparison, every job's state and the experiment.
-    Html {
         #[command(flatten)]
         input: ReportInput,
         /// Output folder [default: reports/<sweep name>].
@@ -681,11 +672,6 @@ fn load_logs(input: &ReportInput) -> Result<Vec<(String, SweepLogs)>> {
 fn report(cmd: ReportCmd) -> Result<ExitCode> {
     match cmd {
         ReportCmd::Plot {
-            input,
-            out,
-            compare,
-        }
-        | ReportCmd::Html {
             input,
             out,
             compare,

@@ -221,6 +221,22 @@ fn killed_at_random_moments_the_sweep_loses_and_redoes_nothing() {
     // Steps trained over all attempts, against the sweep's own: what the kills cost.
     let needed = total * 6 * per_epoch;
     let recomputed = trained.saturating_sub(needed);
+    // The setup took effect: kills hit a running sweep, files were there to check, and every
+    // step was trained at least once (the trace saw it).
+    assert!(killed_running > 0, "no kill hit a running sweep");
+    assert!(
+        parquet_checked > 0,
+        "no parquet file was checked after a kill"
+    );
+    assert!(
+        trained >= needed,
+        "the trace shows {trained} steps trained, fewer than the sweep's {needed}"
+    );
+    // Each kill costs each of the two running jobs at most the epoch in progress.
+    assert!(
+        recomputed <= killed_running * 2 * per_epoch,
+        "{recomputed} steps trained twice after {killed_running} kills of 2 jobs with {per_epoch}-step epochs"
+    );
     println!(
         "chaos: {kills} kills ({killed_running} while running), {total} jobs done exactly once \
          ({} finished before the last resume, none rewritten), {parquet_checked} parquet reads after kills all \

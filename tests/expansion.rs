@@ -35,8 +35,11 @@ fn grid_gives_eleven_exact_points_and_seeds_multiply() {
         .collect();
     let expected: Vec<f64> = (0..=10).map(|k| k as f64 / 10.0).collect();
     assert_eq!(w1, expected);
-    for j in &jobs {
-        assert!(!j.run_id.contains("0000000"), "{}", j.run_id);
+    // Each run id names the exact decimal: `w0.3`, never `w0.30000000000000004`.
+    for (j, w) in jobs.iter().zip(&expected) {
+        let name = format!("synth-static-w{}-s1-", weightlab::strategy::format_w1(*w));
+        assert!(j.run_id.starts_with(&name), "{} for w1 = {w}", j.run_id);
+        assert_eq!(j.run_id.len(), name.len() + 8, "{}", j.run_id);
     }
     assert!(
         jobs[3].run_id.starts_with("synth-static-w0.3-s1-"),

@@ -79,7 +79,11 @@ fn the_html_report_renders_in_a_real_browser() {
     for needle in ["<img", "<link", "src=\"http", "src='http", "@import"] {
         assert!(!html.contains(needle), "the page loads something: {needle}");
     }
-    assert_eq!(html.matches("<svg").count(), 4, "four inline figures");
+    assert_eq!(
+        html.matches("<svg").count(),
+        5,
+        "five inline figures (fig2, pareto, compare, weights, curves)"
+    );
     assert!(
         html.contains("name: page"),
         "the experiment YAML is missing"

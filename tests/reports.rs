@@ -18,11 +18,16 @@ fn sweep(tmp: &Path) -> std::path::PathBuf {
     tmp.join("r")
 }
 
-#[test]
-fn plot_compare_and_diff() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = sweep(tmp.path());
+/// A copy of `dir` at `tmp/copy`, for the tests that compare two folders.
+fn copied(tmp: &Path, dir: &Path) {
+    copy_dir(dir, &tmp.join("copy"));
+}
 
+#[test]
+/// The figures: PNG decodable, of their size, not blank; SVG with its labels.
+fn every_figure_is_drawn_readable_and_labelled() {
+    let tmp = tempfile::tempdir().unwrap();
+    sweep(tmp.path());
     // plot: every figure as PNG (decodable, right size, not blank) and SVG (with labels).
     let o = run(tmp.path(), &["report", "plot", "r", "--out", "figs"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -80,7 +85,13 @@ fn plot_compare_and_diff() {
     assert_eq!(bad_metric.status.code(), Some(2));
     let nowhere = run(tmp.path(), &["report", "plot", "nowhere"]);
     assert_eq!(nowhere.status.code(), Some(2));
+}
 
+#[test]
+/// compare: every number recomputed with polars from the parquet files.
+fn compare_agrees_with_a_direct_polars_computation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = sweep(tmp.path());
     // compare: recompute every number with polars from the parquet files.
     let o = run(tmp.path(), &["report", "compare", "r", "--format", "csv"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -232,7 +243,13 @@ fn plot_compare_and_diff() {
         md.starts_with("| dataset | strategy |") && md.contains("| l3 |"),
         "{md}"
     );
+}
 
+#[test]
+/// --baseline picks the reference; an unknown label exits 2 naming the flag.
+fn another_baseline_by_label_and_an_unknown_one_is_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    sweep(tmp.path());
     // Another baseline, by label; an unknown one is an input error naming the flag.
     let o = run(
         tmp.path(),
@@ -262,10 +279,14 @@ fn plot_compare_and_diff() {
         err.contains("--baseline") && err.contains("static w1=0.5"),
         "{err}"
     );
+}
 
-    // diff: a copy is identical; one value moved by 1e-3 is caught, by run and column.
-    copy_dir(&dir, &tmp.path().join("copy"));
-
+#[test]
+/// Several folders side by side, a column saying which.
+fn several_folders_go_in_one_table_with_a_folder_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = sweep(tmp.path());
+    copied(tmp.path(), &dir);
     // Several folders in one table, a column saying which.
     let o = run(
         tmp.path(),
@@ -292,6 +313,14 @@ fn plot_compare_and_diff() {
         md.starts_with("| folder | dataset |") && md.contains("| copy | synth |"),
         "{md}"
     );
+}
+
+#[test]
+/// diff: a copy is identical; one value moved by 1e-3 is caught, by run and column.
+fn diff_catches_a_moved_value_by_run_and_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = sweep(tmp.path());
+    copied(tmp.path(), &dir);
     let same = run(tmp.path(), &["report", "diff", "r", "copy"]);
     assert_eq!(
         same.status.code(),

@@ -129,6 +129,12 @@ fn gradnorm_weights_sum_to_two_and_move() {
 fn equal_trains_exactly_as_static_one_half() {
     let (eq, eq_steps) = logs("synth-equal-");
     let (st, st_steps) = logs("synth-static-w0.5-");
+    assert!(!eq.is_empty());
+    assert_eq!(
+        eq.len(),
+        st.len(),
+        "equal and static 0.5 logged different epochs"
+    );
     for (a, b) in eq.iter().zip(&st) {
         assert_eq!(
             (a.loss_fv, a.loss_ex, a.fv_acc, a.ex_acc, a.w_fv),

@@ -208,6 +208,8 @@ pub struct CompareRow {
     /// A static point that dominates this one: better on one task after the paired test and
     /// Holm's correction over the static points, and not worse on the other (unadjusted).
     pub dominated_by: Option<String>,
+    /// Whether any static point could be tested against this one (two paired seeds or more).
+    pub dominance_tested: bool,
     /// A tie on Δp that hides per-task effects of opposite sign, both significant after Holm.
     pub opposite_effects: bool,
 }
@@ -416,6 +418,7 @@ fn row(
         ex_delta: task(1),
         power: None,
         dominated_by: None,
+        dominance_tested: false,
         opposite_effects: false,
     }
 }
@@ -500,6 +503,7 @@ fn dominance(rows: &mut [CompareRow], mine: &[&Point<'_>], opts: &CompareOptions
                 }
             }
         }
+        r.dominance_tested = !tests.is_empty();
         let adjusted = holm(&tests.iter().map(|t| t.2.p).collect::<Vec<_>>());
         let worse = |label: &str, k: usize| {
             tests.iter().any(|(l, kk, t)| {
@@ -655,6 +659,16 @@ fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or(String::new(), |x| format!("{x:.digits$}"))
 }
 
+/// The dominance outcome as a table reads it: the dominating static point, or `not dominated`
+/// (empty for a point with no other static point to compare with).
+pub fn dominance_text(r: &CompareRow) -> String {
+    match (&r.dominated_by, r.dominance_tested) {
+        (Some(s), _) => s.clone(),
+        (None, true) => "not dominated".to_string(),
+        (None, false) => String::new(),
+    }
+}
+
 /// The verdict as a table reads it: a tie says what it means, an untested row why.
 pub fn verdict_text(r: &CompareRow) -> String {
     match r.verdict {
@@ -724,7 +738,7 @@ pub fn to_markdown(rows: &[CompareRow], opts: &CompareOptions) -> String {
             verdict_text(r),
             task_cell(&r.fv_delta),
             task_cell(&r.ex_delta),
-            r.dominated_by.as_deref().unwrap_or(""),
+            dominance_text(r),
             opt(r.power.map(|p| p.sd), 2),
             r.best_epoch,
             opt(r.selected_epoch, 1),
@@ -1130,6 +1144,7 @@ mod tests {
             Some("static w1=0.6")
         );
         assert_eq!(row("static w1=0.6").dominated_by, None);
+        assert_eq!(dominance_text(row("static w1=0.6")), "not dominated");
         assert_eq!(row("static w1=0.3").dominated_by, None);
     }
 

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::compare::{
-    detectability, verdict_text, warnings, CompareOptions, CompareRow, TaskEffect,
+    detectability, dominance_text, verdict_text, warnings, CompareOptions, CompareRow, TaskEffect,
 };
 use super::stats::Summary;
 use crate::atomic::atomic_write;
@@ -198,7 +198,7 @@ pub fn page(
         ));
         h.push_str(&task(&r.fv_delta));
         h.push_str(&task(&r.ex_delta));
-        h.push_str(&cell(r.dominated_by.as_deref().unwrap_or(""), None));
+        h.push_str(&cell(&dominance_text(r), None));
         let sd = r.power.map(|p| p.sd).filter(|s| s.is_finite());
         h.push_str(&cell(&sd.map_or(String::new(), |s| format!("{s:.2}")), sd));
         let mde = r.power.and_then(|p| p.mde_holm);
