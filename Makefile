@@ -48,7 +48,7 @@ smoke: build
 SKIPPED := $(CARGO_TARGET_DIR)/tmp/weightlab-skipped.txt
 test:
 	rm -f $(SKIPPED)
-	$(CARGO) test --release
+	$(CARGO) test --release --workspace
 	@if [ -s $(SKIPPED) ]; then echo "skipped: $$(wc -l < $(SKIPPED)) check(s) this machine cannot run:"; cat $(SKIPPED); else echo "skipped: none"; fi
 
 ## Kill a sweep 20 times at random moments, resume each time, check nothing was lost or redone.
@@ -71,7 +71,7 @@ wgpu-check:
 
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 
 ## weightlab's training step and forward pass against a PyTorch mirror in three variants
 ## (bench/peer/, installed into a venv from PyPI; 10 rounds at 1 and 2 threads), GFLOP/s and the

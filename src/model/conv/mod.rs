@@ -9,8 +9,9 @@
 //! is folded back onto the input. Without autodiff a block's convolution, ReLU and max pooling
 //! are one operation ([`forward_relu_pool`]), so its full-size output never leaves the cache.
 
-mod kernels;
 mod ops;
+
+use weightlab_kernels::conv as kernels;
 
 use burn::backend::Dispatch;
 use burn::nn::conv::Conv2d;

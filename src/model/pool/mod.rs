@@ -5,16 +5,15 @@
 //! through it one scalar at a time; in the `small` trunk's training step that was a quarter of
 //! the time once the convolutions were fast.
 
-mod kernels;
 mod ops;
+
+use weightlab_kernels::pool as kernels;
 
 use burn::backend::Dispatch;
 use burn::nn::pool::MaxPool2d;
 use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 
-#[cfg(test)]
-pub(crate) use kernels::forward as forward_kernel;
 pub use kernels::{plane_max, Window};
 pub use ops::WindowMaxPool;
 
