@@ -46,9 +46,13 @@ smoke: build
 ## Every test (unit, integration, end to end), release profile. Tests whose precondition this
 ## machine lacks (mounting a tmpfs needs root) say so and are counted at the end.
 SKIPPED := $(CARGO_TARGET_DIR)/tmp/weightlab-skipped.txt
+# The tests that train (and the kernels' own, through --lib): what the plain paths must pass.
+PORTABLE_TESTS := --test fast_kernels --test gradient_routing --test golden --test job_logs --test checkpoints
 test:
 	rm -f $(SKIPPED)
 	$(CARGO) test --release --workspace
+	@echo "== the kernel and training tests again on the plain paths alone (--features portable)"
+	$(CARGO) test --release --workspace --features portable --lib $(PORTABLE_TESTS)
 	@if [ -s $(SKIPPED) ]; then echo "skipped: $$(wc -l < $(SKIPPED)) check(s) this machine cannot run:"; cat $(SKIPPED); else echo "skipped: none"; fi
 
 ## Kill a sweep 20 times at random moments, resume each time, check nothing was lost or redone.
@@ -72,6 +76,7 @@ wgpu-check:
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --release --workspace --all-targets --features portable -- -D warnings
 
 ## weightlab's training step and forward pass against a PyTorch mirror in three variants
 ## (bench/peer/, installed into a venv from PyPI; 10 rounds at 1 and 2 threads), GFLOP/s and the

@@ -12,10 +12,9 @@ use weightlab::error::Result;
 use weightlab::report::compare::{self, CompareOptions, Reference};
 use weightlab::report::{diff, Metric, SweepLogs};
 use weightlab::runlog::JobState;
-use weightlab::sweep::sinks::{self, IndexSink, ProgressSink, TracingSink};
+use weightlab::sweep::sinks::{self, TracingSink};
 use weightlab::sweep::slurm::{self, SlurmOptions};
-use weightlab::sweep::{self, EventSink, RunOptions, Sweep};
-use weightlab::train::Checkpoint;
+use weightlab::sweep::{self, RunOptions, StopSignal, Sweep};
 
 /// `print!` that ignores a closed stdout (`weightlab sweep status DIR | head -1`): results are
 /// files, and a reader that stops reading is not an error.
@@ -320,6 +319,7 @@ impl RunArgs {
             device: self.device,
             retry_failed: self.retry_failed,
             fresh: self.fresh,
+            ..RunOptions::default()
         }
     }
 }
@@ -421,11 +421,7 @@ fn print_plan(sweep: &Sweep, workers: usize) -> Result<()> {
         "seed"
     );
     for p in &plan {
-        let state = match p.state {
-            JobState::Pending | JobState::Running => "new",
-            JobState::Done => "done",
-            JobState::Failed => "failed",
-        };
+        let state = p.plan_label();
         let w1 = p
             .job
             .strategy
@@ -456,8 +452,7 @@ fn sweep_run(args: RunArgs) -> Result<ExitCode> {
         return sweep_submit(&args, &sweep);
     }
     let opts = args.options();
-    let threads = sweep.experiment.train.threads;
-    let workers = opts.workers(threads);
+    let workers = opts.workers(sweep.experiment.train.threads);
     if args.dry_run {
         if !args.overrides.is_empty() {
             outln!("overrides: {}", args.overrides.join(" "));
@@ -465,25 +460,9 @@ fn sweep_run(args: RunArgs) -> Result<ExitCode> {
         print_plan(&sweep, workers)?;
         return Ok(ExitCode::SUCCESS);
     }
-    if workers * threads > sweep::cores() {
-        tracing::warn!(
-            jobs = workers,
-            threads,
-            cores = sweep::cores(),
-            "jobs × threads exceeds the cores; jobs will compete for them"
-        );
-    }
-    let mut index = IndexSink::new(&sweep);
-    let mut progress = ProgressSink::new();
-    let mut log = TracingSink;
-    let mut sinks: Vec<&mut dyn EventSink> = vec![&mut index];
-    if sinks::stderr_is_terminal() {
-        sinks.push(&mut progress);
-    } else {
-        sinks.push(&mut log);
-    }
-    install_stop_handlers();
-    let outcome = sweep.run(&opts, &mut sinks)?;
+    install_stop_handlers(&opts.stop);
+    let mut display = sinks::for_stderr();
+    let outcome = sweep.run(&opts, &mut [display.as_mut()])?;
     if let Some(code) = stopped(&this_command()) {
         return Ok(code);
     }
@@ -507,9 +486,9 @@ fn sweep_run(args: RunArgs) -> Result<ExitCode> {
 /// The signal that asked to stop (SIGINT or SIGTERM), 0 while none has.
 static STOP_SIGNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
-/// SIGINT and SIGTERM raise the sweep's stop flag: running jobs finish their step, write a
-/// checkpoint and are left pending. A second SIGINT exits at once.
-fn install_stop_handlers() {
+/// SIGINT and SIGTERM raise `stop`: running jobs finish their step, write a checkpoint and are
+/// left pending. A second SIGINT exits at once.
+fn install_stop_handlers(stop: &StopSignal) {
     use signal_hook::consts::{SIGINT, SIGTERM};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
@@ -519,10 +498,11 @@ fn install_stop_handlers() {
     let _ = signal_hook::flag::register_conditional_shutdown(SIGINT, 130, seen.clone());
     let _ = signal_hook::flag::register(SIGINT, seen.clone());
     for sig in [SIGINT, SIGTERM] {
+        let stop = stop.clone();
         // SAFETY: the handler only stores to atomics, which is async-signal-safe.
         let _ = unsafe {
             signal_hook::low_level::register(sig, move || {
-                sweep::stop_flag().store(true, Ordering::SeqCst);
+                stop.raise();
                 STOP_SIGNAL.store(sig, Ordering::SeqCst);
             })
         };
@@ -583,18 +563,9 @@ fn sweep_status(dir: PathBuf) -> Result<ExitCode> {
             .get(&p.job.index)
             .map(|s| format!("  slurm {s}"))
             .unwrap_or_default();
-        // How far a running or interrupted job got: its last checkpoint.
-        let progress = (p.state != JobState::Done)
-            .then(|| Checkpoint::read_header(&sweep.dir.job(&p.job.run_id).checkpoint()))
-            .flatten()
-            .filter(|h| h.config_hash == p.job.config_hash)
-            .map(|h| match &h.partial {
-                Some(p) => format!(
-                    "  epoch {}/{} + {} steps",
-                    h.epoch, h.epochs_total, p.batches_done
-                ),
-                None => format!("  epoch {}/{}", h.epoch, h.epochs_total),
-            })
+        let progress = p
+            .progress(&sweep.dir)
+            .map(|g| format!("  {g}"))
             .unwrap_or_default();
         outln!(
             "{:>4}  {:<8} {}{progress}{task}{reason}",
@@ -731,9 +702,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Sweep(SweepCmd::Run(args)) => sweep_run(args),
         Command::Sweep(SweepCmd::Job { dir, index, device }) => {
-            let mut log = TracingSink;
-            install_stop_handlers();
-            let ok = sweep::run_single(&dir, index, device, &mut [&mut log])?;
+            let stop = StopSignal::default();
+            install_stop_handlers(&stop);
+            let ok = sweep::run_single(&dir, index, device, &stop, &mut [&mut TracingSink])?;
             if let Some(code) = stopped(&this_command()) {
                 return Ok(code);
             }

@@ -374,3 +374,63 @@ fn overrides_change_the_jobs_and_are_kept_in_the_folder() {
         "colour codes in a non-terminal stderr: {err:?}"
     );
 }
+
+/// The library as a user drives it: `Sweep::run` with only a display sink still keeps the run
+/// index, and a stop signal is a value the caller raises (here from a sink, at the first
+/// finished epoch): the running job stops at a checkpoint and is left pending, no other starts,
+/// and running the sweep again finishes it.
+#[test]
+fn the_library_keeps_the_index_and_stops_on_a_raised_signal() {
+    use weightlab::runlog::JobState;
+    use weightlab::sweep::sinks::TracingSink;
+    use weightlab::sweep::{EventSink, RunOptions, StopSignal, Sweep, SweepEvent};
+
+    struct StopAtFirstEpoch(StopSignal, usize);
+    impl EventSink for StopAtFirstEpoch {
+        fn event(&mut self, event: &SweepEvent) {
+            if let SweepEvent::EpochFinished { .. } = event {
+                self.1 += 1;
+                self.0.raise();
+            }
+        }
+    }
+
+    let tmp = tempfile::tempdir().unwrap();
+    let yaml = tiny_yaml("lib", "  - static: { w1: [0.2, 0.5, 0.8] }", "")
+        .replace("epochs: 2", "epochs: 3");
+    let exp = write(tmp.path(), "lib.yaml", &yaml);
+    let sweep = Sweep::from_experiment(&exp, Some(tmp.path().join("lib"))).unwrap();
+    let stop = StopSignal::default();
+    let opts = RunOptions {
+        jobs: Some(1),
+        stop: stop.clone(),
+        ..RunOptions::default()
+    };
+    let mut stopper = StopAtFirstEpoch(stop.clone(), 0);
+    let outcome = sweep.run(&opts, &mut [&mut stopper]).unwrap();
+    assert!(stop.raised() && stopper.1 >= 1);
+    assert_eq!((outcome.done, outcome.interrupted), (0, 1), "{outcome:?}");
+    let plan = sweep.plan().unwrap();
+    assert!(
+        plan.iter().all(|p| p.state == JobState::Pending),
+        "{plan:?}"
+    );
+    let stopped = plan
+        .iter()
+        .find_map(|p| p.progress(&sweep.dir))
+        .expect("the stopped job's checkpoint");
+    assert_eq!(stopped.epochs_total, 3);
+    // The index was written without an index sink from the caller.
+    let index = read_frame(&tmp.path().join("lib/runs.parquet")).unwrap();
+    assert_eq!(index.height(), 3);
+    // A fresh signal: the sweep finishes, resuming the stopped job.
+    let opts = RunOptions {
+        jobs: Some(1),
+        ..RunOptions::default()
+    };
+    let outcome = sweep.run(&opts, &mut [&mut TracingSink]).unwrap();
+    assert_eq!(outcome.done, 3);
+    let index = read_frame(&tmp.path().join("lib/runs.parquet")).unwrap();
+    let status = index.column("status").unwrap().str().unwrap();
+    assert!(status.iter().all(|s| s == Some("done")));
+}

@@ -54,6 +54,12 @@ pub struct Job {
 }
 
 impl Job {
+    /// Whether a file that records `config_hash` (a status, a checkpoint) belongs to this job:
+    /// a run folder can hold the files of an earlier config under the same run id prefix.
+    pub fn owns(&self, config_hash: &str) -> bool {
+        self.config_hash == config_hash
+    }
+
     /// The resolved config, as saved in `run.yaml`.
     pub fn resolved(&self) -> ResolvedJob {
         ResolvedJob {
@@ -67,15 +73,31 @@ impl Job {
     }
 }
 
-/// Hash of what determines the results. `train.threads` and `train.checkpoint_every` are left
-/// out: they change speed and what survives a kill, and a sweep resumed with another setting
-/// should not redo finished jobs.
+impl ResolvedJob {
+    /// The config with what does not change results set to fixed values: `train.threads` and
+    /// `train.checkpoint_every` change speed and what survives a kill, and a sweep resumed with
+    /// another setting should not redo finished jobs.
+    fn canonical(&self) -> Self {
+        let mut canonical = self.clone();
+        canonical.train.threads = 0;
+        canonical.train.checkpoint_every = 1;
+        canonical
+    }
+
+    /// The key of the job's strategy point: its canonical config without the seed, the same
+    /// for every seed of one point (reports group jobs by it).
+    pub fn point_key(&self) -> String {
+        let mut key = self.canonical();
+        key.seed = 0;
+        serde_json::to_string(&key).unwrap_or_default()
+    }
+}
+
+/// Hash of what determines the results (see [`ResolvedJob::point_key`] for what is left out).
 /// A config that cannot be serialised (a path that is not UTF-8) is an error rather than a hash
 /// of nothing, which every such job would share.
 pub fn config_hash(job: &ResolvedJob) -> Result<String> {
-    let mut canonical = job.clone();
-    canonical.train.threads = 0;
-    canonical.train.checkpoint_every = 1;
+    let canonical = job.canonical();
     let json = serde_json::to_vec(&canonical).map_err(|e| {
         Error::input(
             format!("datasets: {}", job.dataset.name),

@@ -153,17 +153,9 @@ impl SweepLogs {
                 .as_ref()
                 .map(|r| r.job.strategy.detail())
                 .unwrap_or_default();
-            let point_key = record
-                .map(|r| {
-                    let mut key = r.job;
-                    key.seed = 0;
-                    key.train.threads = 0;
-                    key.train.checkpoint_every = 1;
-                    serde_json::to_string(&key).unwrap_or_default()
-                })
-                .unwrap_or_else(|| {
-                    format!("{}/{}/{:?}", first.dataset, first.strategy, first.static_w1)
-                });
+            let point_key = record.map(|r| r.job.point_key()).unwrap_or_else(|| {
+                format!("{}/{}/{:?}", first.dataset, first.strategy, first.static_w1)
+            });
             jobs.push(JobLogs {
                 run_id: jd.run_id(),
                 dataset: first.dataset.clone(),

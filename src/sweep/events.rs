@@ -1,6 +1,7 @@
 //! [`SweepEvent`]: what a sweep reports while it runs, and the [`EventSink`] trait of the
 //! things that render or record it (progress bars, tracing lines, the run index).
 
+use crate::config::Adapter;
 use crate::runlog::JobState;
 use crate::train::{EpochMetrics, StepMetrics};
 
@@ -73,6 +74,8 @@ pub enum SweepEvent {
     },
     /// Every job has been attempted.
     Finished(SweepOutcome),
+    /// The GPU adapter the sweep runs on (wgpu only), as the driver reports it.
+    Adapter(Adapter),
 }
 
 /// A consumer of sweep events.

@@ -50,7 +50,7 @@ pub fn usable_checkpoint(jd: &JobDir, job: &Job) -> Option<Checkpoint> {
         }
     };
     match Checkpoint::from_bytes(&bytes) {
-        Ok(ck) if ck.header.config_hash == job.config_hash => Some(ck),
+        Ok(ck) if job.owns(&ck.header.config_hash) => Some(ck),
         Ok(_) => {
             tracing::warn!(run_id = %job.run_id, "checkpoint of another config; the job restarts");
             None
@@ -62,12 +62,44 @@ pub fn usable_checkpoint(jd: &JobDir, job: &Job) -> Option<Checkpoint> {
     }
 }
 
+/// How far an unfinished job got: the epochs (and steps after a stop signal) of its last
+/// checkpoint, when that checkpoint is its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Epochs done.
+    pub epoch: usize,
+    /// Epochs in all.
+    pub epochs_total: usize,
+    /// Steps done into the next epoch (a checkpoint taken on a stop signal).
+    pub steps: Option<usize>,
+}
+
+impl std::fmt::Display for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "epoch {}/{}", self.epoch, self.epochs_total)?;
+        if let Some(steps) = self.steps {
+            write!(f, " + {steps} steps")?;
+        }
+        Ok(())
+    }
+}
+
+/// The [`Progress`] of `job` from its checkpoint header (the header alone is read).
+pub fn progress(jd: &JobDir, job: &Job) -> Option<Progress> {
+    let h = Checkpoint::read_header(&jd.checkpoint())?;
+    job.owns(&h.config_hash).then(|| Progress {
+        epoch: h.epoch,
+        epochs_total: h.epochs_total,
+        steps: h.partial.map(|p| p.batches_done),
+    })
+}
+
 /// Where and how a job runs.
 #[derive(Debug, Clone, Copy)]
 pub struct JobEnv<'a> {
     /// The compute device.
     pub device: &'a Device,
-    /// The sweep's stop flag.
+    /// The sweep's stop request.
     pub stop: Option<&'a AtomicBool>,
     /// Read step values back once per epoch instead of every step (for a GPU; see
     /// [`TrainControl::deferred_read_back`]).
@@ -75,12 +107,12 @@ pub struct JobEnv<'a> {
 }
 
 impl<'a> JobEnv<'a> {
-    /// The environment of a job on `device` of kind `backend`, stopped by the sweep's flag:
-    /// read-backs are deferred on a GPU, where each one is a synchronisation.
-    pub fn of(device: &'a Device, backend: BackendKind) -> Self {
+    /// The environment of a job on `device` of kind `backend`, stopped by `stop`: read-backs
+    /// are deferred on a GPU, where each one is a synchronisation.
+    pub fn of(device: &'a Device, backend: BackendKind, stop: &'a super::StopSignal) -> Self {
         Self {
             device,
-            stop: Some(super::stop_flag()),
+            stop: Some(stop.flag()),
             deferred_read_back: backend == BackendKind::Wgpu,
         }
     }

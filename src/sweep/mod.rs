@@ -21,7 +21,7 @@ use crate::data::{FaceSet, Split};
 use crate::error::{Error, Result};
 use crate::runlog::{JobState, RunDir};
 pub use events::{EventSink, SweepEvent, SweepOutcome};
-pub use job::{run_job, JobEnv};
+pub use job::{progress, run_job, JobEnv, Progress};
 pub use lock::SweepLock;
 
 /// How `sweep run` runs a sweep, whatever the executor.
@@ -35,6 +35,39 @@ pub struct RunOptions {
     pub retry_failed: bool,
     /// Start the folder over.
     pub fresh: bool,
+    /// Raised to stop: running jobs finish their step, write a checkpoint and are left
+    /// pending; no new job starts.
+    pub stop: StopSignal,
+}
+
+/// A stop request, shared between whoever raises it (a signal handler, a test) and the jobs
+/// that watch it.
+#[derive(Debug, Clone, Default)]
+pub struct StopSignal(Arc<AtomicBool>);
+
+impl StopSignal {
+    /// Ask to stop.
+    pub fn raise(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a stop was asked for.
+    pub fn raised(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// The flag itself, for a signal handler (storing to an atomic is async-signal-safe) and
+    /// for the training loop.
+    pub fn flag(&self) -> &AtomicBool {
+        &self.0
+    }
+}
+
+/// Two signals are equal when they are the same signal.
+impl PartialEq for StopSignal {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl RunOptions {
@@ -68,6 +101,24 @@ pub struct Prepared {
     pub data: HashMap<String, Arc<(FaceSet, Split)>>,
 }
 
+impl PlannedJob {
+    /// How `--dry-run` names the job's state: `new` for a job that will train (pending, or
+    /// left running by a killed sweep), else its state.
+    pub fn plan_label(&self) -> &'static str {
+        match self.state {
+            JobState::Pending | JobState::Running => "new",
+            state => state.as_str(),
+        }
+    }
+
+    /// How far the job got, when it is not done (see [`Progress`]).
+    pub fn progress(&self, dir: &RunDir) -> Option<Progress> {
+        (self.state != JobState::Done)
+            .then(|| progress(&dir.job(&self.job.run_id), &self.job))
+            .flatten()
+    }
+}
+
 /// A job with what is on disk for it.
 #[derive(Debug, Clone)]
 pub struct PlannedJob {
@@ -92,19 +143,6 @@ pub struct Sweep {
     pub dir: RunDir,
     /// The jobs.
     pub jobs: Vec<Job>,
-}
-
-static STOP: AtomicBool = AtomicBool::new(false);
-
-/// The flag a stop signal raises (`sweep run`, `sweep job`): running jobs finish their step,
-/// write a checkpoint and are left pending; no new job starts.
-pub fn stop_flag() -> &'static AtomicBool {
-    &STOP
-}
-
-/// Whether a stop was requested.
-pub fn stop_requested() -> bool {
-    STOP.load(Ordering::SeqCst)
 }
 
 /// Number of cores, as the default for `--jobs`.
@@ -156,7 +194,7 @@ impl Sweep {
             .map(|job| {
                 let status = self.dir.job(&job.run_id).read_status()?;
                 Ok(match status {
-                    Some(s) if s.config_hash == job.config_hash => PlannedJob {
+                    Some(s) if job.owns(&s.config_hash) => PlannedJob {
                         job: job.clone(),
                         state: s.state,
                         reason: s.reason,
@@ -255,10 +293,20 @@ impl Sweep {
     }
 
     /// Run every job that `opts` selects, [`RunOptions::workers`] at a time on its device (the
-    /// experiment's unless `opts.device`), in YAML order.
+    /// experiment's unless `opts.device`), in YAML order. `sinks` render the events; the run
+    /// index (`runs.parquet`) and, on a GPU, the kernel-compilation note are kept here.
     pub fn run(&self, opts: &RunOptions, sinks: &mut [&mut dyn EventSink]) -> Result<SweepOutcome> {
         let started = Instant::now();
-        let workers = opts.workers(self.experiment.train.threads);
+        let threads = self.experiment.train.threads;
+        let workers = opts.workers(threads);
+        if workers * threads > cores() {
+            tracing::warn!(
+                jobs = workers,
+                threads,
+                cores = cores(),
+                "jobs × threads exceeds the cores; jobs will compete for them"
+            );
+        }
         let backend = opts.device.unwrap_or(self.experiment.device);
         let (device, adapter) = backend.open()?;
         let Prepared {
@@ -267,18 +315,24 @@ impl Sweep {
             skipped,
             data,
         } = self.prepare(opts, &|_| false)?;
-        if let Some(a) = &adapter {
-            tracing::info!(adapter = %a.name, driver = %a.driver, api = %a.api, kind = %a.device_type, "GPU adapter");
-            let json =
-                serde_json::to_vec_pretty(a).map_err(|e| Error::log(&self.dir.adapter(), e))?;
-            atomic_write(&self.dir.adapter(), &json)?;
-        }
-
+        let mut index = sinks::IndexSink::new(self);
+        let mut warmup = sinks::GpuWarmupSink::default();
         let emit_all = |sinks: &mut [&mut dyn EventSink], e: SweepEvent| {
+            index.event(&e);
+            if backend == BackendKind::Wgpu {
+                warmup.event(&e);
+            }
             for s in sinks.iter_mut() {
                 s.event(&e);
             }
         };
+        let mut emit_all = emit_all;
+        if let Some(a) = &adapter {
+            let json =
+                serde_json::to_vec_pretty(a).map_err(|e| Error::log(&self.dir.adapter(), e))?;
+            atomic_write(&self.dir.adapter(), &json)?;
+            emit_all(sinks, SweepEvent::Adapter(a.clone()));
+        }
         emit_all(
             sinks,
             SweepEvent::Started {
@@ -306,34 +360,35 @@ impl Sweep {
         let next = AtomicUsize::new(0);
         let interrupted = AtomicUsize::new(0);
         let (dir, data, device, run_jobs, next) = (&self.dir, &data, &device, &run_jobs, &next);
+        let stop = &opts.stop;
         let interrupted_count = &interrupted;
         std::thread::scope(|scope| {
             for _ in 0..workers.max(1).min(run_jobs.len().max(1)) {
                 let tx = tx.clone();
                 scope.spawn(move || loop {
                     // After a stop signal no new job starts; the running ones checkpoint.
-                    if stop_requested() {
+                    if stop.raised() {
                         break;
                     }
                     let k = next.fetch_add(1, Ordering::SeqCst);
                     let Some(job) = run_jobs.get(k) else { break };
                     let set = data[&job.dataset.name].clone();
-                    run_job(dir, job, &set, JobEnv::of(device, backend), &mut |e| {
-                        if matches!(e, SweepEvent::JobInterrupted { .. }) {
-                            interrupted_count.fetch_add(1, Ordering::SeqCst);
-                        }
-                        let _ = tx.send(e);
-                    });
+                    run_job(
+                        dir,
+                        job,
+                        &set,
+                        JobEnv::of(device, backend, stop),
+                        &mut |e| {
+                            if matches!(e, SweepEvent::JobInterrupted { .. }) {
+                                interrupted_count.fetch_add(1, Ordering::SeqCst);
+                            }
+                            let _ = tx.send(e);
+                        },
+                    );
                 });
             }
             drop(tx);
-            let mut warmup = (backend == BackendKind::Wgpu).then(KernelWarmup::default);
             for event in rx {
-                if let Some(w) = warmup.as_mut() {
-                    if w.observe(&event) {
-                        warmup = None;
-                    }
-                }
                 emit_all(sinks, event);
             }
         });
@@ -392,53 +447,12 @@ impl Sweep {
     }
 }
 
-/// Says how long the GPU spent compiling kernels: the first job's first epoch against its
-/// later ones (kernels are compiled on first use and cached for the rest of the process).
-#[derive(Debug, Default)]
-struct KernelWarmup {
-    /// (run id, elapsed seconds at the end of each epoch) of the first job to finish an epoch.
-    first: Option<(String, Vec<f64>)>,
-}
-
-impl KernelWarmup {
-    /// Take one event; true once the note was logged.
-    fn observe(&mut self, event: &SweepEvent) -> bool {
-        match event {
-            SweepEvent::EpochFinished { run_id, metrics } => {
-                let (id, times) = self
-                    .first
-                    .get_or_insert_with(|| (run_id.clone(), Vec::new()));
-                if id == run_id {
-                    times.push(metrics.elapsed_s);
-                }
-                false
-            }
-            SweepEvent::JobFinished { run_id, .. }
-                if self.first.as_ref().is_some_and(|(id, _)| id == run_id) =>
-            {
-                let times = &self.first.as_ref().map(|f| f.1.clone()).unwrap_or_default();
-                if times.len() >= 2 {
-                    let later = (times[times.len() - 1] - times[0]) / (times.len() - 1) as f64;
-                    tracing::info!(
-                        run_id = %run_id,
-                        first_epoch_s = format!("{:.1}", times[0]),
-                        later_epoch_s = format!("{later:.1}"),
-                        kernel_compilation_s = format!("{:.1}", (times[0] - later).max(0.0)),
-                        "first GPU job: its first epoch includes compiling the kernels, cached for the rest of the sweep"
-                    );
-                }
-                true
-            }
-            _ => false,
-        }
-    }
-}
-
 /// Run exactly one job of an existing sweep folder (`sweep job DIR --index I`).
 pub fn run_single(
     dir: &Path,
     index: usize,
     backend: Option<BackendKind>,
+    stop: &StopSignal,
     sinks: &mut [&mut dyn EventSink],
 ) -> Result<bool> {
     let sweep = Sweep::open(dir)?;
@@ -461,7 +475,7 @@ pub fn run_single(
         &sweep.dir,
         &job,
         &Arc::new(data),
-        JobEnv::of(&device, backend),
+        JobEnv::of(&device, backend, stop),
         &mut |e| {
             if matches!(
                 e,
@@ -476,48 +490,4 @@ pub fn run_single(
     );
     sinks::rebuild_index(&sweep);
     Ok(ok)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::train::EpochMetrics;
-
-    fn epoch(run_id: &str, epoch: usize, elapsed_s: f64) -> SweepEvent {
-        SweepEvent::EpochFinished {
-            run_id: run_id.into(),
-            metrics: EpochMetrics {
-                epoch,
-                raw_w_fv: 0.5,
-                raw_w_ex: 0.5,
-                w_fv: 0.5,
-                w_ex: 0.5,
-                loss_fv: 1.0,
-                loss_ex: 1.0,
-                loss_total: 1.0,
-                loss_l3: None,
-                fv_acc: 0.5,
-                ex_acc: 0.5,
-                elapsed_s,
-                val_fv_acc: None,
-                val_ex_acc: None,
-            },
-        }
-    }
-
-    #[test]
-    fn kernel_warmup_follows_the_first_job_to_its_end() {
-        let mut w = KernelWarmup::default();
-        assert!(!w.observe(&epoch("a", 1, 200.0)));
-        assert!(!w.observe(&epoch("b", 1, 150.0)));
-        assert!(!w.observe(&epoch("a", 2, 202.0)));
-        assert!(!w.observe(&epoch("a", 3, 204.0)));
-        let done = |id: &str| SweepEvent::JobFinished {
-            run_id: id.into(),
-            wall_s: 1.0,
-        };
-        assert!(!w.observe(&done("b")), "another job's end is not the note");
-        assert_eq!(w.first.as_ref().unwrap().1, vec![200.0, 202.0, 204.0]);
-        assert!(w.observe(&done("a")));
-    }
 }

@@ -1,5 +1,6 @@
-//! The sinks of [`SweepEvent`]s: progress bars on a terminal, tracing lines elsewhere, and the
-//! run index `runs.parquet`.
+//! The sinks of [`SweepEvent`]s: progress bars on a terminal, tracing lines elsewhere (one of
+//! them is [`for_stderr`]), and those [`Sweep::run`] keeps itself: the run index
+//! `runs.parquet` and the GPU's kernel-compilation note.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -13,6 +14,16 @@ use crate::runlog::{IndexRow, JobState, JobSummary};
 /// Whether stderr is a terminal (progress bars) or not (tracing lines).
 pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
+}
+
+/// What a person or a log file on stderr reads: progress bars on a terminal, plain tracing
+/// lines otherwise.
+pub fn for_stderr() -> Box<dyn EventSink> {
+    if stderr_is_terminal() {
+        Box::new(ProgressSink::new())
+    } else {
+        Box::new(TracingSink)
+    }
 }
 
 /// indicatif bars: one for the sweep (jobs done / total, ETA), one per running job (epoch,
@@ -98,6 +109,12 @@ impl EventSink for ProgressSink {
                     bar.finish();
                 }
             }
+            SweepEvent::Adapter(a) => {
+                let _ = self.multi.println(format!(
+                    "GPU adapter: {} ({}, {}, {})",
+                    a.name, a.driver, a.api, a.device_type
+                ));
+            }
             _ => {}
         }
     }
@@ -166,6 +183,13 @@ impl EventSink for TracingSink {
                 failed = o.failed.len(),
                 wall_s = format!("{:.1}", o.wall_s),
                 "sweep finished"
+            ),
+            SweepEvent::Adapter(a) => tracing::info!(
+                adapter = %a.name,
+                driver = %a.driver,
+                api = %a.api,
+                kind = %a.device_type,
+                "GPU adapter"
             ),
         }
     }
@@ -244,5 +268,102 @@ fn write_index(sweep: &Sweep, done: &mut HashMap<String, JobSummary>) {
     }
     if let Err(e) = index_rows(sweep, done).and_then(|rows| sweep.dir.write_index(&rows)) {
         tracing::error!(error = %e, "cannot update the run index");
+    }
+}
+
+/// GPU diagnostics: how long the GPU spent compiling kernels, from the first job's first epoch
+/// against its later ones (kernels are compiled on first use and cached for the rest of the
+/// process), logged once when that job ends. [`Sweep::run`] attaches it on wgpu.
+#[derive(Debug, Default)]
+pub struct GpuWarmupSink {
+    /// (run id, elapsed seconds at the end of each epoch) of the first job to finish an epoch.
+    first: Option<(String, Vec<f64>)>,
+    /// The note was logged.
+    noted: bool,
+}
+
+impl EventSink for GpuWarmupSink {
+    fn event(&mut self, event: &SweepEvent) {
+        if !self.noted && self.observe(event) {
+            self.noted = true;
+        }
+    }
+}
+
+impl GpuWarmupSink {
+    /// Take one event; true once the note was logged.
+    fn observe(&mut self, event: &SweepEvent) -> bool {
+        match event {
+            SweepEvent::EpochFinished { run_id, metrics } => {
+                let (id, times) = self
+                    .first
+                    .get_or_insert_with(|| (run_id.clone(), Vec::new()));
+                if id == run_id {
+                    times.push(metrics.elapsed_s);
+                }
+                false
+            }
+            SweepEvent::JobFinished { run_id, .. }
+                if self.first.as_ref().is_some_and(|(id, _)| id == run_id) =>
+            {
+                let times = &self.first.as_ref().map(|f| f.1.clone()).unwrap_or_default();
+                if times.len() >= 2 {
+                    let later = (times[times.len() - 1] - times[0]) / (times.len() - 1) as f64;
+                    tracing::info!(
+                        run_id = %run_id,
+                        first_epoch_s = format!("{:.1}", times[0]),
+                        later_epoch_s = format!("{later:.1}"),
+                        kernel_compilation_s = format!("{:.1}", (times[0] - later).max(0.0)),
+                        "first GPU job: its first epoch includes compiling the kernels, cached for the rest of the sweep"
+                    );
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::EpochMetrics;
+
+    fn epoch(run_id: &str, epoch: usize, elapsed_s: f64) -> SweepEvent {
+        SweepEvent::EpochFinished {
+            run_id: run_id.into(),
+            metrics: EpochMetrics {
+                epoch,
+                raw_w_fv: 0.5,
+                raw_w_ex: 0.5,
+                w_fv: 0.5,
+                w_ex: 0.5,
+                loss_fv: 1.0,
+                loss_ex: 1.0,
+                loss_total: 1.0,
+                loss_l3: None,
+                fv_acc: 0.5,
+                ex_acc: 0.5,
+                elapsed_s,
+                val_fv_acc: None,
+                val_ex_acc: None,
+            },
+        }
+    }
+
+    #[test]
+    fn kernel_warmup_follows_the_first_job_to_its_end() {
+        let mut w = GpuWarmupSink::default();
+        assert!(!w.observe(&epoch("a", 1, 200.0)));
+        assert!(!w.observe(&epoch("b", 1, 150.0)));
+        assert!(!w.observe(&epoch("a", 2, 202.0)));
+        assert!(!w.observe(&epoch("a", 3, 204.0)));
+        let done = |id: &str| SweepEvent::JobFinished {
+            run_id: id.into(),
+            wall_s: 1.0,
+        };
+        assert!(!w.observe(&done("b")), "another job's end is not the note");
+        assert_eq!(w.first.as_ref().unwrap().1, vec![200.0, 202.0, 204.0]);
+        assert!(w.observe(&done("a")));
     }
 }

@@ -274,7 +274,7 @@ fn train_in_pool(
     let mut pending: Vec<StepValues> = Vec::new();
     let (mut step, mut first_epoch, mut partial, mut started) = (0, 1, None, Instant::now());
     if let Some(ck) = control.resume {
-        if ck.header.config_hash != job.config_hash {
+        if !job.owns(&ck.header.config_hash) {
             return Err(Error::Failed(
                 "a checkpoint of another config cannot be resumed".into(),
             ));

@@ -28,3 +28,5 @@
 pub mod conv;
 mod isa;
 pub mod pool;
+#[cfg(test)]
+mod tests;

@@ -11,7 +11,7 @@ use super::Geometry;
 ///
 /// # Safety
 /// The CPU must have AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn direct_conv_avx2(
     g: &Geometry,
@@ -21,6 +21,8 @@ pub(crate) unsafe fn direct_conv_avx2(
     pool: bool,
     out: &mut [std::mem::MaybeUninit<f32>],
 ) {
+    #[cfg(test)]
+    crate::isa::ran::hit("conv/avx2/direct");
     // SAFETY: the caller upholds this function's `# Safety` contract (the CPU has the
     // vector extension; pointers and slices as documented), all that these calls need.
     unsafe { direct_conv::<Avx2Rows, 6>(g, x, taps, bias, pool, out) }
@@ -32,7 +34,7 @@ pub(crate) unsafe fn direct_conv_avx2(
 ///
 /// # Safety
 /// The CPU must have AVX2.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 #[target_feature(enable = "avx2")]
 pub(crate) unsafe fn im2col_table_avx2(
     g: &Geometry,
@@ -41,6 +43,8 @@ pub(crate) unsafe fn im2col_table_avx2(
     col: &mut [f32],
     taps: &Taps,
 ) {
+    #[cfg(test)]
+    crate::isa::ran::hit("conv/avx2/im2col_table");
     // SAFETY: the caller upholds this function's `# Safety` contract (the CPU has the
     // vector extension; pointers and slices as documented), all that these calls need.
     unsafe {
@@ -82,10 +86,10 @@ pub(crate) unsafe fn im2col_table_avx2(
 }
 
 /// 8 lanes with AVX2's masked moves, whose mask is a vector.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 pub(crate) struct Avx2Rows;
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 impl RowMoves for Avx2Rows {
     const LANES: usize = 8;
     type Mask = std::arch::x86_64::__m256i;
@@ -135,7 +139,7 @@ impl RowMoves for Avx2Rows {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 impl DirectOps for Avx2Rows {
     type V = std::arch::x86_64::__m256;
 
@@ -220,9 +224,11 @@ impl DirectOps for Avx2Rows {
 ///
 /// # Safety
 /// The CPU must have AVX2.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 #[target_feature(enable = "avx2")]
 pub(crate) unsafe fn im2col_rows_avx2(g: &Geometry, x: &[f32], images: usize, col: &mut [f32]) {
+    #[cfg(test)]
+    crate::isa::ran::hit("conv/avx2/im2col_rows");
     // SAFETY: the caller upholds this function's `# Safety` contract (the CPU has the
     // vector extension; pointers and slices as documented), all that these calls need.
     unsafe { im2col_rows::<Avx2Rows>(g, x, images, col) }

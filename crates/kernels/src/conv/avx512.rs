@@ -9,7 +9,7 @@ use super::Geometry;
 ///
 /// # Safety
 /// The CPU must have AVX-512F.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 #[target_feature(enable = "avx512f")]
 pub(crate) unsafe fn direct_conv_avx512(
     g: &Geometry,
@@ -19,6 +19,8 @@ pub(crate) unsafe fn direct_conv_avx512(
     pool: bool,
     out: &mut [std::mem::MaybeUninit<f32>],
 ) {
+    #[cfg(test)]
+    crate::isa::ran::hit("conv/avx512/direct");
     // SAFETY: the caller upholds this function's `# Safety` contract (the CPU has the
     // vector extension; pointers and slices as documented), all that these calls need.
     unsafe { direct_conv::<Avx512Rows, 8>(g, x, taps, bias, pool, out) }
@@ -30,7 +32,7 @@ pub(crate) unsafe fn direct_conv_avx512(
 ///
 /// # Safety
 /// The CPU must have AVX-512F.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 #[target_feature(enable = "avx512f")]
 pub(crate) unsafe fn im2col_table_avx512(
     g: &Geometry,
@@ -39,6 +41,8 @@ pub(crate) unsafe fn im2col_table_avx512(
     col: &mut [f32],
     taps: &Taps,
 ) {
+    #[cfg(test)]
+    crate::isa::ran::hit("conv/avx512/im2col_table");
     // SAFETY: the caller upholds this function's `# Safety` contract (the CPU has the
     // vector extension; pointers and slices as documented), all that these calls need.
     unsafe {
@@ -78,10 +82,10 @@ pub(crate) unsafe fn im2col_table_avx512(
 }
 
 /// 16 lanes with AVX-512 mask registers.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 pub(crate) struct Avx512Rows;
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 impl RowMoves for Avx512Rows {
     const LANES: usize = 16;
     type Mask = u16;
@@ -124,7 +128,7 @@ impl RowMoves for Avx512Rows {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 impl DirectOps for Avx512Rows {
     type V = std::arch::x86_64::__m512;
 
@@ -207,9 +211,11 @@ impl DirectOps for Avx512Rows {
 ///
 /// # Safety
 /// The CPU must have AVX-512F.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 #[target_feature(enable = "avx512f")]
 pub(crate) unsafe fn im2col_rows_avx512(g: &Geometry, x: &[f32], images: usize, col: &mut [f32]) {
+    #[cfg(test)]
+    crate::isa::ran::hit("conv/avx512/im2col_rows");
     // SAFETY: the caller upholds this function's `# Safety` contract (the CPU has the
     // vector extension; pointers and slices as documented), all that these calls need.
     unsafe { im2col_rows::<Avx512Rows>(g, x, images, col) }

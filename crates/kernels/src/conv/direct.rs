@@ -2,14 +2,14 @@
 //! convolved, biased, through the ReLU and pooled in registers, without a column matrix, in
 //! the GEMM's arithmetic order (so bit for bit the GEMM path).
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 use super::avx2::{direct_conv_avx2, Avx2Rows};
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 use super::avx512::{direct_conv_avx512, Avx512Rows};
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 use super::im2col::RowMoves;
 use super::Geometry;
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 use crate::isa;
 use crate::pool::Window;
 
@@ -21,20 +21,20 @@ pub(crate) const GEMM_ONE_CHAIN_DEPTH: usize = 512;
 
 /// One image's [`direct_conv`]: geometry, image, weights arranged by [`Direct::arrange`],
 /// bias, whether to pool, output (every element written).
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 pub(crate) type DirectKernel =
     unsafe fn(&Geometry, &[f32], &[f32], Option<&[f32]>, bool, &mut [std::mem::MaybeUninit<f32>]);
 
 /// A [`direct_conv`] instance for one layer on this CPU: the function and the number of output
 /// channels its main blocks hold.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 #[derive(Clone, Copy)]
 pub(crate) struct Direct {
     pub(crate) run: DirectKernel,
     pub(crate) channels: usize,
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 impl Direct {
     /// AVX-512: 8 channels, 16 columns.
     pub(crate) const AVX512: Direct = Direct {
@@ -54,7 +54,6 @@ impl Direct {
     /// number of the kernel's vectors wide (16 columns with AVX-512, 8 with AVX2: an AVX-512
     /// CPU runs 8-wide rows with AVX2).
     pub(crate) fn for_layer(g: &Geometry, pool: Option<&Window>) -> Option<Direct> {
-        use std::arch::is_x86_feature_detected as detected;
         let shapes = g.kernel == [3, 3]
             && g.stride == [1, 1]
             && g.dilation == [1, 1]
@@ -69,7 +68,7 @@ impl Direct {
             None
         } else if isa::avx512() && w.is_multiple_of(Avx512Rows::LANES) {
             Some(Self::AVX512)
-        } else if detected!("avx2") && detected!("fma") && w.is_multiple_of(Avx2Rows::LANES) {
+        } else if isa::avx2_fma() && w.is_multiple_of(Avx2Rows::LANES) {
             Some(Self::AVX2)
         } else {
             None
@@ -93,7 +92,7 @@ impl Direct {
 
 /// The blocks `(first channel, channels)` that [`direct_conv`] computes together: `channels`
 /// at a time, then blocks of 4 and of 2 for what is left (an odd channel out is left out).
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 pub(crate) fn channel_blocks(
     c_out: usize,
     channels: usize,
@@ -121,7 +120,7 @@ pub(crate) fn channel_blocks(
 ///
 /// # Safety
 /// The CPU must have `M`'s vector extension; `x` is one image, `out` its output.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 #[inline(always)]
 pub(crate) unsafe fn direct_conv<M: DirectOps, const C: usize>(
     g: &Geometry,
@@ -190,7 +189,7 @@ pub(crate) unsafe fn direct_conv<M: DirectOps, const C: usize>(
 }
 
 /// The image [`channel_block`] reads: zero-bordered, and its size without the border.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 pub(crate) struct Image<'a> {
     pub(crate) padded: &'a [f32],
     pub(crate) size: [usize; 2],
@@ -202,7 +201,7 @@ pub(crate) struct Image<'a> {
 ///
 /// # Safety
 /// The CPU must have `M`'s vector extension.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 #[inline(always)]
 pub(crate) unsafe fn channel_block<M: DirectOps, const C: usize, const POOL: bool>(
     image: &Image,
@@ -270,7 +269,7 @@ pub(crate) unsafe fn channel_block<M: DirectOps, const C: usize, const POOL: boo
 
 /// The arithmetic of [`direct_conv`] in one vector width. Every method needs the CPU to have
 /// the vector extension (and FMA), and loads and stores touch only the lanes they name.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 pub(crate) trait DirectOps: RowMoves {
     /// A vector of `LANES` floats.
     type V: Copy;

@@ -2,13 +2,14 @@
 //! reused buffer, through the widest moves the CPU has (vector rows, a tap table, or the plain
 //! loops of [`super::plain`]).
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 use super::avx2::{im2col_rows_avx2, im2col_table_avx2};
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 use super::avx512::{im2col_rows_avx512, im2col_table_avx512};
 use super::col2im::{shifted_block, Block};
 use super::plain::{im2col_plain, im2col_table_plain};
 use super::Geometry;
+#[cfg(simd_x86)]
 use crate::isa;
 
 /// For kernel offset `kk` along one dimension: the output positions whose input position
@@ -187,16 +188,13 @@ pub(crate) fn by_table(g: &Geometry) -> bool {
 /// [`im2col`] through the tap table; with AVX-512 (chosen at run time) sixteen look-ups at a
 /// time where the plane fits in four vector registers.
 pub(crate) fn im2col_table(g: &Geometry, x: &[f32], images: usize, col: &mut [f32], taps: &Taps) {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(simd_x86)]
     if g.in_pixels() <= 64 && g.out_pixels().is_multiple_of(16) && isa::avx512() {
         // SAFETY: the CPU has AVX-512F (checked just above).
         return unsafe { im2col_table_avx512(g, x, images, col, taps) };
     }
-    #[cfg(target_arch = "x86_64")]
-    if g.in_pixels() <= 16
-        && g.out_pixels().is_multiple_of(8)
-        && std::arch::is_x86_feature_detected!("avx2")
-    {
+    #[cfg(simd_x86)]
+    if g.in_pixels() <= 16 && g.out_pixels().is_multiple_of(8) && crate::isa::avx2() {
         // SAFETY: the CPU has AVX2 (checked just above).
         return unsafe { im2col_table_avx2(g, x, images, col, taps) };
     }
@@ -208,16 +206,14 @@ pub(crate) fn im2col(g: &Geometry, x: &[f32], images: usize, col: &mut [f32]) {
     // Rows of whole vectors where the layer keeps its width; small maps through the table
     // where AVX-512 permutes it, or where their rows are not whole AVX2 vectors (a masked
     // store is slow on AMD's CPUs).
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(simd_x86)]
     if g.stride == [1, 1] && g.output()[1] == g.input[1] {
         if isa::avx512() {
             if !by_table(g) {
                 // SAFETY: the CPU has AVX-512F (checked just above).
                 return unsafe { im2col_rows_avx512(g, x, images, col) };
             }
-        } else if std::arch::is_x86_feature_detected!("avx2")
-            && (!by_table(g) || g.input[1].is_multiple_of(8))
-        {
+        } else if crate::isa::avx2() && (!by_table(g) || g.input[1].is_multiple_of(8)) {
             // SAFETY: the CPU has AVX2 (checked just above).
             return unsafe { im2col_rows_avx2(g, x, images, col) };
         }
@@ -229,7 +225,7 @@ pub(crate) fn im2col(g: &Geometry, x: &[f32], images: usize, col: &mut [f32]) {
 }
 
 /// One vector width's masked moves, for [`im2col_rows`].
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 pub(crate) trait RowMoves {
     /// Values per vector.
     const LANES: usize;
@@ -264,7 +260,7 @@ pub(crate) trait RowMoves {
 ///
 /// # Safety
 /// The CPU must have `M`'s vector extension.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 #[inline(always)]
 pub(crate) unsafe fn im2col_rows<M: RowMoves>(
     g: &Geometry,

@@ -16,24 +16,25 @@
 //! One file per concern ([`geometry`], `im2col`, `col2im`, `gemm`, `direct`, `backward`) and
 //! per instruction set (`avx512`, `avx2`, and `plain`, the fallback every CPU runs).
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 mod avx2;
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 mod avx512;
 mod backward;
 mod col2im;
+#[cfg(simd_x86)]
 mod direct;
 mod gemm;
 pub mod geometry;
 mod im2col;
 mod plain;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use rayon::prelude::*;
 
 pub use backward::{bias_grad, input_grad, relu_backward, weight_grad};
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 use direct::Direct;
 use gemm::{gemm, gemm_into, Matrix};
 pub use geometry::Geometry;
@@ -81,7 +82,7 @@ pub fn forward(
     if len == 0 {
         return out;
     }
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(simd_x86)]
     if let Some(direct) = relu.then(|| Direct::for_layer(g, pool)).flatten() {
         let taps = direct.arrange(g, weight);
         out.spare_capacity_mut()[..len]

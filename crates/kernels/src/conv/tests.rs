@@ -2,12 +2,13 @@
 //! the direct kernel against the GEMM path, the gradients against finite sums.
 
 use super::*;
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 use crate::conv::avx2::{im2col_rows_avx2, im2col_table_avx2, Avx2Rows};
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 use crate::conv::avx512::{im2col_rows_avx512, Avx512Rows};
+#[cfg(simd_x86)]
 use crate::conv::direct::GEMM_ONE_CHAIN_DEPTH;
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 use crate::conv::im2col::RowMoves;
 use crate::conv::im2col::{by_table, im2col_table, Taps};
 use crate::conv::plain::{im2col_plain, im2col_table_plain};
@@ -196,7 +197,7 @@ fn pooled_forward_is_the_pooled_output() {
 /// bit: the small trunk's first three layers and two with blocks of 4 and 2 channels left
 /// over, with and without a bias, a NaN input, and large and tiny values whose sums depend
 /// on the order of the additions. Deeper layers than gemm sums in one chain stay on it.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 #[test]
 fn direct_layers_are_the_gemm_path() {
     use std::arch::is_x86_feature_detected as detected;
@@ -351,7 +352,7 @@ fn kernels_at_a_training_layers_shapes() {
         pad_end: [1, 1],
         dilation: [1, 1],
     };
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(simd_x86)]
     eprintln!(
         "conv kernels on this CPU: avx512f {}, avx2 {}, fma {}",
         std::arch::is_x86_feature_detected!("avx512f"),
@@ -414,6 +415,7 @@ fn table_im2col_vector_and_plain_agree() {
         pad_end: pad,
         dilation: [1, 1],
     };
+    #[cfg(simd_x86)]
     let mut avx2_checked = 0;
     for g in [
         g(3, [8, 8], [3, 3], [1, 1]),
@@ -431,7 +433,7 @@ fn table_im2col_vector_and_plain_agree() {
         im2col_table_plain(&g, &x, g.batch, &mut plain, &taps);
         let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&fast), bits(&plain), "{g:?}");
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(simd_x86)]
         if g.in_pixels() <= 16
             && g.out_pixels().is_multiple_of(8)
             && std::arch::is_x86_feature_detected!("avx2")
@@ -443,7 +445,7 @@ fn table_im2col_vector_and_plain_agree() {
             avx2_checked += 1;
         }
     }
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(simd_x86)]
     if std::arch::is_x86_feature_detected!("avx2") {
         assert_eq!(
             avx2_checked, 4,
@@ -478,9 +480,8 @@ fn row_im2col_vector_and_plain_agree() {
         g(1, [3, 2], [1, 5], [0, 2], [0, 2], [1, 1]),
         g(2, [5, 11], [5, 3], [3, 1], [0, 1], [1, 1]),
     ];
-    #[cfg(target_arch = "x86_64")]
     type Kernel = unsafe fn(&Geometry, &[f32], usize, &mut [f32]);
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(simd_x86)]
     let kernels: Vec<(&str, Kernel)> = [
         (
             "avx512",
@@ -497,8 +498,8 @@ fn row_im2col_vector_and_plain_agree() {
     .filter(|k| k.2)
     .map(|(name, kernel, _)| (name, kernel))
     .collect();
-    #[cfg(not(target_arch = "x86_64"))]
-    let kernels: Vec<(&str, fn(&Geometry, &[f32], usize, &mut [f32]))> = Vec::new();
+    #[cfg(not(simd_x86))]
+    let kernels: Vec<(&str, Kernel)> = Vec::new();
     eprintln!(
         "row im2col kernels on this CPU: {:?}",
         kernels.iter().map(|k| k.0).collect::<Vec<_>>()
@@ -539,4 +540,31 @@ fn results_do_not_depend_on_the_thread_count() {
         })
     };
     assert_eq!(run(1), run(3));
+}
+
+/// The AVX2 column-matrix kernels once each, where the CPU has AVX2: on an AVX-512 CPU the
+/// dispatch passes over them (crate::tests counts that every kernel the CPU can run ran).
+#[cfg(simd_x86)]
+pub(crate) fn call_every_avx2_im2col() {
+    if !crate::isa::avx2() {
+        return;
+    }
+    let g = Geometry {
+        batch: 2,
+        c_in: 2,
+        input: [4, 4],
+        c_out: 2,
+        kernel: [3, 3],
+        stride: [1, 1],
+        pad_begin: [1, 1],
+        pad_end: [1, 1],
+        dilation: [1, 1],
+    };
+    let x = values(g.batch * g.c_in * g.in_pixels(), 5);
+    let mut col = vec![0.0f32; g.k() * g.batch * g.out_pixels()];
+    // SAFETY: the CPU has AVX2 (checked above); the shapes are the geometry's.
+    unsafe {
+        im2col_rows_avx2(&g, &x, g.batch, &mut col);
+        im2col_table_avx2(&g, &x, g.batch, &mut col, &Taps::new(&g));
+    }
 }

@@ -9,9 +9,11 @@ use super::Window;
 ///
 /// # Safety
 /// The CPU must have AVX2.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 #[target_feature(enable = "avx2")]
 pub(crate) unsafe fn pairs_avx2(w: &Window, plane: &[f32], out: &mut [f32]) {
+    #[cfg(test)]
+    crate::isa::ran::hit("pool/avx2/pairs");
     // SAFETY: the caller upholds this function's `# Safety` contract (the CPU has the
     // vector extension; pointers and slices as documented), all that these calls need.
     unsafe {
@@ -51,9 +53,11 @@ pub(crate) unsafe fn pairs_avx2(w: &Window, plane: &[f32], out: &mut [f32]) {
 ///
 /// # Safety
 /// The CPU must have AVX2.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 #[target_feature(enable = "avx2")]
 pub(crate) unsafe fn pairs_width8_avx2(w: &Window, plane: &[f32], out: &mut [f32]) {
+    #[cfg(test)]
+    crate::isa::ran::hit("pool/avx2/pairs_width8");
     // SAFETY: the caller upholds this function's `# Safety` contract (the CPU has the
     // vector extension; pointers and slices as documented), all that these calls need.
     unsafe {
@@ -89,7 +93,7 @@ pub(crate) unsafe fn pairs_width8_avx2(w: &Window, plane: &[f32], out: &mut [f32
 /// The maxima of the 8 windows whose left and right columns lie in `v0` then `v1` (16
 /// consecutive column maxima): left and right columns split out in the window order
 /// [0 1 4 5 2 3 6 7], their [`max2_avx2`], then the windows put back in order.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 #[target_feature(enable = "avx2")]
 #[inline]
 pub(crate) fn window_pairs_avx2(
@@ -105,7 +109,7 @@ pub(crate) fn window_pairs_avx2(
 }
 
 /// [`max2`] on eight lanes: `p` where `p >= q` or `p` is NaN, else `q`.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 #[target_feature(enable = "avx2")]
 pub(crate) fn max2_avx2(
     p: std::arch::x86_64::__m256,
@@ -126,9 +130,11 @@ pub(crate) fn max2_avx2(
 ///
 /// # Safety
 /// The CPU must have AVX2.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 #[target_feature(enable = "avx2")]
 pub(crate) unsafe fn pairs_backward_avx2(w: &Window, plane: &[f32], grad: &[f32], dx: &mut [f32]) {
+    #[cfg(test)]
+    crate::isa::ran::hit("pool/avx2/pairs_backward");
     // SAFETY: the caller upholds this function's `# Safety` contract (the CPU has the
     // vector extension; pointers and slices as documented), all that these calls need.
     unsafe {
@@ -189,7 +195,7 @@ pub(crate) unsafe fn pairs_backward_avx2(w: &Window, plane: &[f32], grad: &[f32]
 }
 
 /// `f32::max` on eight lanes: the larger value, or the other operand where one is NaN.
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 #[target_feature(enable = "avx2")]
 pub(crate) fn nan_ignoring_max(
     x: std::arch::x86_64::__m256,

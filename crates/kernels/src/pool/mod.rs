@@ -6,7 +6,7 @@
 //! a NaN wins its window so that it reaches the loss, which fails the job; where the backward
 //! pass then sends that window's gradient does not matter.
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 mod avx2;
 mod plain;
 #[cfg(test)]
@@ -14,7 +14,7 @@ mod tests;
 
 use rayon::prelude::*;
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(simd_x86)]
 use avx2::{pairs_avx2, pairs_backward_avx2};
 use plain::{pairs_backward_body, pairs_body};
 
@@ -138,8 +138,8 @@ pub(crate) fn max2(p: f32, q: f32) -> f32 {
 /// [`pairs_body`] compiled for AVX2 where the CPU has it (chosen at run time): the same
 /// comparisons and selects on eight values at a time, so the same results.
 fn pairs(w: &Window, plane: &[f32], out: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+    #[cfg(simd_x86)]
+    if crate::isa::avx2() {
         // SAFETY: the CPU has AVX2 (checked just above).
         return unsafe { pairs_avx2(w, plane, out) };
     }
@@ -148,8 +148,8 @@ fn pairs(w: &Window, plane: &[f32], out: &mut [f32]) {
 
 /// [`pairs_backward_body`] compiled for AVX2 where the CPU has it, as [`pairs`].
 fn pairs_backward(w: &Window, plane: &[f32], grad: &[f32], dx: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+    #[cfg(simd_x86)]
+    if crate::isa::avx2() {
         // SAFETY: the CPU has AVX2 (checked just above).
         return unsafe { pairs_backward_avx2(w, plane, grad, dx) };
     }
