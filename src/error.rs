@@ -55,6 +55,16 @@ pub enum Error {
         /// 1-based global step just finished.
         step: usize,
     },
+    /// A checkpoint cannot be resumed (another config, or a record that does not load): the job
+    /// can restart from scratch instead.
+    #[error("the checkpoint cannot be resumed: {0}")]
+    Checkpoint(String),
+    /// A job panicked; the panic's message.
+    #[error("panic: {0}")]
+    Panic(String),
+    /// The compute backend could not start or answer (GPU adapter, compute threads, read-back).
+    #[error("{0}")]
+    Backend(String),
     /// The run folder is held by another live sweep.
     #[error("{}", .0)]
     Locked(String),
@@ -101,6 +111,9 @@ impl Error {
             Error::NonFinite { .. }
             | Error::Log { .. }
             | Error::Failed(_)
+            | Error::Checkpoint(_)
+            | Error::Panic(_)
+            | Error::Backend(_)
             | Error::Interrupted { .. } => 1,
         }
     }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use weightlab::atomic::TMP_SUFFIX;
 use weightlab::report::diff::diff;
+use weightlab::train::Checkpoint;
 
 const STRATEGIES: &str = "  - rlw: {}\n  - dwa: {}\n  - gradnorm: {}\n  - uncertainty: {}";
 
@@ -154,6 +155,28 @@ fn sigterm_and_sigkill_resume_from_the_checkpoint_with_identical_logs() {
     assert!(log.contains("checkpoint ignored"), "{log}");
     assert!(log.contains("checkpoint of another config"), "{log}");
     assert_same_logs(&tmp.path().join("ref"), &tmp.path().join("bad"));
+
+    // A checkpoint that is whole and of this config but whose Θ record does not load (Ψ's
+    // record in its place): the job restarts from scratch, to the same logs.
+    let mut child = spawn(tmp.path(), &exp, "unfit", "unfit1.log");
+    wait_for_a_checkpoint(&tmp.path().join("unfit"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let path = job_dirs(&tmp.path().join("unfit"))
+        .into_iter()
+        .map(|d| d.join("checkpoint.bin"))
+        .find(|p| p.exists())
+        .unwrap();
+    let mut ck = Checkpoint::from_bytes(&std::fs::read(&path).unwrap()).unwrap();
+    ck.theta = ck.psi.clone();
+    std::fs::write(&path, ck.to_bytes().unwrap()).unwrap();
+    let again = spawn(tmp.path(), &exp, "unfit", "unfit2.log")
+        .wait()
+        .unwrap();
+    assert!(again.success());
+    let log = std::fs::read_to_string(tmp.path().join("unfit2.log")).unwrap();
+    assert!(log.contains("checkpoint set aside; the job restarts"), "{log}");
+    assert_same_logs(&tmp.path().join("ref"), &tmp.path().join("unfit"));
 }
 
 #[test]

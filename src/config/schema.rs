@@ -110,7 +110,7 @@ impl BackendKind {
             BackendKind::Wgpu => {
                 let (device, setup) = burn::prelude::Device::wgpu_options()
                     .init_with_setup()
-                    .map_err(|e| Error::Failed(format!("cannot start the GPU backend: {e:?}")))?;
+                    .map_err(|e| Error::Backend(format!("cannot start the GPU backend: {e:?}")))?;
                 let info = setup.adapter.get_info();
                 Ok((
                     device,

@@ -113,8 +113,10 @@ pub trait Strategy: Send {
         serde_json::Value::Null
     }
 
-    /// Take back a [`state`](Strategy::state) of a strategy built from the same settings.
-    fn restore(&mut self, _state: &serde_json::Value) -> Result<(), String> {
+    /// Take back a [`state`](Strategy::state) of a strategy built from the same settings; a
+    /// state that does not fit is an [`Error::Checkpoint`](crate::error::Error::Checkpoint)
+    /// (the job then restarts without the checkpoint).
+    fn restore(&mut self, _state: &serde_json::Value) -> crate::error::Result<()> {
         Ok(())
     }
 }

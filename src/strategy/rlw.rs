@@ -65,8 +65,9 @@ impl Strategy for Rlw {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 
-    fn restore(&mut self, state: &serde_json::Value) -> Result<(), String> {
-        *self = Self::deserialize(state).map_err(|e| e.to_string())?;
+    fn restore(&mut self, state: &serde_json::Value) -> crate::error::Result<()> {
+        *self = Self::deserialize(state)
+            .map_err(|e| crate::error::Error::Checkpoint(format!("the strategy's state: {e}")))?;
         Ok(())
     }
 

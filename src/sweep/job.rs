@@ -17,7 +17,7 @@ use crate::data::{FaceSet, Split};
 use crate::error::{Error, Result};
 use crate::model::NetShape;
 use crate::runlog::{EpochRow, JobDir, JobState, PairRow, RunDir, RunRecord, Status, StepRow};
-use crate::train::{train_job, Checkpoint, TrainControl, TrainEvent};
+use crate::train::{train_job, Checkpoint, TrainControl, TrainEvent, TrainOutput};
 
 /// Write `state` for `job` (with its resolved config in `run.yaml`).
 pub(super) fn mark(dir: &RunDir, job: &Job, state: JobState, reason: Option<String>) -> Result<()> {
@@ -143,32 +143,44 @@ pub fn run_job(
             total_steps: steps_per_epoch * job.train.epochs,
             resumed_at: resume.as_ref().map(|c| (c.header.epoch, c.header.step)),
         });
-        let control = TrainControl {
-            resume,
-            stop: env.stop,
-            deferred_read_back: env.deferred_read_back,
-        };
-        let mut stored: Result<()> = Ok(());
-        let output = catch_unwind(AssertUnwindSafe(|| {
-            train_job(job, data, device, control, &mut |e| match e {
-                TrainEvent::Step(metrics) => emit(SweepEvent::Step {
-                    run_id: job.run_id.clone(),
-                    metrics,
-                }),
-                TrainEvent::Epoch(metrics) => emit(SweepEvent::EpochFinished {
-                    run_id: job.run_id.clone(),
-                    metrics,
-                }),
-                TrainEvent::Checkpoint(ck) => {
-                    if stored.is_ok() {
-                        stored = store_checkpoint(&jd, &ck);
+        let resumed = resume.is_some();
+        let mut attempt = |resume: Option<Checkpoint>| -> Result<TrainOutput> {
+            let control = TrainControl {
+                resume,
+                stop: env.stop,
+                deferred_read_back: env.deferred_read_back,
+            };
+            let mut stored: Result<()> = Ok(());
+            let output = catch_unwind(AssertUnwindSafe(|| {
+                train_job(job, data, device, control, &mut |e| match e {
+                    TrainEvent::Step(metrics) => emit(SweepEvent::Step {
+                        run_id: job.run_id.clone(),
+                        metrics,
+                    }),
+                    TrainEvent::Epoch(metrics) => emit(SweepEvent::EpochFinished {
+                        run_id: job.run_id.clone(),
+                        metrics,
+                    }),
+                    TrainEvent::Checkpoint(ck) => {
+                        if stored.is_ok() {
+                            stored = store_checkpoint(&jd, &ck);
+                        }
                     }
-                }
-            })
-        }))
-        .map_err(|p| Error::Failed(format!("panic: {}", panic_message(p.as_ref()))));
-        stored?;
-        let output = output??;
+                })
+            }))
+            .map_err(|p| Error::Panic(panic_message(p.as_ref())));
+            stored?;
+            output?
+        };
+        let output = match attempt(resume) {
+            // A checkpoint that decodes but does not load (a record of another shape, a
+            // strategy state that does not fit) costs the job its progress, not its run.
+            Err(Error::Checkpoint(why)) if resumed => {
+                tracing::warn!(run_id = %job.run_id, reason = %why, "checkpoint set aside; the job restarts");
+                attempt(None)?
+            }
+            other => other?,
+        };
 
         // Logs and model first, status last: `done` implies complete logs.
         let (set, split) = data.as_ref();

@@ -79,7 +79,7 @@ pub fn read_back(steps: Vec<StepValues>) -> Result<Vec<StepMetrics>> {
         .into_data()
         .convert::<f64>()
         .try_to_vec::<f64>()
-        .map_err(|e| Error::Failed(format!("cannot read losses back: {e:?}")))?;
+        .map_err(|e| Error::Backend(format!("cannot read losses back: {e:?}")))?;
     let mut start = 0;
     Ok(lens
         .iter()

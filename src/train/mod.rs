@@ -111,7 +111,8 @@ pub fn load_model(
         seed,
         device,
     );
-    load_module(net, theta, "the trained model")
+    load_module(net, theta)
+        .map_err(|e| Error::Failed(format!("cannot load the trained model: {e}")))
 }
 
 /// `[batch, 1, s, s]` images of `indices`, standardised to roughly zero mean, unit spread.
@@ -190,7 +191,7 @@ fn compute_pool(threads: usize) -> Result<std::sync::Arc<rayon::ThreadPool>> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
-            .map_err(|e| Error::Failed(format!("cannot start compute threads: {e}")))?;
+            .map_err(|e| Error::Backend(format!("cannot start compute threads: {e}")))?;
         Ok(cell.insert(std::sync::Arc::new(pool)).clone())
     })
 }
@@ -275,9 +276,7 @@ fn train_in_pool(
     let (mut step, mut first_epoch, mut partial, mut started) = (0, 1, None, Instant::now());
     if let Some(ck) = control.resume {
         if !job.owns(&ck.header.config_hash) {
-            return Err(Error::Failed(
-                "a checkpoint of another config cannot be resumed".into(),
-            ));
+            return Err(Error::Checkpoint("it belongs to another config".into()));
         }
         learner = learner.restore(&ck)?;
         let h = ck.header;
@@ -399,10 +398,11 @@ fn record_bytes<M: Module>(module: &M) -> Result<Vec<u8>> {
         .map_err(|e| Error::Failed(format!("cannot record the model: {e:?}")))
 }
 
-fn load_module<M: Module>(module: M, bytes: &[u8], what: &str) -> Result<M> {
+/// `module` with the parameters of the record `bytes`; the error says why they do not fit.
+fn load_module<M: Module>(module: M, bytes: &[u8]) -> std::result::Result<M, String> {
     ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
         .and_then(|r| module.try_load_record(r))
-        .map_err(|e| Error::Failed(format!("cannot load {what} from the checkpoint: {e:?}")))
+        .map_err(|e| format!("{e:?}"))
 }
 
 /// One mini-batch on the autodiff device: images and one-hot labels of both tasks.
@@ -509,9 +509,9 @@ impl Learner {
 
     /// This freshly built learner with the state of `ck`.
     fn restore(mut self, ck: &Checkpoint) -> Result<Self> {
-        let bad = |what: &str, e: String| Error::Failed(format!("cannot load {what}: {e}"));
-        self.net = load_module(self.net, &ck.theta, "Θ")?;
-        self.unit = load_module(self.unit, &ck.psi, "Ψ")?;
+        let bad = |what: &str, e: String| Error::Checkpoint(format!("cannot load {what}: {e}"));
+        self.net = load_module(self.net, &ck.theta).map_err(|e| bad("Θ", e))?;
+        self.unit = load_module(self.unit, &ck.psi).map_err(|e| bad("Ψ", e))?;
         self.theta_optim = self
             .theta_optim
             .from_bytes(Bytes::from_bytes_vec(ck.theta_optim.clone()))
@@ -524,9 +524,7 @@ impl Learner {
         self.centers
             .set_values(values, dims)
             .map_err(|e| bad("the centers", e))?;
-        self.strategy
-            .restore(&ck.header.strategy)
-            .map_err(|e| bad("the strategy's state", e))?;
+        self.strategy.restore(&ck.header.strategy)?;
         Ok(self)
     }
 
