@@ -14,12 +14,12 @@
 //! - [`sweep`]: many jobs in parallel, resumable, with an event stream for progress and index;
 //! - [`report`]: Figure 2, weight trajectories, comparison tables and trajectory diffs.
 //!
-//! [`atomic`] is the one way files are written; [`rng`] the one source of randomness.
+//! [`files`] is the one way files are written; [`rng`] the one source of randomness.
 //!
 //! ```no_run
 //! use weightlab::sweep::{sinks::TracingSink, RunOptions, Sweep};
 //!
-//! let sweep = Sweep::from_experiment("experiments/smoke.yaml".as_ref(), None)?;
+//! let sweep = Sweep::load("experiments/smoke.yaml".as_ref(), None)?;
 //! let opts = RunOptions { jobs: Some(2), ..RunOptions::default() };
 //! let outcome = sweep.run(&opts, &mut [&mut TracingSink])?;
 //! assert!(outcome.failed.is_empty());
@@ -27,10 +27,10 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod atomic;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod files;
 pub mod model;
 pub mod report;
 pub mod rng;

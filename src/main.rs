@@ -722,7 +722,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             dataset,
             device,
         } => {
-            let r = weightlab::report::eval::eval(&run, dataset.as_deref(), device)?;
+            let r = weightlab::report::rescore::rescore(&run, dataset.as_deref(), device)?;
             outln!("run_id,dataset,test_images,pairs,fv_acc,ex_acc");
             outln!(
                 "{},{},{},{},{},{}",

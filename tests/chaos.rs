@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use common::*;
-use weightlab::atomic::TMP_SUFFIX;
+use weightlab::files::TMP_SUFFIX;
 use weightlab::report::diff::diff;
 use weightlab::rng::Rng;
 use weightlab::runlog::read_frame;

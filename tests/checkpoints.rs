@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use weightlab::atomic::TMP_SUFFIX;
+use weightlab::files::TMP_SUFFIX;
 use weightlab::report::diff::diff;
 use weightlab::train::Checkpoint;
 
@@ -175,7 +175,10 @@ fn sigterm_and_sigkill_resume_from_the_checkpoint_with_identical_logs() {
         .unwrap();
     assert!(again.success());
     let log = std::fs::read_to_string(tmp.path().join("unfit2.log")).unwrap();
-    assert!(log.contains("checkpoint set aside; the job restarts"), "{log}");
+    assert!(
+        log.contains("checkpoint set aside; the job restarts"),
+        "{log}"
+    );
     assert_same_logs(&tmp.path().join("ref"), &tmp.path().join("unfit"));
 }
 

@@ -399,7 +399,7 @@ fn the_library_keeps_the_index_and_stops_on_a_raised_signal() {
     let yaml = tiny_yaml("lib", "  - static: { w1: [0.2, 0.5, 0.8] }", "")
         .replace("epochs: 2", "epochs: 3");
     let exp = write(tmp.path(), "lib.yaml", &yaml);
-    let sweep = Sweep::from_experiment(&exp, Some(tmp.path().join("lib"))).unwrap();
+    let sweep = Sweep::load(&exp, Some(tmp.path().join("lib"))).unwrap();
     let stop = StopSignal::default();
     let opts = RunOptions {
         jobs: Some(1),

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::FaceSet;
-use crate::atomic::atomic_write;
 use crate::error::{Error, Result};
+use crate::files::atomic_write;
 
 /// Default number of subject folds of the on-disk datasets (CK+, Oulu-CASIA, manifest).
 pub(super) fn default_folds() -> usize {

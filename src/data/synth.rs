@@ -21,8 +21,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::FaceSet;
-use crate::atomic::atomic_write;
 use crate::error::{Error, Result};
+use crate::files::atomic_write;
 use crate::rng::Rng;
 
 /// Expression names in CK+ order without `contempt`, which the synthetic faces do not draw.
@@ -388,7 +388,7 @@ pub fn generate(name: &str, config: &SynthConfig) -> FaceSet {
     for identity in 0..config.identities {
         let mut id_rng = Rng::derive(config.seed, identity as u64);
         let id = Identity::draw(&mut id_rng, config.identity_separation);
-        // Streams of their own, so that the draws of the first knobs stay as they were.
+        // Streams of their own, so that settings without these knobs draw the same images.
         let rest = Movement::resting(
             &mut Rng::derive(config.seed ^ 0x2E57, identity as u64),
             config.resting_face,

@@ -9,8 +9,8 @@ use super::compare::{
     detectability, dominance_text, verdict_text, warnings, CompareOptions, CompareRow, TaskEffect,
 };
 use super::stats::Summary;
-use crate::atomic::atomic_write;
 use crate::error::{Error, Result};
+use crate::files::atomic_write;
 use crate::runlog::{JobState, RunDir};
 
 /// One line of the jobs table.

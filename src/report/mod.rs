@@ -5,11 +5,11 @@
 
 pub mod compare;
 pub mod diff;
-pub mod eval;
 pub mod figures;
 pub mod html;
 mod load;
 pub mod noise;
+pub mod rescore;
 pub mod stats;
 
 pub use load::{mean_std, JobLogs, Metric, Point, SweepLogs};

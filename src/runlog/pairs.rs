@@ -2,10 +2,10 @@
 
 use std::path::Path;
 
-use crate::atomic::atomic_write;
 use crate::data::pairs::Pair;
 use crate::data::FaceSet;
 use crate::error::{Error, Result};
+use crate::files::atomic_write;
 
 /// One row of `pairs.csv`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -4,9 +4,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::atomic_write;
 use crate::config::{Job, ResolvedJob};
 use crate::error::{Error, Result};
+use crate::files::atomic_write;
 
 /// Contents of `run.yaml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

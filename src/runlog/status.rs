@@ -4,8 +4,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::atomic_write;
 use crate::error::{Error, Result};
+use crate::files::atomic_write;
 
 /// The life cycle of a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use crate::atomic::atomic_write;
 use crate::error::{Error, Result};
+use crate::files::atomic_write;
 
 /// A value type a log column can hold, with its parquet encoding.
 pub trait Cell: Sized + Clone {

@@ -11,10 +11,10 @@ use std::time::Instant;
 use burn::prelude::Device;
 
 use super::SweepEvent;
-use crate::atomic::atomic_write;
 use crate::config::{BackendKind, Job};
 use crate::data::{FaceSet, Split};
 use crate::error::{Error, Result};
+use crate::files::atomic_write;
 use crate::model::NetShape;
 use crate::runlog::{EpochRow, JobDir, JobState, PairRow, RunDir, RunRecord, Status, StepRow};
 use crate::train::{train_job, Checkpoint, TrainControl, TrainEvent, TrainOutput};

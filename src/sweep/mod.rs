@@ -15,10 +15,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
-use crate::atomic::{atomic_write, remove_temporaries};
 use crate::config::{self, BackendKind, Experiment, Job};
 use crate::data::{FaceSet, Split};
 use crate::error::{Error, Result};
+use crate::files::{atomic_write, remove_temporaries};
 use crate::runlog::{JobState, RunDir};
 pub use events::{EventSink, SweepEvent, SweepOutcome};
 pub use job::{progress, run_job, JobEnv, Progress};
@@ -152,7 +152,7 @@ pub fn cores() -> usize {
 
 impl Sweep {
     /// Load the experiment at `path`; the folder is `out` or `runs/<name>`.
-    pub fn from_experiment(path: &Path, out: Option<PathBuf>) -> Result<Self> {
+    pub fn load(path: &Path, out: Option<PathBuf>) -> Result<Self> {
         Self::with_overrides(path, out, &[])
     }
 
@@ -182,7 +182,7 @@ impl Sweep {
                 "not a sweep folder (no experiment.yaml); run `weightlab sweep run EXPERIMENT.yaml` first",
             ));
         }
-        Self::from_experiment(&exp, Some(dir.to_path_buf()))
+        Self::load(&exp, Some(dir.to_path_buf()))
     }
 
     /// Each job with its state on disk (`Pending` without a status file, so also before the

@@ -13,8 +13,8 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 
 use super::{RunOptions, Sweep};
-use crate::atomic::atomic_write;
 use crate::error::{Error, Result};
+use crate::files::atomic_write;
 use crate::runlog::RunDir;
 
 /// Command-line choices of `sweep run --executor slurm`.

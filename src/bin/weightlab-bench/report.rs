@@ -23,9 +23,8 @@ pub(crate) fn all(
             .arg(&args.device);
     };
     // The peak is sampled before and after every comparison and the best sample kept: on a
-    // shared machine a sample taken while another tenant loads the core reads low (one run
-    // here measured 3.0 GHz where the others measured 3.67, which put the forward pass at
-    // 101 % of "peak").
+    // shared machine a sample taken while another tenant loads the core reads low, and a low
+    // peak would put a measurement above 100 % of it.
     let mut peak_samples = Vec::new();
     let mut sample_peak = || -> Result<(), String> {
         let sample = json_of(Command::new(&me).arg("peak"))?;
@@ -130,7 +129,7 @@ pub(crate) fn all(
     if let Some(parent) = args.out.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    weightlab::atomic::atomic_write(&args.out, serde_json::to_string_pretty(&report)?.as_bytes())?;
+    weightlab::files::atomic_write(&args.out, serde_json::to_string_pretty(&report)?.as_bytes())?;
     eprintln!("wrote {}", args.out.display());
     Ok(())
 }

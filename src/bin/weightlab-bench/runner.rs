@@ -329,7 +329,7 @@ pub(crate) fn sweep_scaling(
     let yaml = tmp.join("scaling.yaml");
     std::fs::write(&yaml, serde_yaml::to_string(&exp)?)?;
     // Alternating --jobs 1 and --jobs 2 spreads the machine's drift over both; one pair alone
-    // moved the ratio by ±0.1 between runs.
+    // would carry the drift into the ratio.
     let (mut walls_1, mut walls_2) = (Vec::new(), Vec::new());
     for jobs in std::iter::repeat_n([1, 2], rounds).flatten() {
         let out = tmp.join(format!("jobs{jobs}"));

@@ -17,8 +17,8 @@ use plotters::style::{register_font, FontStyle};
 
 use super::compare::CompareOptions;
 use super::load::{Point, SweepLogs};
-use crate::atomic::atomic_write;
 use crate::error::{Error, Result};
+use crate::files::atomic_write;
 use compare::draw as draw_compare;
 use curves::draw as draw_curves;
 use fig2::draw as draw_fig2;

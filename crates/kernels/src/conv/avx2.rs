@@ -6,8 +6,8 @@ use super::im2col::{im2col_rows, RowMoves, Taps};
 use super::Geometry;
 
 /// [`direct_conv`] with AVX2 and FMA: 6 channels, 8 columns. AVX2's 16 vector registers hold
-/// the 12 chains, 2 rows and a broadcast weight; 8 chains (4 channels) only just covered the
-/// FMA's latency on two pipes and ran 5 % slower over the forward pass.
+/// the 12 chains, 2 rows and a broadcast weight; 8 chains (4 channels) would only just cover
+/// the FMA's latency on two pipes.
 ///
 /// # Safety
 /// The CPU must have AVX2 and FMA.

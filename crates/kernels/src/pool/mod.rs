@@ -177,8 +177,7 @@ pub fn backward(w: &Window, x: &[f32], grad: &[f32]) -> Vec<f32> {
     );
     let [_, ow] = w.output();
     // Each task zeroes its own planes just before writing them, in its cache: zeroing the
-    // whole gradient first was one serial pass over it (2 % of a training step, and the other
-    // thread idle meanwhile).
+    // whole gradient first would be one serial pass over it, the other threads idle meanwhile.
     let mut dx = Vec::<f32>::with_capacity(x.len());
     dx.spare_capacity_mut()[..x.len()]
         .par_chunks_mut(PLANES_PER_TASK * ip)

@@ -57,7 +57,7 @@ pub(crate) fn pairs_backward_columns(
             let (c, d) = (bottom[2 * ox], bottom[2 * ox + 1]);
             // Strict comparisons keep the earlier position on ties. The position is arithmetic
             // on the comparisons, with no branch on where the maximum is (as random as the
-            // data): a branch per window was mispredicted about every other time.
+            // data): a branch per window would be mispredicted about every other time.
             let right_top = (b > a) as u32;
             let right_bottom = (d > c) as u32;
             let lower_wins = (c.max(d) > a.max(b)) as u32;

@@ -66,7 +66,7 @@ fn dataset_of(jd: &JobDir, own: &DatasetSpec, arg: Option<&str>) -> Result<Datas
 }
 
 /// Evaluate the trained model of the done job in `job_dir` on `dataset` (see [`dataset_of`]).
-pub fn eval(job_dir: &Path, dataset: Option<&str>, device: BackendKind) -> Result<EvalReport> {
+pub fn rescore(job_dir: &Path, dataset: Option<&str>, device: BackendKind) -> Result<EvalReport> {
     let jd = JobDir::at(job_dir);
     let where_ = job_dir.display().to_string();
     let record = jd.read_record()?.ok_or_else(|| {
