@@ -366,4 +366,107 @@ mod tests {
         assert_eq!(w.first.as_ref().unwrap().1, vec![200.0, 202.0, 204.0]);
         assert!(w.observe(&done("a")));
     }
+
+    /// What `sinks` print for `events` through tracing, without times or colours.
+    fn printed(sinks: &mut [&mut dyn EventSink], events: &[SweepEvent]) -> String {
+        #[derive(Clone, Default)]
+        struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let out = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || out.clone())
+            .with_ansi(false)
+            .without_time()
+            .with_target(false)
+            .with_max_level(tracing::Level::DEBUG)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            for e in events {
+                for s in sinks.iter_mut() {
+                    s.event(e);
+                }
+            }
+        });
+        let bytes = buffer.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn the_tracing_sink_prints_one_line_per_event() {
+        let events = [
+            SweepEvent::Started {
+                name: "s".into(),
+                total: 3,
+                to_run: 2,
+                workers: 2,
+            },
+            SweepEvent::JobSkipped {
+                run_id: "a".into(),
+                state: JobState::Done,
+            },
+            SweepEvent::JobStarted {
+                run_id: "b".into(),
+                epochs: 2,
+                total_steps: 10,
+                resumed_at: Some((1, 5)),
+            },
+            epoch("b", 2, 3.0),
+            SweepEvent::JobFinished {
+                run_id: "b".into(),
+                wall_s: 4.25,
+            },
+            SweepEvent::JobFailed {
+                run_id: "c".into(),
+                reason: "non-finite loss_fv at epoch 1, step 3".into(),
+            },
+            SweepEvent::Finished(super::super::SweepOutcome {
+                total: 3,
+                done: 2,
+                failed: vec![("c".into(), "x".into())],
+                interrupted: 0,
+                wall_s: 9.0,
+            }),
+        ];
+        let text = printed(&mut [&mut TracingSink], &events);
+        let want = " INFO sweep started sweep=s total=3 to_run=2 workers=2
+DEBUG job skipped run_id=a state=\"done\"
+ INFO job resumed from its checkpoint run_id=b epochs=2 from_epoch=2 after_step=5
+ INFO epoch finished run_id=b epoch=2 w_fv=\"0.500\" loss_fv=\"1.000\" loss_ex=\"1.000\" fv_acc=\"0.500\" ex_acc=\"0.500\"
+ INFO job done run_id=b wall_s=\"4.2\"
+ WARN job failed run_id=c reason=non-finite loss_fv at epoch 1, step 3
+ INFO sweep finished done=2 failed=1 wall_s=\"9.0\"
+";
+        assert_eq!(text, want, "\n{text}");
+    }
+
+    #[test]
+    fn the_gpu_warmup_sink_prints_its_note_once() {
+        let done = |id: &str| SweepEvent::JobFinished {
+            run_id: id.into(),
+            wall_s: 1.0,
+        };
+        let events = [
+            epoch("a", 1, 150.0),
+            epoch("a", 2, 152.0),
+            epoch("a", 3, 154.0),
+            done("a"),
+            epoch("b", 1, 3.0),
+            done("b"),
+        ];
+        let text = printed(&mut [&mut GpuWarmupSink::default()], &events);
+        let want =
+            " INFO first GPU job: its first epoch includes compiling the kernels, cached for \
+the rest of the sweep run_id=a first_epoch_s=\"150.0\" later_epoch_s=\"2.0\" \
+kernel_compilation_s=\"148.0\"\n";
+        assert_eq!(text, want, "\n{text}");
+    }
 }
