@@ -72,3 +72,148 @@ fn every_vector_kernel_this_cpu_has_ran() {
         );
     }
 }
+
+mod contracts {
+    //! Every entry point checks its operands before any rayon call or unchecked write: a bad
+    //! shape is a panic that names the kernel and what is wrong, never a truncated `zip`, an
+    //! unwritten element or a wrapped size.
+
+    use super::*;
+
+    fn g() -> Geometry {
+        same_padded(2, 2, 4, 3)
+    }
+
+    fn operands(g: &Geometry) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        (
+            values(g.batch * g.c_in * g.input[0] * g.input[1], 1),
+            values(g.c_out * g.c_in * 9, 2),
+            values(g.c_out, 3),
+        )
+    }
+
+    #[test]
+    #[should_panic(expected = "forward: bias size")]
+    fn a_short_bias() {
+        let (x, w, b) = operands(&g());
+        conv::forward(&g(), &x, &w, Some(&b[..2]), true, None);
+    }
+
+    #[test]
+    #[should_panic(expected = "forward: bias size")]
+    fn a_long_bias() {
+        let (x, w, mut b) = operands(&g());
+        b.push(1.0);
+        conv::forward(&g(), &x, &w, Some(&b), true, None);
+    }
+
+    #[test]
+    #[should_panic(expected = "forward: weight size")]
+    fn a_short_weight() {
+        let (x, w, b) = operands(&g());
+        conv::forward(&g(), &x, &w[1..], Some(&b), false, None);
+    }
+
+    #[test]
+    #[should_panic(expected = "forward: input size")]
+    fn a_short_input() {
+        let (x, w, b) = operands(&g());
+        conv::forward(&g(), &x[1..], &w, Some(&b), false, None);
+    }
+
+    #[test]
+    #[should_panic(expected = "forward: zero-size input or filter bank")]
+    fn zero_input_channels() {
+        let g = Geometry { c_in: 0, ..g() };
+        conv::forward(&g, &[], &[], None, false, None);
+    }
+
+    #[test]
+    #[should_panic(expected = "forward: the kernel does not fit the padded input")]
+    fn a_kernel_wider_than_the_padded_input() {
+        let g = Geometry {
+            kernel: [7, 7],
+            ..g()
+        };
+        conv::forward(&g, &[0.0; 64], &[0.0; 3 * 2 * 49], None, false, None);
+    }
+
+    #[test]
+    #[should_panic(expected = "kernel, stride and dilation must be ≥ 1")]
+    fn a_zero_stride() {
+        let g = Geometry {
+            stride: [0, 1],
+            ..g()
+        };
+        let (x, w, _) = operands(&g);
+        conv::weight_grad(&g, &x, &w);
+    }
+
+    #[test]
+    #[should_panic(expected = "the sizes overflow")]
+    fn sizes_that_overflow() {
+        let g = Geometry {
+            batch: usize::MAX / 2,
+            ..g()
+        };
+        conv::input_grad(&g, &[], &[]);
+    }
+
+    #[test]
+    #[should_panic(expected = "weight_grad: gradient size")]
+    fn a_short_gradient_for_the_weights() {
+        let (x, _, _) = operands(&g());
+        conv::weight_grad(&g(), &x, &values(2 * 3 * 16 - 1, 4));
+    }
+
+    #[test]
+    #[should_panic(expected = "input_grad: weight size")]
+    fn a_short_weight_for_the_input_gradient() {
+        let (_, w, _) = operands(&g());
+        conv::input_grad(&g(), &w[1..], &values(2 * 3 * 16, 4));
+    }
+
+    #[test]
+    #[should_panic(expected = "bias_grad: gradient size")]
+    fn a_short_gradient_for_the_bias() {
+        conv::bias_grad(&values(2 * 3 * 16 - 1, 4), 2, 3, 16);
+    }
+
+    #[test]
+    #[should_panic(expected = "pool backward: the input is not whole planes")]
+    fn a_partial_last_plane() {
+        let w = Window::fitting([4, 4], [2, 2], [2, 2]).unwrap();
+        // 2.5 planes: floor division would have paired them with 2 gradient planes.
+        pool::backward(&w, &values(40, 1), &values(8, 2));
+    }
+
+    #[test]
+    #[should_panic(expected = "pool backward: gradient size")]
+    fn a_short_pooling_gradient() {
+        let w = Window::fitting([4, 4], [2, 2], [2, 2]).unwrap();
+        pool::backward(&w, &values(32, 1), &values(7, 2));
+    }
+
+    #[test]
+    #[should_panic(expected = "pool forward: the window does not fit its input")]
+    fn a_window_wider_than_its_input() {
+        let w = Window {
+            input: [2, 2],
+            kernel: [3, 3],
+            stride: [1, 1],
+        };
+        pool::forward(&w, &values(8, 1));
+    }
+
+    #[test]
+    fn an_empty_batch_gives_empty_results() {
+        let g = Geometry { batch: 0, ..g() };
+        let w = values(3 * 2 * 9, 2);
+        assert!(conv::forward(&g, &[], &w, None, true, None).is_empty());
+        assert_eq!(conv::weight_grad(&g, &[], &[]), vec![0.0; 3 * 2 * 9]);
+        assert!(conv::input_grad(&g, &w, &[]).is_empty());
+        let window = Window::fitting([4, 4], [2, 2], [2, 2]).unwrap();
+        assert!(pool::forward(&window, &[]).is_empty());
+        assert!(pool::backward(&window, &[], &[]).is_empty());
+    }
+}

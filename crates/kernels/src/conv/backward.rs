@@ -9,7 +9,19 @@ use super::Geometry;
 
 /// ∂L/∂weight, `[c_out, c_in, kh, kw]`, from the input `x` and the output gradient `grad`.
 pub fn weight_grad(g: &Geometry, x: &[f32], grad: &[f32]) -> Vec<f32> {
+    g.check("weight_grad");
     let (p, k, per) = (g.out_pixels(), g.k(), g.images_per_group());
+    // `zip` would silently stop at the shorter operand.
+    assert_eq!(
+        x.len(),
+        g.batch * g.c_in * g.in_pixels(),
+        "weight_grad: input size"
+    );
+    assert_eq!(
+        grad.len(),
+        g.batch * g.c_out * p,
+        "weight_grad: gradient size"
+    );
     if g.batch == 0 || p == 0 {
         return vec![0.0f32; g.c_out * k];
     }
@@ -69,6 +81,11 @@ pub fn relu_backward(dst: &mut [f32], other: &[f32], dst_is_output: bool) {
 /// ∂L/∂bias, `[c_out]`: the output gradient `[batch, c_out, p]` summed over images and pixels
 /// (in image order, so the sum does not depend on threads).
 pub fn bias_grad(grad: &[f32], batch: usize, c_out: usize, p: usize) -> Vec<f32> {
+    assert_eq!(
+        Some(grad.len()),
+        batch.checked_mul(c_out).and_then(|n| n.checked_mul(p)),
+        "bias_grad: gradient size"
+    );
     let mut db = vec![0.0f32; c_out];
     for image in grad.chunks(c_out * p).take(batch) {
         for (d, plane) in db.iter_mut().zip(image.chunks(p)) {
@@ -94,7 +111,14 @@ pub(crate) fn lane_sum(values: &[f32]) -> f32 {
 
 /// ∂L/∂x, `[batch, c_in, h, w]`, from the weight and the output gradient `grad`.
 pub fn input_grad(g: &Geometry, weight: &[f32], grad: &[f32]) -> Vec<f32> {
+    g.check("input_grad");
     let (p, k, per) = (g.out_pixels(), g.k(), g.images_per_group());
+    assert_eq!(weight.len(), g.c_out * k, "input_grad: weight size");
+    assert_eq!(
+        grad.len(),
+        g.batch * g.c_out * p,
+        "input_grad: gradient size"
+    );
     let mut dx = vec![0.0f32; g.batch * g.c_in * g.in_pixels()];
     if dx.is_empty() || p == 0 {
         return dx;

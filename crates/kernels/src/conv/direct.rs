@@ -119,7 +119,8 @@ pub(crate) fn channel_blocks(
 /// kernel's: the results are bit for bit those of the GEMM path (tested).
 ///
 /// # Safety
-/// The CPU must have `M`'s vector extension; `x` is one image, `out` its output.
+/// The CPU must have `M`'s vector extension; `x` is one image, `out` its output (the sizes and
+/// the even height are asserted).
 #[cfg(simd_x86)]
 #[inline(always)]
 pub(crate) unsafe fn direct_conv<M: DirectOps, const C: usize>(
@@ -133,6 +134,8 @@ pub(crate) unsafe fn direct_conv<M: DirectOps, const C: usize>(
     let [h, w] = g.input;
     let (k, lanes) = (g.k(), M::LANES);
     let plane_out = if pool { (h / 2) * (w / 2) } else { h * w };
+    // Rows go in pairs: an odd last row would be left unwritten below the caller's `set_len`.
+    assert!(h.is_multiple_of(2), "direct_conv: an even height");
     assert!(x.len() == g.c_in * h * w && out.len() == g.c_out * plane_out);
     assert!(taps.len() == g.c_out * k && w.is_multiple_of(lanes));
     // The image with a border of zeros, so that every tap's row is a plain load: a padding

@@ -68,6 +68,7 @@ pub fn forward(
             0.0
         }
     };
+    g.check("forward");
     let (p, k, per) = (g.out_pixels(), g.k(), g.images_per_group());
     // Every image's chunk of the output is written from its chunk of `x`: a short input would
     // leave output chunks unwritten below the `set_len`s.
@@ -76,6 +77,18 @@ pub fn forward(
         g.batch * g.c_in * g.in_pixels(),
         "forward: input size"
     );
+    assert_eq!(weight.len(), g.c_out * k, "forward: weight size");
+    if let Some(bias) = bias {
+        assert_eq!(bias.len(), g.c_out, "forward: bias size");
+    }
+    if let Some(window) = pool {
+        window.check("forward's pooling");
+        assert_eq!(
+            window.input,
+            g.output(),
+            "forward: the pooling's input is the output"
+        );
+    }
     let plane_out = pool.map_or(p, |w| w.out_pixels());
     let len = g.batch * g.c_out * plane_out;
     let mut out = Vec::<f32>::with_capacity(len);

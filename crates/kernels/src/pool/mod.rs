@@ -44,6 +44,15 @@ impl Window {
         })
     }
 
+    /// Panics where the window would not fit (the fields are public, so a window need not
+    /// come from [`Window::fitting`]), naming the kernel `what`.
+    pub(crate) fn check(&self, what: &str) {
+        assert!(
+            Self::fitting(self.input, self.kernel, self.stride) == Some(*self),
+            "{what}: the window does not fit its input ({self:?})"
+        );
+    }
+
     /// Output height and width.
     pub fn output(&self) -> [usize; 2] {
         std::array::from_fn(|d| (self.input[d] - self.kernel[d]) / self.stride[d] + 1)
@@ -98,7 +107,13 @@ impl Window {
 
 /// The window maxima of every plane of `x` (`planes` planes of `input` pixels).
 pub fn forward(w: &Window, x: &[f32]) -> Vec<f32> {
+    w.check("pool forward");
     let (ip, op) = (w.in_pixels(), w.out_pixels());
+    assert_eq!(
+        x.len() % ip,
+        0,
+        "pool forward: the input is not whole planes"
+    );
     let mut out = vec![0.0f32; x.len() / ip * op];
     if out.is_empty() {
         return out;
@@ -116,6 +131,14 @@ pub fn forward(w: &Window, x: &[f32]) -> Vec<f32> {
 /// The window maxima of one plane (`input` pixels) into `out` (`output` pixels): what
 /// [`forward`] does per plane, for a caller that holds the plane in its cache already.
 pub fn plane_max(w: &Window, plane: &[f32], out: &mut [f32]) {
+    assert!(
+        plane.len() == w.in_pixels() && out.len() == w.out_pixels(),
+        "plane_max: a plane of {} values into {} (the window wants {} into {})",
+        plane.len(),
+        out.len(),
+        w.in_pixels(),
+        w.out_pixels()
+    );
     if w.kernel == [2, 2] && w.stride == [2, 2] {
         return pairs(w, plane, out);
     }
@@ -164,17 +187,23 @@ pub(crate) fn masked(g: f32, on: bool) -> f32 {
 
 /// ∂L/∂x: each output gradient goes to the position of its window's maximum.
 pub fn backward(w: &Window, x: &[f32], grad: &[f32]) -> Vec<f32> {
+    w.check("pool backward");
     let (ip, op) = (w.in_pixels(), w.out_pixels());
-    if x.is_empty() || op == 0 {
-        return vec![0.0f32; x.len()];
-    }
-    // One gradient plane per input plane: a short gradient would leave planes of `dx`
-    // unwritten below the `set_len`.
+    // Whole planes, and one gradient plane per input plane: a partial plane or a short
+    // gradient would leave elements of `dx` unwritten below the `set_len`.
     assert_eq!(
-        grad.len() / op,
-        x.len() / ip,
+        x.len() % ip,
+        0,
+        "pool backward: the input is not whole planes"
+    );
+    assert_eq!(
+        grad.len(),
+        x.len() / ip * op,
         "pool backward: gradient size"
     );
+    if x.is_empty() {
+        return Vec::new();
+    }
     let [_, ow] = w.output();
     // Each task zeroes its own planes just before writing them, in its cache: zeroing the
     // whole gradient first would be one serial pass over it, the other threads idle meanwhile.
