@@ -529,9 +529,13 @@ pub fn detectability(rows: &[CompareRow], opts: &CompareOptions) -> Vec<(String,
     datasets.dedup();
     let mut out = Vec::new();
     for dataset in datasets {
+        // A point whose every paired difference is zero (the reference itself under another
+        // name, such as static 0.5 against equal) says nothing about the noise.
         let tested: Vec<&CompareRow> = rows
             .iter()
-            .filter(|r| r.dataset == dataset && r.power.is_some_and(|p| p.sd.is_finite()))
+            .filter(|r| {
+                r.dataset == dataset && r.power.is_some_and(|p| p.sd.is_finite() && p.sd > 0.0)
+            })
             .collect();
         let statics: Vec<&CompareRow> = tested
             .iter()
@@ -969,6 +973,29 @@ mod tests {
             name: "t".into(),
             jobs,
         }
+    }
+
+    #[test]
+    fn a_copy_of_the_reference_does_not_count_as_noise() {
+        // w1=0.3 repeats the reference on every seed (zero spread); only w1=0.7's spread may
+        // size what the study detects.
+        let acc = |v: f64| [(v, v)];
+        let mut jobs = Vec::new();
+        for (seed, v) in [(1, 0.88), (2, 0.72), (3, 0.808)] {
+            jobs.push(test_job(seed, Some(0.5), &acc(0.8), &[]));
+            jobs.push(test_job(seed, Some(0.3), &acc(0.8), &[]));
+            jobs.push(test_job(seed, Some(0.7), &acc(v), &[]));
+        }
+        let opts = CompareOptions::default();
+        let rows = compare(&logs(jobs), "r", &opts).unwrap();
+        let noisy = rows.iter().find(|r| r.point == "static w1=0.7").unwrap();
+        let sd = noisy.power.unwrap().sd;
+        let sentence = &detectability(&rows, &opts)[0].1;
+        assert!(
+            sentence.contains(&format!("paired SD of Δp {sd:.2}–{sd:.2} %")),
+            "{sentence}"
+        );
+        assert!(!sentence.contains("—"), "{sentence}");
     }
 
     #[test]
