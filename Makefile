@@ -47,12 +47,18 @@ smoke: build
 ## machine lacks (mounting a tmpfs needs root) say so and are counted at the end.
 SKIPPED := $(CARGO_TARGET_DIR)/tmp/weightlab-skipped.txt
 # The tests that train (and the kernels' own, through --lib): what the plain paths must pass.
+OWN_PARTS := $(CARGO_TARGET_DIR)/tmp/own_parts
 PORTABLE_TESTS := --test fast_kernels --test gradient_routing --test golden --test job_logs --test checkpoints
 test:
 	rm -f $(SKIPPED)
 	$(CARGO) test --release --workspace
 	@echo "== the kernel and training tests again on the plain paths alone (--features portable)"
 	$(CARGO) test --release --workspace --features portable --lib $(PORTABLE_TESTS)
+	@echo "== examples/own_parts.rs, a study of its own trunk, strategy and data, read back by weightlab"
+	rm -rf $(OWN_PARTS)
+	$(CARGO) run --release --example own_parts -- $(OWN_PARTS) > /dev/null
+	$(BIN) sweep status $(OWN_PARTS) | grep -q '9 done, 0 failed'
+	$(BIN) report compare $(OWN_PARTS) | grep -q '| stripes | loss_share floor=0.2 |'
 	@if [ -s $(SKIPPED) ]; then echo "skipped: $$(wc -l < $(SKIPPED)) check(s) this machine cannot run:"; cat $(SKIPPED); else echo "skipped: none"; fi
 
 ## Kill a sweep 20 times at random moments, resume each time, check nothing was lost or redone.

@@ -9,12 +9,14 @@
 //! - [`model`]: the shared trunk with its two task branches (Θ) and the dynamic-weight unit (Ψ);
 //! - [`strategy`]: how the task losses are weighted (the paper's `static`, `yin` and `l3`, and
 //!   `equal`, `uncertainty`, `dwa`, `gradnorm`, `rlw`, `gls`), one file each;
-//! - [`train`]: one job's training loop and evaluation, returning named metrics;
+//! - [`train`]: one job's training loop and evaluation, returning named metrics, and
+//!   [`train::Parts`], where a program registers a trunk, strategy or data source of its own;
 //! - [`runlog`]: the run folder's layout and every file format in it (logs, status, configs);
 //! - [`sweep`]: many jobs in parallel, resumable, with an event stream for progress and index;
 //! - [`report`]: Figure 2, weight trajectories, comparison tables and trajectory diffs.
 //!
-//! [`files`] is the one way files are written; [`rng`] the one source of randomness.
+//! [`metrics`] declares what training measures, once; [`files`] is the one way files are
+//! written; [`rng`] the one source of randomness.
 //!
 //! ```no_run
 //! use weightlab::sweep::{sinks::TracingSink, RunOptions, Sweep};
@@ -31,6 +33,7 @@ pub mod config;
 pub mod data;
 pub mod error;
 pub mod files;
+pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod rng;

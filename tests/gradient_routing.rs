@@ -67,6 +67,7 @@ fn fixture() -> Fixture {
     let split = Split::by_test_subjects(&set, &test_subjects(&cfg));
     let model = ModelConfig {
         preset: Preset::Small,
+        trunk: None,
         embedding_dim: 8,
         z_dim: 12,
         expression_dim: 6,

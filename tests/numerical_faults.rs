@@ -10,7 +10,7 @@ use weightlab::data::Split;
 use weightlab::error::Error;
 use weightlab::runlog::{JobState, RunDir, Status};
 use weightlab::sweep::{run_job, JobEnv, SweepEvent};
-use weightlab::train::train_job;
+use weightlab::train::{train_job, Parts};
 
 const YAML: &str = "name: nan
 datasets:
@@ -43,6 +43,7 @@ fn a_nan_image_fails_the_job_with_where_it_happened() {
     let data = (set, split);
     let err = train_job(
         &job,
+        &Parts::new(),
         &data,
         &Device::flex(),
         Default::default(),
@@ -68,6 +69,7 @@ fn a_nan_image_fails_the_job_with_where_it_happened() {
             device: &Device::flex(),
             stop: None,
             deferred_read_back: false,
+            parts: &Parts::new(),
         },
         &mut |e| {
             if let SweepEvent::JobFailed { reason, .. } = e {

@@ -7,7 +7,7 @@ use weightlab::config::{expand, parse};
 use weightlab::data::synth::{generate, test_subjects, SynthConfig};
 use weightlab::data::{FaceSet, Split};
 use weightlab::error::Error;
-use weightlab::train::{train_job, TrainControl, TrainOutput};
+use weightlab::train::{train_job, Parts, TrainControl, TrainOutput};
 
 fn job(strategy: &str) -> weightlab::config::Job {
     let yaml = format!(
@@ -47,7 +47,14 @@ fn train(
         deferred_read_back: deferred,
         ..TrainControl::default()
     };
-    train_job(job, data, &Device::flex(), control, &mut |_| {})
+    train_job(
+        job,
+        &Parts::new(),
+        data,
+        &Device::flex(),
+        control,
+        &mut |_| {},
+    )
 }
 
 #[test]

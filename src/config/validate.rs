@@ -7,6 +7,7 @@ use super::Experiment;
 use crate::data::DatasetSource;
 use crate::error::{Error, Result};
 use crate::model::Preset;
+use crate::strategy::StrategySpec;
 
 /// Best-effort line of the last key of `field` (`train.lr` → the first line with `lr:`).
 fn line_of(text: &str, field: &str) -> Option<usize> {
@@ -193,6 +194,8 @@ pub fn validate(exp: &Experiment, text: &str, file: &str) -> Result<()> {
                     ),
                 )?;
             }
+            // Checked when the program that registers it loads it.
+            DatasetSource::Registered(_) => {}
         }
         if let Some((folds, fold, _)) = d.folds() {
             let kind = match &d.source {
@@ -218,16 +221,19 @@ pub fn validate(exp: &Experiment, text: &str, file: &str) -> Result<()> {
                 )?;
             }
         }
-        let min = if exp.model.preset == Preset::Paper {
-            32
-        } else {
-            16
-        };
-        c.ensure(
-            size % 8 == 0 && (min..=256).contains(&size),
-            &format!("{at}.image_size"),
-            format!("must be a multiple of 8 in {min}..=256 (got {size})"),
-        )?;
+        // The built-in trunks' limits; a registered trunk knows its own.
+        if let (Some(size), None) = (size, &exp.model.trunk) {
+            let min = if exp.model.preset == Preset::Paper {
+                32
+            } else {
+                16
+            };
+            c.ensure(
+                size % 8 == 0 && (min..=256).contains(&size),
+                &format!("{at}.image_size"),
+                format!("must be a multiple of 8 in {min}..=256 (got {size})"),
+            )?;
+        }
     }
 
     c.ensure(
@@ -273,6 +279,17 @@ pub fn validate(exp: &Experiment, text: &str, file: &str) -> Result<()> {
     )?;
     for (i, s) in exp.strategies.iter().enumerate() {
         let at = format!("strategies[{i}]");
+        if let StrategySpec::Registered(r) = s {
+            // The name becomes part of run ids and folder names.
+            c.ensure(
+                safe_name(&r.name),
+                &format!("{at}.registered.name"),
+                format!(
+                    "`{}` is not a usable name; use letters, digits, - _ .",
+                    r.name
+                ),
+            )?;
+        }
         if let Err(e) = s.check() {
             let field = format!("{at}.{}.{}", s.name(), e.field);
             return Err(c.fail(&field, e.message));

@@ -1,8 +1,9 @@
 //! [`FaceSet`]: images with a subject and an expression label, plus how a study splits them.
 //!
-//! Stages: a [`DatasetSpec`] from the YAML is loaded into a [`FaceSet`] (synthetic faces or
-//! images on disk), split by subject into training and test parts ([`Split`]), and the test
-//! part gives the face-verification pairs ([`pairs::Pair`]).
+//! Stages: a [`DatasetSpec`] from the YAML names a [`DataSource`] (synthetic faces, images on
+//! disk, or a source of your own), which yields a [`FaceSet`] split by subject into training,
+//! validation and test parts ([`Split`]); the test part gives the face-verification pairs
+//! ([`pairs::Pair`]).
 
 pub mod ckplus;
 pub mod disk;
@@ -43,6 +44,48 @@ pub struct FaceSet {
 }
 
 impl FaceSet {
+    /// An empty set of `image_size`-pixel images labelled by `subject_names` and
+    /// `expression_names`, to fill with [`FaceSet::push`].
+    pub fn new(
+        name: &str,
+        image_size: usize,
+        subject_names: Vec<String>,
+        expression_names: Vec<String>,
+    ) -> Self {
+        Self {
+            name: name.to_string(),
+            image_size,
+            pixels: Vec::new(),
+            subjects: Vec::new(),
+            expressions: Vec::new(),
+            subject_names,
+            expression_names,
+            paths: Vec::new(),
+        }
+    }
+
+    /// Add one image of `subject` showing `expression` (indices into the names), with its
+    /// `path` and row-major `pixels` in [0, 1].
+    ///
+    /// # Panics
+    ///
+    /// When `pixels` is not one image, or a label is out of range.
+    pub fn push(&mut self, subject: u32, expression: u32, path: String, pixels: &[f32]) {
+        assert_eq!(pixels.len(), self.image_size * self.image_size, "one image");
+        assert!(
+            (subject as usize) < self.subject_names.len(),
+            "subject {subject}"
+        );
+        assert!(
+            (expression as usize) < self.expression_names.len(),
+            "expression {expression}"
+        );
+        self.pixels.extend_from_slice(pixels);
+        self.subjects.push(subject);
+        self.expressions.push(expression);
+        self.paths.push(path);
+    }
+
     /// Number of images.
     pub fn len(&self) -> usize {
         self.subjects.len()
@@ -68,6 +111,88 @@ impl FaceSet {
     }
 }
 
+/// Where faces come from: labelled images, split by subject. The built-in sources
+/// ([`SynthConfig`], [`ManifestConfig`], [`CkPlusConfig`], [`OuluConfig`]) implement it; a
+/// source of your own is registered under a name with [`crate::train::Parts::source`] and
+/// named in an experiment as `datasets: [{ name: LABEL, registered: NAME }]`.
+pub trait DataSource: Send + Sync {
+    /// The images of the dataset labelled `name` (its label in logs and plots), split by
+    /// subject. Errors are bad input: they name the dataset and what to fix.
+    fn load(&self, name: &str) -> Result<(FaceSet, Split)>;
+}
+
+impl DataSource for SynthConfig {
+    fn load(&self, name: &str) -> Result<(FaceSet, Split)> {
+        let set = synth::generate(name, self);
+        let split = Split::by_subjects(
+            &set,
+            &synth::test_subjects(self),
+            &synth::val_subjects(self),
+        );
+        Ok((set, split))
+    }
+}
+
+/// The subject folds of an on-disk source: which fold is tested, which validates.
+struct Folds {
+    folds: usize,
+    fold: usize,
+    seed: u64,
+    val_fold: Option<usize>,
+}
+
+/// `set` split by the subject folds `f`.
+fn split_by_folds(name: &str, set: FaceSet, f: Folds) -> Result<(FaceSet, Split)> {
+    if set.subject_names.len() < f.folds {
+        return Err(Error::input(
+            name.to_string(),
+            format!("datasets[{name}].folds"),
+            format!(
+                "{} subjects cannot fill {} folds",
+                set.subject_names.len(),
+                f.folds
+            ),
+        ));
+    }
+    let test = subject_fold(&set, f.folds, f.fold, f.seed);
+    let val = f
+        .val_fold
+        .map(|v| subject_fold(&set, f.folds, v, f.seed))
+        .unwrap_or_default();
+    let split = Split::by_subjects(&set, &test, &val);
+    if split.train.is_empty() || split.test.is_empty() {
+        return Err(Error::input(
+            name.to_string(),
+            "datasets",
+            "the split leaves no training or no test images",
+        ));
+    }
+    Ok((set, split))
+}
+
+/// The on-disk sources: each reads its images, then splits them by its subject folds.
+macro_rules! disk_source {
+    ($($config:ty => $read:path),* $(,)?) => {$(
+        impl DataSource for $config {
+            fn load(&self, name: &str) -> Result<(FaceSet, Split)> {
+                let folds = Folds {
+                    folds: self.folds,
+                    fold: self.fold,
+                    seed: self.split_seed,
+                    val_fold: self.val_fold,
+                };
+                split_by_folds(name, $read(name, self)?, folds)
+            }
+        }
+    )*};
+}
+
+disk_source!(
+    ManifestConfig => manifest::load,
+    CkPlusConfig => ckplus::load,
+    OuluConfig => oulu::load,
+);
+
 /// Where a dataset comes from (exactly one key per YAML entry).
 #[derive(Debug, Clone, PartialEq)]
 pub enum DatasetSource {
@@ -79,6 +204,8 @@ pub enum DatasetSource {
     CkPlus(CkPlusConfig),
     /// Oulu-CASIA in its distribution layout.
     OuluCasia(OuluConfig),
+    /// A [`DataSource`] registered under this name by the program that runs the sweep.
+    Registered(String),
 }
 
 /// One entry of `datasets:` in the experiment YAML, e.g. `{ name: synth, synthetic: {...} }`.
@@ -105,6 +232,8 @@ struct RawDataset {
     ckplus: Option<CkPlusConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     oulu_casia: Option<OuluConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    registered: Option<String>,
 }
 
 impl TryFrom<RawDataset> for DatasetSpec {
@@ -116,6 +245,7 @@ impl TryFrom<RawDataset> for DatasetSpec {
         sources.extend(raw.manifest.map(DatasetSource::Manifest));
         sources.extend(raw.ckplus.map(DatasetSource::CkPlus));
         sources.extend(raw.oulu_casia.map(DatasetSource::OuluCasia));
+        sources.extend(raw.registered.map(DatasetSource::Registered));
         if sources.len() != 1 {
             return Err(format!(
                 "dataset `{}` must have exactly one of `synthetic`, `ckplus`, `oulu_casia` or `manifest`",
@@ -138,89 +268,82 @@ impl From<DatasetSpec> for RawDataset {
             manifest: None,
             ckplus: None,
             oulu_casia: None,
+            registered: None,
         };
         match spec.source {
             DatasetSource::Synthetic(s) => raw.synthetic = Some(s),
             DatasetSource::Manifest(m) => raw.manifest = Some(m),
             DatasetSource::CkPlus(c) => raw.ckplus = Some(c),
             DatasetSource::OuluCasia(o) => raw.oulu_casia = Some(o),
+            DatasetSource::Registered(r) => raw.registered = Some(r),
         }
         raw
     }
 }
 
 impl DatasetSpec {
-    /// Side of the images this dataset yields.
-    pub fn image_size(&self) -> usize {
+    /// Side of the images this dataset yields (`None` for a registered source, which says so
+    /// only when it loads).
+    pub fn image_size(&self) -> Option<usize> {
         match &self.source {
-            DatasetSource::Synthetic(c) => c.image_size,
-            DatasetSource::Manifest(c) => c.image_size,
-            DatasetSource::CkPlus(c) => c.image_size,
-            DatasetSource::OuluCasia(c) => c.image_size,
+            DatasetSource::Synthetic(c) => Some(c.image_size),
+            DatasetSource::Manifest(c) => Some(c.image_size),
+            DatasetSource::CkPlus(c) => Some(c.image_size),
+            DatasetSource::OuluCasia(c) => Some(c.image_size),
+            DatasetSource::Registered(_) => None,
         }
     }
 
     /// The validation fold of an on-disk dataset, if it has one.
     pub fn val_fold(&self) -> Option<usize> {
         match &self.source {
-            DatasetSource::Synthetic(_) => None,
             DatasetSource::Manifest(c) => c.val_fold,
             DatasetSource::CkPlus(c) => c.val_fold,
             DatasetSource::OuluCasia(c) => c.val_fold,
+            DatasetSource::Synthetic(_) | DatasetSource::Registered(_) => None,
         }
     }
 
-    /// `(folds, fold, split_seed)` of an on-disk dataset; `None` for synthetic faces.
+    /// `(folds, fold, split_seed)` of an on-disk dataset; `None` for the others.
     pub fn folds(&self) -> Option<(usize, usize, u64)> {
         match &self.source {
-            DatasetSource::Synthetic(_) => None,
             DatasetSource::Manifest(c) => Some((c.folds, c.fold, c.split_seed)),
             DatasetSource::CkPlus(c) => Some((c.folds, c.fold, c.split_seed)),
             DatasetSource::OuluCasia(c) => Some((c.folds, c.fold, c.split_seed)),
+            DatasetSource::Synthetic(_) | DatasetSource::Registered(_) => None,
         }
     }
 
-    /// Load the images and split them by subject. Relative paths are relative to the working
-    /// folder.
+    /// The built-in source of this entry; `None` for a registered one.
+    pub fn builtin(&self) -> Option<&dyn DataSource> {
+        match &self.source {
+            DatasetSource::Synthetic(c) => Some(c),
+            DatasetSource::Manifest(c) => Some(c),
+            DatasetSource::CkPlus(c) => Some(c),
+            DatasetSource::OuluCasia(c) => Some(c),
+            DatasetSource::Registered(_) => None,
+        }
+    }
+
+    /// Load the images and split them by subject, from a built-in source (a registered one
+    /// loads through [`crate::train::Parts::load`]). Relative paths are relative to the
+    /// working folder.
     pub fn load(&self) -> Result<(FaceSet, Split)> {
-        let set = match &self.source {
-            DatasetSource::Synthetic(cfg) => {
-                let set = synth::generate(&self.name, cfg);
-                let split =
-                    Split::by_subjects(&set, &synth::test_subjects(cfg), &synth::val_subjects(cfg));
-                return Ok((set, split));
-            }
-            DatasetSource::Manifest(cfg) => manifest::load(&self.name, cfg)?,
-            DatasetSource::CkPlus(cfg) => ckplus::load(&self.name, cfg)?,
-            DatasetSource::OuluCasia(cfg) => oulu::load(&self.name, cfg)?,
-        };
-        let (folds, fold, seed) = self.folds().unwrap_or((10, 0, 0));
-        if set.subject_names.len() < folds {
-            return Err(Error::input(
+        match (self.builtin(), &self.source) {
+            (Some(source), _) => source.load(&self.name),
+            (None, DatasetSource::Registered(name)) => Err(Error::input(
                 self.name.clone(),
-                format!("datasets[{}].folds", self.name),
-                format!(
-                    "{} subjects cannot fill {folds} folds",
-                    set.subject_names.len()
-                ),
-            ));
+                format!("datasets[{}].registered", self.name),
+                format!("`{name}` is not a built-in source; {NOT_BUILT_IN}"),
+            )),
+            (None, _) => unreachable!("every source but a registered one is built in"),
         }
-        let test = subject_fold(&set, folds, fold, seed);
-        let val = self
-            .val_fold()
-            .map(|v| subject_fold(&set, folds, v, seed))
-            .unwrap_or_default();
-        let split = Split::by_subjects(&set, &test, &val);
-        if split.train.is_empty() || split.test.is_empty() {
-            return Err(Error::input(
-                self.name.clone(),
-                "datasets",
-                "the split leaves no training or no test images",
-            ));
-        }
-        Ok((set, split))
     }
 }
+
+/// What to do about a registered part the running program does not know.
+pub const NOT_BUILT_IN: &str = "run this experiment from the program that registers it \
+     (see docs/library.md)";
 
 /// A split of a [`FaceSet`] by subject: test and validation subjects never appear in training.
 #[derive(Debug, Clone)]

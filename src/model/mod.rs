@@ -2,6 +2,9 @@
 //! and the dynamic-weight unit ([`WeightUnit`], Ψ) that turns the shared features into task
 //! weights.
 //!
+//! The trunk is any [`SharedTrunk`]: the built-in presets (`small`, `paper`, together as
+//! [`Trunk`]) or one of your own, registered with [`crate::train::Parts::trunk`].
+//!
 //! Θ and Ψ are separate modules on purpose: each has its own optimiser and learning rate, and
 //! a strategy decides which of them a loss term may reach.
 
@@ -14,6 +17,7 @@ pub mod pool;
 mod small;
 mod weight_unit;
 
+use burn::module::ModuleDisplay;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
@@ -42,6 +46,10 @@ pub struct ModelConfig {
     /// Trunk preset.
     #[serde(default = "default_preset")]
     pub preset: Preset,
+    /// A trunk registered under this name by the program that runs the sweep (see
+    /// [`crate::train::Parts::trunk`]), in place of the preset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trunk: Option<String>,
     /// Size of the face-verification embedding X1.
     #[serde(default = "default_embedding")]
     pub embedding_dim: usize,
@@ -70,6 +78,7 @@ impl Default for ModelConfig {
     fn default() -> Self {
         Self {
             preset: Preset::Small,
+            trunk: None,
             embedding_dim: 128,
             z_dim: 256,
             expression_dim: 64,
@@ -77,7 +86,27 @@ impl Default for ModelConfig {
     }
 }
 
-/// The trunk, one variant per preset.
+/// The shared part of Θ: images → the input of the last shared layer ("features"), and that
+/// layer, whose output Z feeds both task branches and the weight unit.
+///
+/// The built-in presets implement it (see [`Trunk`]); a trunk of your own does too, and is
+/// registered under a name with [`crate::train::Parts::trunk`] so that `model: { trunk: NAME }`
+/// in an experiment uses it. Its parameters are drawn again from the job's seed after it is
+/// built ([`seeded_init`]), so two jobs of one seed start from the same Θ.
+pub trait SharedTrunk: Module + ModuleDisplay + 'static {
+    /// `[batch, 1, s, s]` images → `[batch, features]`, the input of the last shared layer.
+    fn features(&self, images: Tensor<4>) -> Tensor<2>;
+
+    /// The last shared layer, features → Z (ReLU applied by the net). GradNorm-style
+    /// strategies measure the task gradients on its weights.
+    fn last_shared(&self) -> &Linear;
+
+    /// Add the cost of every layer before the last shared one, for one `image_size` image, to
+    /// `costs` (for FLOP figures; the default adds nothing).
+    fn costs(&self, _image_size: usize, _costs: &mut Costs) {}
+}
+
+/// The built-in trunks, one variant per [`Preset`].
 #[derive(Module, Debug)]
 pub enum Trunk {
     /// See [`SmallTrunk`].
@@ -87,41 +116,43 @@ pub enum Trunk {
 }
 
 impl Trunk {
-    /// `[batch, 1, s, s]` images → the input of the last shared layer.
-    pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
+    /// The preset's trunk for `image_size`-pixel images and `z_dim` shared features.
+    pub fn new(preset: Preset, image_size: usize, z_dim: usize, device: &Device) -> Self {
+        match preset {
+            Preset::Small => Trunk::Small(SmallTrunk::new(image_size, z_dim, device)),
+            Preset::Paper => Trunk::Paper(PaperTrunk::new(z_dim, device)),
+        }
+    }
+}
+
+impl SharedTrunk for Trunk {
+    fn features(&self, images: Tensor<4>) -> Tensor<2> {
         match self {
             Trunk::Small(t) => t.features(images),
             Trunk::Paper(t) => t.features(images),
         }
     }
 
-    /// The last shared layer: features → Z = ReLU(W·h + b).
-    pub fn shared(&self, features: Tensor<2>) -> Tensor<2> {
-        relu(self.last_shared().forward(features))
-    }
-
-    /// The convolutions' and the last shared layer's costs for one `image_size` image.
-    fn costs(&self, image_size: usize, costs: &mut Costs) {
-        match self {
-            Trunk::Small(t) => t.costs(image_size, costs),
-            Trunk::Paper(t) => t.costs(image_size, costs),
-        }
-        costs.linear(self.last_shared());
-    }
-
-    /// W and b of the last shared layer, the layer GradNorm-style strategies measure.
-    pub fn last_shared(&self) -> &Linear {
+    fn last_shared(&self) -> &Linear {
         match self {
             Trunk::Small(t) => t.last_shared(),
             Trunk::Paper(t) => t.last_shared(),
         }
     }
+
+    fn costs(&self, image_size: usize, costs: &mut Costs) {
+        match self {
+            Trunk::Small(t) => t.costs(image_size, costs),
+            Trunk::Paper(t) => t.costs(image_size, costs),
+        }
+    }
 }
 
-/// Θ: trunk, face-verification branch and expression branch.
+/// Θ: trunk, face-verification branch and expression branch. `T` is the trunk: the built-in
+/// presets by default, or any [`SharedTrunk`].
 #[derive(Module, Debug)]
-pub struct MultiTaskNet {
-    trunk: Trunk,
+pub struct MultiTaskNet<T: SharedTrunk = Trunk> {
+    trunk: T,
     fv_embedding: Linear,
     fv_classifier: Linear,
     ex_bottleneck: Linear,
@@ -156,8 +187,9 @@ pub struct NetShape {
 }
 
 impl ModelConfig {
-    /// Build Θ for images of side `image_size`, `n_identities` training subjects and
-    /// `n_expressions` expressions. Parameters are drawn from `seed` (see [`seeded_init`]).
+    /// Build Θ on a built-in preset for images of side `image_size`, `n_identities` training
+    /// subjects and `n_expressions` expressions. Parameters are drawn from `seed` (see
+    /// [`seeded_init`]).
     pub fn init(
         &self,
         image_size: usize,
@@ -166,22 +198,33 @@ impl ModelConfig {
         seed: u64,
         device: &Device,
     ) -> MultiTaskNet {
-        let trunk = match self.preset {
-            Preset::Small => Trunk::Small(SmallTrunk::new(image_size, self.z_dim, device)),
-            Preset::Paper => Trunk::Paper(PaperTrunk::new(self.z_dim, device)),
-        };
-        let net = MultiTaskNet {
-            trunk,
-            fv_embedding: LinearConfig::new(self.z_dim, self.embedding_dim).init(device),
-            fv_classifier: LinearConfig::new(self.embedding_dim, n_identities).init(device),
-            ex_bottleneck: LinearConfig::new(self.z_dim, self.expression_dim).init(device),
-            ex_classifier: LinearConfig::new(self.expression_dim, n_expressions).init(device),
-        };
-        seeded_init(net, seed)
+        let trunk = Trunk::new(self.preset, image_size, self.z_dim, device);
+        MultiTaskNet::new(trunk, self, n_identities, n_expressions, seed, device)
     }
 }
 
-impl MultiTaskNet {
+impl<T: SharedTrunk> MultiTaskNet<T> {
+    /// Θ on `trunk` (which must yield `cfg.z_dim` shared features), with the two task
+    /// branches of `cfg` for `n_identities` training subjects and `n_expressions` expressions.
+    /// Every parameter, the trunk's included, is drawn from `seed` (see [`seeded_init`]).
+    pub fn new(
+        trunk: T,
+        cfg: &ModelConfig,
+        n_identities: usize,
+        n_expressions: usize,
+        seed: u64,
+        device: &Device,
+    ) -> Self {
+        let net = MultiTaskNet {
+            trunk,
+            fv_embedding: LinearConfig::new(cfg.z_dim, cfg.embedding_dim).init(device),
+            fv_classifier: LinearConfig::new(cfg.embedding_dim, n_identities).init(device),
+            ex_bottleneck: LinearConfig::new(cfg.z_dim, cfg.expression_dim).init(device),
+            ex_classifier: LinearConfig::new(cfg.expression_dim, n_expressions).init(device),
+        };
+        seeded_init(net, seed)
+    }
+
     /// `[batch, 1, s, s]` images → [`Outputs`].
     pub fn forward(&self, images: Tensor<4>) -> Outputs {
         self.forward_from_features(self.trunk.features(images))
@@ -191,7 +234,7 @@ impl MultiTaskNet {
     /// [`Outputs::features`]). Restarting from detached features gives a small graph whose
     /// backward reaches only the last shared layer and the branches.
     pub fn forward_from_features(&self, features: Tensor<2>) -> Outputs {
-        let z = self.trunk.shared(features.clone()); // [batch, z_dim]
+        let z = relu(self.trunk.last_shared().forward(features.clone())); // [batch, z_dim]
         let embedding = self.fv_embedding.forward(z.clone()); // [batch, embedding_dim]
         let identity_logits = self.fv_classifier.forward(embedding.clone());
         let x2 = relu(self.ex_bottleneck.forward(z.clone())); // [batch, expression_dim]
@@ -209,6 +252,7 @@ impl MultiTaskNet {
     pub fn costs(&self, image_size: usize) -> Costs {
         let mut costs = Costs::default();
         self.trunk.costs(image_size, &mut costs);
+        costs.linear(self.trunk.last_shared());
         for layer in [
             &self.fv_embedding,
             &self.fv_classifier,
@@ -249,6 +293,7 @@ mod tests {
         let device = Device::flex();
         let mut cfg = ModelConfig {
             preset: Preset::Small,
+            trunk: None,
             embedding_dim: 64,
             z_dim: 128,
             expression_dim: 32,
@@ -272,6 +317,7 @@ mod tests {
     fn flops_of_the_small_preset() {
         let cfg = ModelConfig {
             preset: Preset::Small,
+            trunk: None,
             embedding_dim: 64,
             z_dim: 128,
             expression_dim: 32,

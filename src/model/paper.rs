@@ -7,7 +7,7 @@ use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxP
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 
-use super::{conv, Costs};
+use super::{conv, Costs, SharedTrunk};
 use burn::tensor::activation::relu;
 
 fn conv(c_in: usize, c_out: usize, k: usize, stride: usize, device: &Device) -> Conv2d {
@@ -104,9 +104,11 @@ impl PaperTrunk {
             dense: LinearConfig::new(128, z_dim).init(device),
         }
     }
+}
 
+impl SharedTrunk for PaperTrunk {
     /// `[batch, 1, s, s]` → `[batch, 128]`: everything before the last shared layer.
-    pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
+    fn features(&self, x: Tensor<4>) -> Tensor<2> {
         let x = conv::forward_relu(&self.stem1, x); // [b, 32, s/2, s/2]
         let x = conv::forward_relu(&self.stem2, x);
         let x = conv::forward_relu_pool(&self.stem3, &self.pool, x); // [b, 64, s/4, s/4]
@@ -118,7 +120,7 @@ impl PaperTrunk {
     }
 
     /// The convolutions' costs for one `image_size` image.
-    pub(crate) fn costs(&self, image_size: usize, costs: &mut Costs) {
+    fn costs(&self, image_size: usize, costs: &mut Costs) {
         let side = costs.conv(&self.stem1, [image_size; 2]);
         let side = costs.conv(&self.stem2, side);
         let side = costs.conv(&self.stem3, side).map(|s| s / 2);
@@ -132,7 +134,7 @@ impl PaperTrunk {
     }
 
     /// The last shared layer (features → Z, before its ReLU).
-    pub fn last_shared(&self) -> &Linear {
+    fn last_shared(&self) -> &Linear {
         &self.dense
     }
 }

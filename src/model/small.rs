@@ -5,7 +5,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 
-use super::{conv, Costs};
+use super::{conv, Costs, SharedTrunk};
 
 /// conv16 → pool → conv32 → pool → conv64 → pool → conv64 → flatten → dense(z_dim).
 #[derive(Module, Debug)]
@@ -37,9 +37,11 @@ impl SmallTrunk {
             dense: LinearConfig::new(64 * side * side, z_dim).init(device),
         }
     }
+}
 
+impl SharedTrunk for SmallTrunk {
     /// `[batch, 1, s, s]` → `[batch, 64·(s/8)²]`: everything before the last shared layer.
-    pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
+    fn features(&self, x: Tensor<4>) -> Tensor<2> {
         let x = conv::forward_relu_pool(&self.conv1, &self.pool, x); // [b, 16, s/2, s/2]
         let x = conv::forward_relu_pool(&self.conv2, &self.pool, x); // [b, 32, s/4, s/4]
         let x = conv::forward_relu_pool(&self.conv3, &self.pool, x); // [b, 64, s/8, s/8]
@@ -49,7 +51,7 @@ impl SmallTrunk {
     }
 
     /// The convolutions' costs for one `image_size` image (pooling halves the side).
-    pub(crate) fn costs(&self, image_size: usize, costs: &mut Costs) {
+    fn costs(&self, image_size: usize, costs: &mut Costs) {
         let mut side = [image_size; 2];
         for (k, layer) in [&self.conv1, &self.conv2, &self.conv3, &self.conv4]
             .into_iter()
@@ -63,7 +65,7 @@ impl SmallTrunk {
     }
 
     /// The last shared layer (features → Z, before its ReLU).
-    pub fn last_shared(&self) -> &Linear {
+    fn last_shared(&self) -> &Linear {
         &self.dense
     }
 }

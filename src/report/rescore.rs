@@ -89,14 +89,14 @@ pub fn rescore(job_dir: &Path, dataset: Option<&str>, device: BackendKind) -> Re
     )
     .map_err(|e| Error::log(&jd.model_shape(), e))?;
     let spec = dataset_of(&jd, &record.job.dataset, dataset)?;
-    if spec.image_size() != shape.image_size {
+    if spec.image_size().is_some_and(|s| s != shape.image_size) {
         return Err(Error::input(
             "--dataset",
             "image_size",
             format!(
                 "the model takes {0}-px images; set image_size: {0} in the dataset entry (got {1})",
                 shape.image_size,
-                spec.image_size()
+                spec.image_size().unwrap_or_default()
             ),
         ));
     }

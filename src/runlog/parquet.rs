@@ -3,7 +3,7 @@
 
 use super::table::log_table;
 use crate::config::Job;
-use crate::train::{EpochMetrics, StepMetrics};
+use crate::metrics::{EpochMetrics, StepMetrics};
 
 log_table! {
     /// One row of `epochs.parquet`.

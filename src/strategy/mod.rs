@@ -1,6 +1,9 @@
 //! [`Strategy`]: how a training step weighs the two task losses, and which parameters each
 //! loss term may reach. One file per strategy; the registry ([`StrategySpec`] →
-//! [`StrategyPoint`] → `Box<dyn Strategy>`) is the only place that names them all.
+//! [`StrategyPoint`] → `Box<dyn Strategy>`) is the only place that names them all. A strategy
+//! of your own implements [`Strategy`] and is registered under a name with
+//! [`crate::train::Parts::strategy`]; an experiment names it as
+//! `registered: { name: NAME, settings: {...} }` ([`RegisteredStrategy`]).
 //!
 //! The training loop asks the strategy for an [`Objective`] (the scalar to backpropagate, the
 //! weights it applied, the logged loss terms) and steps Ψ only when [`Strategy::unit_lr`] says
@@ -246,6 +249,20 @@ pub enum StrategySpec {
     Rlw(RlwConfig),
     /// Geometric mean of the losses.
     Gls(GlsConfig),
+    /// A strategy registered by the program that runs the sweep.
+    Registered(RegisteredStrategy),
+}
+
+/// A strategy registered under `name` by the program that runs the sweep (see
+/// [`crate::train::Parts::strategy`]), with the settings its builder reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisteredStrategy {
+    /// The name it was registered under.
+    pub name: String,
+    /// Its settings, handed to its builder as they stand in the YAML.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub settings: serde_json::Value,
 }
 
 /// One concrete strategy of one job: what a `run_id` is derived from.
@@ -273,9 +290,26 @@ pub enum StrategyPoint {
     Rlw(RlwConfig),
     /// See [`Gls`].
     Gls(GlsConfig),
+    /// See [`RegisteredStrategy`].
+    Registered(RegisteredStrategy),
 }
 
 impl StrategySpec {
+    /// The YAML keys of the built-in strategies.
+    pub fn builtin_names() -> [&'static str; 9] {
+        [
+            "static",
+            "yin",
+            "l3",
+            "equal",
+            "uncertainty",
+            "dwa",
+            "gradnorm",
+            "rlw",
+            "gls",
+        ]
+    }
+
     /// The concrete points this entry stands for (one, or one per w1 of a static grid).
     pub fn points(&self) -> Vec<StrategyPoint> {
         match self {
@@ -292,14 +326,16 @@ impl StrategySpec {
             StrategySpec::Gradnorm(c) => vec![StrategyPoint::Gradnorm(c.clone())],
             StrategySpec::Rlw(c) => vec![StrategyPoint::Rlw(c.clone())],
             StrategySpec::Gls(c) => vec![StrategyPoint::Gls(c.clone())],
+            StrategySpec::Registered(r) => vec![StrategyPoint::Registered(r.clone())],
         }
     }
 
-    /// The entry's key in the YAML (`static`, `yin`, …).
-    pub fn name(&self) -> &'static str {
+    /// The entry's key in the YAML (`static`, `yin`, …; the name of a registered one).
+    pub fn name(&self) -> &str {
         match self {
             StrategySpec::Static { .. } => "static",
-            _ => self.points()[0].name(),
+            StrategySpec::Registered(r) => &r.name,
+            _ => self.points()[0].settings().map_or("static", |s| s.name()),
         }
     }
 
@@ -313,10 +349,11 @@ impl StrategySpec {
 }
 
 impl StrategyPoint {
-    /// The settings of a dynamic point; `None` for static weights.
+    /// The settings of a built-in dynamic point; `None` for static weights and registered
+    /// strategies.
     fn settings(&self) -> Option<&dyn Settings> {
         match self {
-            StrategyPoint::Static { .. } => None,
+            StrategyPoint::Static { .. } | StrategyPoint::Registered(_) => None,
             StrategyPoint::Yin(c) => Some(c),
             StrategyPoint::L3(c) => Some(c),
             StrategyPoint::Equal(c) => Some(c),
@@ -329,8 +366,19 @@ impl StrategyPoint {
     }
 
     /// The strategy's name in logs.
-    pub fn name(&self) -> &'static str {
-        self.settings().map_or("static", |s| s.name())
+    pub fn name(&self) -> &str {
+        match self {
+            StrategyPoint::Registered(r) => &r.name,
+            _ => self.settings().map_or("static", |s| s.name()),
+        }
+    }
+
+    /// The registered strategy this point names, if it is one.
+    pub fn registered(&self) -> Option<&RegisteredStrategy> {
+        match self {
+            StrategyPoint::Registered(r) => Some(r),
+            _ => None,
+        }
     }
 
     /// The fixed w1 of a static point.
@@ -347,9 +395,20 @@ impl StrategyPoint {
     }
 
     /// The settings that differ from the strategy's defaults, as `key=value` pairs (empty for
-    /// static points and default settings).
+    /// static points and default settings; every setting of a registered strategy).
     pub fn detail(&self) -> String {
-        self.settings().map_or(String::new(), |s| s.detail())
+        match self {
+            StrategyPoint::Registered(r) => match &r.settings {
+                serde_json::Value::Object(m) => m
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                serde_json::Value::Null => String::new(),
+                v => v.to_string(),
+            },
+            _ => self.settings().map_or(String::new(), |s| s.detail()),
+        }
     }
 
     /// How the weight unit Ψ is built for this point.
@@ -358,12 +417,14 @@ impl StrategyPoint {
             .map_or(WeightUnitConfig::default(), |s| s.unit_config())
     }
 
-    /// The strategy this point runs.
-    pub fn build(&self, ctx: &BuildContext) -> Box<dyn Strategy> {
+    /// The built-in strategy this point runs; `None` for a registered one, which
+    /// [`crate::train::Parts`] builds.
+    pub fn build(&self, ctx: &BuildContext) -> Option<Box<dyn Strategy>> {
         match (self, self.settings()) {
-            (_, Some(s)) => s.build(ctx),
-            (StrategyPoint::Static { w1 }, None) => Box::new(StaticWeights::new(*w1)),
-            (_, None) => unreachable!("only static points have no settings"),
+            (_, Some(s)) => Some(s.build(ctx)),
+            (StrategyPoint::Static { w1 }, None) => Some(Box::new(StaticWeights::new(*w1))),
+            (StrategyPoint::Registered(_), None) => None,
+            (_, None) => unreachable!("only static and registered points have no settings"),
         }
     }
 }

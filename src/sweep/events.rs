@@ -2,8 +2,8 @@
 //! things that render or record it (progress bars, tracing lines, the run index).
 
 use crate::config::Adapter;
+use crate::metrics::{EpochMetrics, StepMetrics};
 use crate::runlog::JobState;
-use crate::train::{EpochMetrics, StepMetrics};
 
 /// Something that happened in a sweep.
 #[derive(Debug, Clone)]

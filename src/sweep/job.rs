@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::files::atomic_write;
 use crate::model::NetShape;
 use crate::runlog::{EpochRow, JobDir, JobState, PairRow, RunDir, RunRecord, Status, StepRow};
-use crate::train::{train_job, Checkpoint, TrainControl, TrainEvent, TrainOutput};
+use crate::train::{train_job, Checkpoint, Parts, TrainControl, TrainEvent, TrainOutput};
 
 /// Write `state` for `job` (with its resolved config in `run.yaml`).
 pub(super) fn mark(dir: &RunDir, job: &Job, state: JobState, reason: Option<String>) -> Result<()> {
@@ -104,16 +104,24 @@ pub struct JobEnv<'a> {
     /// Read step values back once per epoch instead of every step (for a GPU; see
     /// [`TrainControl::deferred_read_back`]).
     pub deferred_read_back: bool,
+    /// The parts jobs are built from.
+    pub parts: &'a Parts,
 }
 
 impl<'a> JobEnv<'a> {
     /// The environment of a job on `device` of kind `backend`, stopped by `stop`: read-backs
     /// are deferred on a GPU, where each one is a synchronisation.
-    pub fn of(device: &'a Device, backend: BackendKind, stop: &'a super::StopSignal) -> Self {
+    pub fn of(
+        device: &'a Device,
+        backend: BackendKind,
+        stop: &'a super::StopSignal,
+        parts: &'a Parts,
+    ) -> Self {
         Self {
             device,
             stop: Some(stop.flag()),
             deferred_read_back: backend == BackendKind::Wgpu,
+            parts,
         }
     }
 }
@@ -152,7 +160,7 @@ pub fn run_job(
             };
             let mut stored: Result<()> = Ok(());
             let output = catch_unwind(AssertUnwindSafe(|| {
-                train_job(job, data, device, control, &mut |e| match e {
+                train_job(job, env.parts, data, device, control, &mut |e| match e {
                     TrainEvent::Step(metrics) => emit(SweepEvent::Step {
                         run_id: job.run_id.clone(),
                         metrics,

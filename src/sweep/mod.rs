@@ -20,6 +20,7 @@ use crate::data::{FaceSet, Split};
 use crate::error::{Error, Result};
 use crate::files::{atomic_write, remove_temporaries};
 use crate::runlog::{JobState, RunDir};
+use crate::train::Parts;
 pub use events::{EventSink, SweepEvent, SweepOutcome};
 pub use job::{progress, run_job, JobEnv, Progress};
 pub use lock::SweepLock;
@@ -143,6 +144,8 @@ pub struct Sweep {
     pub dir: RunDir,
     /// The jobs.
     pub jobs: Vec<Job>,
+    /// The parts its jobs are built from.
+    parts: Parts,
 }
 
 /// Number of cores, as the default for `--jobs`.
@@ -151,15 +154,34 @@ pub fn cores() -> usize {
 }
 
 impl Sweep {
-    /// Load the experiment at `path`; the folder is `out` or `runs/<name>`.
+    /// Load the experiment at `path`, with built-in parts only; the folder is `out` or
+    /// `runs/<name>`.
     pub fn load(path: &Path, out: Option<PathBuf>) -> Result<Self> {
-        Self::with_overrides(path, out, &[])
+        Self::load_with_parts(path, out, &[], Parts::new())
     }
 
     /// Load the experiment at `path` with command-line `overrides` applied (see
-    /// [`config::Override`]); the folder keeps the overridden experiment, so that it alone says
-    /// what ran.
+    /// [`config::Override`]), with built-in parts only; the folder keeps the overridden
+    /// experiment, so that it alone says what ran.
     pub fn with_overrides(path: &Path, out: Option<PathBuf>, overrides: &[String]) -> Result<Self> {
+        Self::load_with_parts(path, out, overrides, Parts::new())
+    }
+
+    /// Load the experiment at `path` with `overrides`, able to run the trunks, strategies and
+    /// data sources that `parts` registers. A registered part the experiment names but
+    /// `parts` lacks, or settings its builder refuses, are bad input.
+    pub fn load_with_parts(
+        path: &Path,
+        out: Option<PathBuf>,
+        overrides: &[String],
+        parts: Parts,
+    ) -> Result<Self> {
+        let sweep = Self::read(path, out, overrides, parts)?;
+        sweep.check_parts(&path.display().to_string())?;
+        Ok(sweep)
+    }
+
+    fn read(path: &Path, out: Option<PathBuf>, overrides: &[String], parts: Parts) -> Result<Self> {
         let (experiment, text) = config::load_with_overrides(path, overrides)?;
         let dir = RunDir::new(out.unwrap_or_else(|| PathBuf::from("runs").join(&experiment.name)));
         let jobs = config::expand(&experiment)?;
@@ -168,10 +190,20 @@ impl Sweep {
             text,
             dir,
             jobs,
+            parts,
         })
     }
 
-    /// Open an existing sweep folder through its copy of the experiment.
+    /// Whether this sweep's parts can build every job, as an input error on `file`.
+    fn check_parts(&self, file: &str) -> Result<()> {
+        self.parts
+            .check(&self.jobs)
+            .map_err(|e| Error::input(file.to_string(), e.field, e.message))
+    }
+
+    /// Open an existing sweep folder through its copy of the experiment, to read it (status,
+    /// plans). Running its jobs needs the parts it names: a folder of registered parts runs
+    /// from [`Sweep::load_with_parts`].
     pub fn open(dir: &Path) -> Result<Self> {
         let run_dir = RunDir::new(dir);
         let exp = run_dir.experiment();
@@ -182,7 +214,7 @@ impl Sweep {
                 "not a sweep folder (no experiment.yaml); run `weightlab sweep run EXPERIMENT.yaml` first",
             ));
         }
-        Self::load(&exp, Some(dir.to_path_buf()))
+        Self::read(&exp, Some(dir.to_path_buf()), &[], Parts::new())
     }
 
     /// Each job with its state on disk (`Pending` without a status file, so also before the
@@ -217,7 +249,7 @@ impl Sweep {
         for job in jobs {
             if !data.contains_key(&job.dataset.name) {
                 tracing::info!(dataset = %job.dataset.name, "loading dataset");
-                let loaded = job.dataset.load()?;
+                let loaded = self.parts.load(&job.dataset)?;
                 data.insert(job.dataset.name.clone(), Arc::new(loaded));
             }
         }
@@ -254,6 +286,7 @@ impl Sweep {
     /// written), then create the folder, take its lock, copy the experiment and mark the jobs
     /// pending. Setting up either succeeds or leaves nothing behind that this call made.
     pub fn prepare(&self, opts: &RunOptions, busy: &dyn Fn(&Job) -> bool) -> Result<Prepared> {
+        self.check_parts(&self.dir.experiment().display().to_string())?;
         if opts.fresh {
             self.wipe()?;
         }
@@ -360,6 +393,7 @@ impl Sweep {
         let next = AtomicUsize::new(0);
         let interrupted = AtomicUsize::new(0);
         let (dir, data, device, run_jobs, next) = (&self.dir, &data, &device, &run_jobs, &next);
+        let parts = &self.parts;
         let stop = &opts.stop;
         let interrupted_count = &interrupted;
         std::thread::scope(|scope| {
@@ -377,7 +411,7 @@ impl Sweep {
                         dir,
                         job,
                         &set,
-                        JobEnv::of(device, backend, stop),
+                        JobEnv::of(device, backend, stop, parts),
                         &mut |e| {
                             if matches!(e, SweepEvent::JobInterrupted { .. }) {
                                 interrupted_count.fetch_add(1, Ordering::SeqCst);
@@ -467,15 +501,16 @@ pub fn run_single(
             ),
         )
     })?;
+    sweep.check_parts(&sweep.dir.experiment().display().to_string())?;
     let backend = backend.unwrap_or(sweep.experiment.device);
     let device = backend.device()?;
-    let data = job.dataset.load()?;
+    let data = sweep.parts.load(&job.dataset)?;
     let mut ok = true;
     run_job(
         &sweep.dir,
         &job,
         &Arc::new(data),
-        JobEnv::of(&device, backend, stop),
+        JobEnv::of(&device, backend, stop, &sweep.parts),
         &mut |e| {
             if matches!(
                 e,

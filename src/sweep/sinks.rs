@@ -327,7 +327,7 @@ impl GpuWarmupSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::EpochMetrics;
+    use crate::metrics::EpochMetrics;
 
     fn epoch(run_id: &str, epoch: usize, elapsed_s: f64) -> SweepEvent {
         SweepEvent::EpochFinished {

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::metrics::{EpochMeans, EpochMetrics, StepMetrics};
+use crate::metrics::{EpochMeans, EpochMetrics, StepMetrics};
 
 /// First bytes of a checkpoint file (the version is part of it).
 const MAGIC: &[u8; 8] = b"WLCKPT01";

@@ -6,7 +6,7 @@ use burn::prelude::*;
 use super::batch_images;
 use crate::data::pairs::Pair;
 use crate::data::FaceSet;
-use crate::model::MultiTaskNet;
+use crate::model::{MultiTaskNet, SharedTrunk};
 
 /// Accuracies of one evaluation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -18,8 +18,8 @@ pub struct Evaluation {
 }
 
 /// Evaluate `net` (a validation copy, no autodiff) on the `test` images and `pairs`.
-pub fn evaluate(
-    net: &MultiTaskNet,
+pub fn evaluate<T: SharedTrunk>(
+    net: &MultiTaskNet<T>,
     set: &FaceSet,
     test: &[usize],
     pairs: &[Pair],

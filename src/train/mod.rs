@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod eval;
 pub mod losses;
 mod metrics;
+mod parts;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -26,13 +27,16 @@ use crate::config::{Job, OptimizerKind};
 use crate::data::pairs::{verification_pairs, Pair};
 use crate::data::{FaceSet, Split};
 use crate::error::{Error, Result};
-use crate::model::{MultiTaskNet, Outputs, WeightUnit};
+use crate::metrics::{EpochMeans, EpochMetrics, StepMetrics};
+use crate::model::{MultiTaskNet, Outputs, SharedTrunk, WeightUnit};
 use crate::rng::Rng;
-use crate::strategy::{BuildContext, SharedGradients, StepContext, Strategy, TaskLosses};
+use crate::strategy::{SharedGradients, StepContext, Strategy, TaskLosses};
 pub use checkpoint::{Checkpoint, CheckpointHeader, PartialEpoch};
 pub use eval::{evaluate, Evaluation};
 pub use losses::CenterLoss;
-pub use metrics::{read_back, EpochMeans, EpochMetrics, StepMetrics, StepValues};
+pub use metrics::{read_back, StepValues};
+use parts::BuiltStrategy;
+pub use parts::{Parts, StrategyBuilder};
 
 /// What a running job reports, for progress bars and event sinks.
 #[derive(Debug, Clone)]
@@ -95,8 +99,8 @@ pub fn evaluation_pairs(set: &FaceSet, split: &Split) -> Vec<Pair> {
     verification_pairs(set, &split.test, PAIRS_SEED)
 }
 
-/// A trained Θ rebuilt from its config, shape and seed and loaded from its record `theta`, on
-/// `device` without autodiff (for evaluation).
+/// A trained Θ on a built-in trunk rebuilt from its config, shape and seed and loaded from its
+/// record `theta`, on `device` without autodiff (for evaluation).
 pub fn load_model(
     model: &crate::model::ModelConfig,
     shape: crate::model::NetShape,
@@ -104,6 +108,16 @@ pub fn load_model(
     theta: &[u8],
     device: &Device,
 ) -> Result<MultiTaskNet> {
+    if let Some(name) = &model.trunk {
+        return Err(Error::input(
+            "RUN",
+            "model.trunk",
+            format!(
+                "`{name}` is a registered trunk; {}",
+                crate::data::NOT_BUILT_IN
+            ),
+        ));
+    }
     let net = model.init(
         shape.image_size,
         shape.identities,
@@ -144,8 +158,8 @@ pub fn task_losses(
 /// pass at the detached input of that layer: each probe graph spans the last shared layer and
 /// the branches only, and the step's own graph is left untouched. One restart per task, since
 /// a backward pass consumes the graph it runs on.
-pub fn shared_gradients(
-    net: &MultiTaskNet,
+pub fn shared_gradients<T: SharedTrunk>(
+    net: &MultiTaskNet<T>,
     features: &Tensor<2>,
     id_1h: &Tensor<2>,
     ex_1h: &Tensor<2>,
@@ -196,10 +210,12 @@ fn compute_pool(threads: usize) -> Result<std::sync::Arc<rayon::ThreadPool>> {
     })
 }
 
-/// Train `job` on `data` with `device` (a plain device; autodiff is enabled here), in a pool of
+/// Train `job` with `parts` (its trunk, strategy and data source, built-in or registered) on
+/// `data` with `device` (a plain device; autodiff is enabled here), in a pool of
 /// `job.train.threads` compute threads. `observe` receives progress events.
 pub fn train_job(
     job: &Job,
+    parts: &Parts,
     data: &(FaceSet, Split),
     device: &Device,
     control: TrainControl<'_>,
@@ -214,7 +230,7 @@ pub fn train_job(
     std::thread::scope(|scope| {
         let worker = scope.spawn(move || {
             pool.install(|| {
-                train_in_pool(job, data, device, control, &mut |e| {
+                parts.train(job, data, device, control, &mut |e| {
                     if matches!(e, TrainEvent::Checkpoint(_)) {
                         let (done_tx, done_rx) = std::sync::mpsc::channel();
                         if tx.send((e, Some(done_tx))).is_ok() {
@@ -246,8 +262,11 @@ pub fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
     order
 }
 
-fn train_in_pool(
+/// Train `job` on the trunk `build` makes, with `strategy`, inside the calling thread's pool.
+fn train_in_pool<T: SharedTrunk>(
     job: &Job,
+    build: &dyn Fn(&Device) -> T,
+    strategy: BuiltStrategy,
     (set, split): &(FaceSet, Split),
     device: &Device,
     control: TrainControl<'_>,
@@ -256,7 +275,15 @@ fn train_in_pool(
     let plain = device.clone();
     let device = device.clone().autodiff();
     let cfg = &job.train;
-    let mut learner = Learner::new(job, set, split, &device);
+    let net = MultiTaskNet::new(
+        build(&device),
+        &job.model,
+        split.n_train_subjects,
+        set.expression_names.len(),
+        job.seed,
+        &device,
+    );
+    let mut learner = Learner::new(job, net, strategy, split.n_train_subjects, &device);
     let pairs = evaluation_pairs(set, split);
     let val_pairs = verification_pairs(set, &split.val, PAIRS_SEED);
     let mut out = TrainOutput {
@@ -435,8 +462,8 @@ fn optimizer(kind: OptimizerKind) -> ModuleOptimizer {
 }
 
 /// Everything a step changes: Θ, Ψ, their optimisers, the strategy and the center-loss state.
-struct Learner {
-    net: MultiTaskNet,
+struct Learner<T: SharedTrunk> {
+    net: MultiTaskNet<T>,
     unit: WeightUnit,
     theta_optim: ModuleOptimizer,
     psi_optim: ModuleOptimizer,
@@ -445,21 +472,21 @@ struct Learner {
     lr: f64,
 }
 
-impl Learner {
-    fn new(job: &Job, set: &FaceSet, split: &Split, device: &Device) -> Self {
-        let n_ids = split.n_train_subjects;
-        let n_expr = set.expression_names.len();
+impl<T: SharedTrunk> Learner<T> {
+    /// A learner for `net`, whose identity classifier has `n_ids` training subjects.
+    fn new(
+        job: &Job,
+        net: MultiTaskNet<T>,
+        built: BuiltStrategy,
+        n_ids: usize,
+        device: &Device,
+    ) -> Self {
         Self {
-            net: job
-                .model
-                .init(set.image_size, n_ids, n_expr, job.seed, device),
-            unit: job.strategy.unit_config().init(job.model.z_dim, 2, device),
+            net,
+            unit: built.unit.init(job.model.z_dim, 2, device),
             theta_optim: optimizer(job.train.optimizer),
             psi_optim: optimizer(job.train.unit_optimizer),
-            strategy: job.strategy.build(&BuildContext {
-                seed: job.seed,
-                theta_lr: job.train.lr,
-            }),
+            strategy: built.strategy,
             centers: CenterLoss::new(
                 n_ids,
                 job.model.embedding_dim,

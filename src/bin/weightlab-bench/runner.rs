@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use weightlab::config::{self, BackendKind, Job};
 use weightlab::runlog::{EpochRow, StepRow, Table};
 use weightlab::strategy::StrategyPoint;
-use weightlab::train::{batch_images, train_job, TrainEvent, EVAL_BATCH};
+use weightlab::train::{batch_images, train_job, Parts, TrainEvent, EVAL_BATCH};
 
 use crate::stats::median;
 
@@ -86,19 +86,26 @@ pub(crate) fn step(
 
     let (mut timed_s, mut images, mut counted) = (0.0, 0usize, 0usize);
     let mut last = Instant::now();
-    let _ = train_job(&job, &data, &device, Default::default(), &mut |e| {
-        if let TrainEvent::Step(m) = e {
-            let now = Instant::now();
-            let in_epoch = (m.step - 1) % per_epoch; // 0-based
-            let first_of_epoch = in_epoch == 0;
-            if m.step > warmup && !first_of_epoch && counted < steps {
-                timed_s += (now - last).as_secs_f64();
-                images += batch.min(n - in_epoch * batch);
-                counted += 1;
+    let _ = train_job(
+        &job,
+        &Parts::new(),
+        &data,
+        &device,
+        Default::default(),
+        &mut |e| {
+            if let TrainEvent::Step(m) = e {
+                let now = Instant::now();
+                let in_epoch = (m.step - 1) % per_epoch; // 0-based
+                let first_of_epoch = in_epoch == 0;
+                if m.step > warmup && !first_of_epoch && counted < steps {
+                    timed_s += (now - last).as_secs_f64();
+                    images += batch.min(n - in_epoch * batch);
+                    counted += 1;
+                }
+                last = now;
             }
-            last = now;
-        }
-    })?;
+        },
+    )?;
     Ok(json!({
         "system": "weightlab",
         "version": env!("CARGO_PKG_VERSION"),
@@ -178,7 +185,14 @@ pub(crate) fn job(experiment: &Path, device: &str) -> Result<Value, Box<dyn std:
     let job = first_job(experiment, "l3: { lr: 0.1, epsilon: 0.01 }")?;
     let device = backend_of(device)?.device()?;
     let data = job.dataset.load()?;
-    let out = train_job(&job, &data, &device, Default::default(), &mut |_| {})?;
+    let out = train_job(
+        &job,
+        &Parts::new(),
+        &data,
+        &device,
+        Default::default(),
+        &mut |_| {},
+    )?;
     let log_start = Instant::now();
     let tmp = std::env::temp_dir().join(format!("weightlab-bench-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
