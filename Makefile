@@ -4,7 +4,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/weightlab-target
 CARGO ?= cargo
 BIN := $(CARGO_TARGET_DIR)/release/weightlab
 
-.PHONY: build fig2 fig2-full calibration strategies smoke test lint bench bench-avx2 bench-venv chaos golden slurm-test wgpu-check clean-runs
+.PHONY: build fig2 fig2-full calibration strategies smoke test lint bench bench-avx2 bench-venv chaos golden memcheck slurm-test wgpu-check clean-runs
 
 build:
 	$(CARGO) build --release
@@ -74,6 +74,10 @@ golden: build
 ## A tiny sweep through a real one-node Slurm (installs slurm-wlm and munge; needs root).
 slurm-test: build
 	scripts/slurm-test.sh $(BIN)
+
+## The kernel tests under valgrind's memcheck (AVX2 and plain paths; valgrind hides AVX-512).
+memcheck:
+	scripts/memcheck.sh
 
 ## --device wgpu against flex on the smoke sweep (builds the wgpu feature separately).
 wgpu-check:

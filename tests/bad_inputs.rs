@@ -134,6 +134,12 @@ fn a_full_disk_is_an_input_error_without_a_half_made_folder() {
     // Fill the disk, then ask for a sweep on it.
     let _ = std::fs::write(disk.join("filler"), vec![0u8; 60 * 1024]);
     let _ = std::fs::write(disk.join("filler2"), vec![0u8; 64 * 1024]);
+    // The setup took effect: nothing more fits.
+    let full = std::fs::write(disk.join("probe"), vec![0u8; 4096]).is_err();
+    if !full {
+        let _ = std::process::Command::new("umount").arg(&disk).status();
+        panic!("the 64 KiB tmpfs took 128 KiB of filler and 4 KiB more");
+    }
     std::fs::copy(corpus().join("base.yaml"), tmp.path().join("e.yaml")).unwrap();
     let out = run(
         tmp.path(),

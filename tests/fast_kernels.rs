@@ -153,3 +153,60 @@ fn layers_without_autodiff_give_the_same_output() {
     let gap = relative_gap(pool::forward(&pool_layer, x.clone()), pool_layer.forward(x));
     assert_eq!(gap, 0.0);
 }
+
+/// The fused layers end to end against burn's own ops: conv → ReLU (→ 2×2 max pool), on the
+/// small trunk's shapes (where the direct kernel runs on a CPU with AVX2 or AVX-512) and a
+/// shape of the GEMM path, with and without autodiff (evaluation pools inside the
+/// convolution), outputs and the input, weight and bias gradients.
+#[test]
+fn fused_conv_relu_and_pool_match_burns_ops() {
+    use burn::tensor::activation::relu;
+    let pool_layer = MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init();
+    for (k, (c_in, c_out, side)) in [(1, 16, 32), (16, 32, 16), (3, 5, 10)]
+        .into_iter()
+        .enumerate()
+    {
+        for dev in [device(), Device::flex()] {
+            let layer = seeded(
+                Conv2dConfig::new([c_in, c_out], [3, 3])
+                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                    .init(&dev),
+                10 + k as u64,
+            );
+            let grads = dev.is_autodiff();
+            let x = normal([3, c_in, side, side], 20 + k as u64, &dev);
+            let x = if grads { x.require_grad() } else { x };
+            for pooled in [false, true] {
+                let (ours, theirs) = if pooled {
+                    (
+                        conv::forward_relu_pool(&layer, &pool_layer, x.clone()),
+                        pool_layer.forward(relu(layer.forward(x.clone()))),
+                    )
+                } else {
+                    (
+                        conv::forward_relu(&layer, x.clone()),
+                        relu(layer.forward(x.clone())),
+                    )
+                };
+                assert_eq!(ours.dims(), theirs.dims());
+                let what = format!("{c_in}→{c_out} on {side}², pooled {pooled}, autodiff {grads}");
+                let gap = relative_gap(ours.clone(), theirs.clone());
+                assert!(gap < 1e-5, "output differs by {gap}: {what}");
+                if !grads {
+                    continue;
+                }
+                let probe = normal(theirs.dims(), 30 + k as u64, &dev);
+                let g_ours = (ours * probe.clone()).sum().backward();
+                let g_theirs = (theirs * probe).sum().backward();
+                let w = layer.weight.val();
+                let b = layer.bias.as_ref().expect("a bias").val();
+                let gap = relative_gap(x.grad(&g_ours).unwrap(), x.grad(&g_theirs).unwrap());
+                assert!(gap < 1e-5, "∂x differs by {gap}: {what}");
+                let gap = relative_gap(w.grad(&g_ours).unwrap(), w.grad(&g_theirs).unwrap());
+                assert!(gap < 1e-5, "∂weight differs by {gap}: {what}");
+                let gap = relative_gap(b.grad(&g_ours).unwrap(), b.grad(&g_theirs).unwrap());
+                assert!(gap < 1e-5, "∂bias differs by {gap}: {what}");
+            }
+        }
+    }
+}

@@ -122,12 +122,44 @@ pub fn write_frame(path: &Path, mut df: DataFrame) -> Result<()> {
     atomic_write(path, &bytes)
 }
 
-/// Read a parquet file written by weightlab.
+/// Read a parquet file written by weightlab. A corrupt file is an error, also where the
+/// parquet decoder panics on it (some corrupt metadata makes it do so).
 pub fn read_frame(path: &Path) -> Result<DataFrame> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
-    ParquetReader::new(file)
-        .finish()
-        .map_err(|e| Error::log(path, format!("unreadable parquet: {e}")))
+    match quietly(|| ParquetReader::new(file).finish()) {
+        Ok(read) => read.map_err(|e| Error::log(path, format!("unreadable parquet: {e}"))),
+        Err(why) => Err(Error::log(
+            path,
+            format!("unreadable parquet (corrupt: {why})"),
+        )),
+    }
+}
+
+thread_local! {
+    /// Whether a panic on this thread is caught by [`quietly`], which reports it.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// `f`'s result, or the message of its panic, which is caught and not printed.
+fn quietly<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(|q| q.get()) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(false));
+    outcome.map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "the decoder panicked".into())
+    })
 }
 
 /// Declare a log row struct and derive its [`Table`] impl from the one field list. A field

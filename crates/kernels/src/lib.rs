@@ -26,7 +26,20 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod conv;
+#[cfg(test)]
+mod draw;
 mod isa;
 pub mod pool;
 #[cfg(test)]
 mod tests;
+
+/// An empty vector with room for `len` values, for a kernel that writes all of them before
+/// its `set_len(len)`. In this crate's tests the room holds NaN, so a value a kernel fails to
+/// write reads as NaN (and fails the property tests) instead of as what the allocator left.
+pub(crate) fn output_buffer(len: usize) -> Vec<f32> {
+    #[allow(unused_mut)]
+    let mut v = Vec::with_capacity(len);
+    #[cfg(test)]
+    v.spare_capacity_mut()[..len].fill(std::mem::MaybeUninit::new(f32::NAN));
+    v
+}

@@ -38,7 +38,7 @@ impl<'a> Matrix<'a> {
 /// `lhs[m, k] · rhs[k, n]` as a new row-major `[m, n]` matrix. Single-threaded: the caller
 /// already runs one group per thread.
 pub(crate) fn gemm(m: usize, n: usize, k: usize, lhs: Matrix, rhs: Matrix) -> Vec<f32> {
-    let mut dst = Vec::<f32>::with_capacity(m * n);
+    let mut dst = crate::output_buffer(m * n);
     gemm_into(&mut dst.spare_capacity_mut()[..m * n], m, n, k, lhs, rhs);
     // SAFETY: `gemm_into` initialised all `m * n` elements.
     unsafe { dst.set_len(m * n) };

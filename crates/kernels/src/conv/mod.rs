@@ -29,6 +29,8 @@ pub mod geometry;
 mod im2col;
 mod plain;
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 pub(crate) mod tests;
 
 use rayon::prelude::*;
@@ -91,7 +93,7 @@ pub fn forward(
     }
     let plane_out = pool.map_or(p, |w| w.out_pixels());
     let len = g.batch * g.c_out * plane_out;
-    let mut out = Vec::<f32>::with_capacity(len);
+    let mut out = crate::output_buffer(len);
     if len == 0 {
         return out;
     }

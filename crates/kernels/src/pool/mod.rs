@@ -10,6 +10,8 @@
 mod avx2;
 mod plain;
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;
 
 use rayon::prelude::*;
@@ -207,7 +209,7 @@ pub fn backward(w: &Window, x: &[f32], grad: &[f32]) -> Vec<f32> {
     let [_, ow] = w.output();
     // Each task zeroes its own planes just before writing them, in its cache: zeroing the
     // whole gradient first would be one serial pass over it, the other threads idle meanwhile.
-    let mut dx = Vec::<f32>::with_capacity(x.len());
+    let mut dx = crate::output_buffer(x.len());
     dx.spare_capacity_mut()[..x.len()]
         .par_chunks_mut(PLANES_PER_TASK * ip)
         .zip(x.par_chunks(PLANES_PER_TASK * ip))
