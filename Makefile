@@ -4,7 +4,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/weightlab-target
 CARGO ?= cargo
 BIN := $(CARGO_TARGET_DIR)/release/weightlab
 
-.PHONY: build fig2 fig2-full calibration strategies smoke test lint bench bench-avx2 bench-venv chaos golden memcheck slurm-test wgpu-check clean-runs
+.PHONY: build fig2 fig2-full calibration strategies smoke test lint bench bench-scale bench-avx2 bench-venv chaos golden memcheck slurm-test wgpu-check clean-runs
 
 build:
 	$(CARGO) build --release
@@ -91,11 +91,18 @@ lint:
 ## weightlab's training step and forward pass against a PyTorch mirror in three variants
 ## (bench/peer/, installed into a venv from PyPI; 10 rounds at 1 and 2 threads), GFLOP/s and the
 ## fraction of the CPU's measured peak, a fig2 job's time split and peak memory, sweep scaling;
-## figures go to bench/results.json (about 12 minutes on 2 cores).
+## figures go to bench/results.json (about 12 minutes on 2 cores); then bench-scale's figures.
 BENCH_VENV ?= $(HOME)/.cache/weightlab-bench-venv
 bench: build bench-venv
 	$(CARGO) build --release --bin weightlab-bench
 	$(CARGO_TARGET_DIR)/release/weightlab-bench all --python $(BENCH_VENV)/bin/python --out bench/results.json
+	$(CARGO_TARGET_DIR)/release/weightlab-bench scale --out bench/scale.json
+
+## Study folders of 500, 1,000 and 5,000 finished jobs: sweep status, report compare, report
+## plot and a resume with nothing to do, time and peak memory (about 3 minutes on 2 cores).
+bench-scale: build
+	$(CARGO) build --release --bin weightlab-bench
+	$(CARGO_TARGET_DIR)/release/weightlab-bench scale --out bench/scale.json
 
 ## The same comparison with AVX2 code paths on both sides, for AVX2-only CPUs measured from an
 ## AVX-512 one: weightlab built without its avx512 feature (own target folder, whose first

@@ -115,6 +115,7 @@ pub fn config_hash(job: &ResolvedJob) -> Result<String> {
 /// Points that resolve to the same config collapse into one job.
 pub fn expand(exp: &Experiment) -> Result<Vec<Job>> {
     let mut jobs: Vec<Job> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for dataset in &exp.datasets {
         for spec in &exp.strategies {
             for strategy in spec.points() {
@@ -133,7 +134,7 @@ pub fn expand(exp: &Experiment) -> Result<Vec<Job>> {
                         None => strategy.name().to_string(),
                     };
                     let run_id = format!("{}-{point}-s{seed}-{}", dataset.name, &hash[..8]);
-                    if jobs.iter().any(|j| j.run_id == run_id) {
+                    if !seen.insert(run_id.clone()) {
                         continue;
                     }
                     jobs.push(Job {

@@ -131,7 +131,7 @@ impl SweepLogs {
             .and_then(|t| {
                 crate::config::parse(&t, &run_dir.experiment().display().to_string()).ok()
             });
-        let current: Option<Vec<String>> = experiment
+        let current: Option<std::collections::HashSet<String>> = experiment
             .as_ref()
             .and_then(|e| crate::config::expand(e).ok())
             .map(|jobs| jobs.into_iter().map(|j| j.run_id).collect());

@@ -66,4 +66,14 @@ pub(crate) enum Mode {
     Job,
     /// The CPU's clock, FMA throughput and peak FLOP/s of one core; one JSON line.
     Peak,
+    /// Study folders of thousands of finished tiny jobs: `sweep status`, `report compare`,
+    /// `report plot` and a resume with nothing to do, timed at each size; writes `--out`.
+    Scale {
+        /// Job counts.
+        #[arg(long, value_delimiter = ',', default_values_t = crate::scale::SIZES)]
+        sizes: Vec<usize>,
+        /// Keep the folders (and their experiments) in this folder instead of removing them.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
 }

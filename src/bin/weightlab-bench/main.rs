@@ -17,6 +17,7 @@ mod cli;
 mod peak;
 mod report;
 mod runner;
+mod scale;
 mod stats;
 
 use clap::Parser;
@@ -47,6 +48,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("{row}");
         }
         Mode::Peak => println!("{}", peak::measure()),
+        Mode::Scale { sizes, keep } => {
+            let me = std::env::current_exe()?;
+            let mut figures = scale::scale(&me, &sizes, keep.as_deref())?;
+            figures["machine"] = serde_json::json!({
+                "cpu": report::cpu_model(),
+                "simd_flags": peak::simd_flags(),
+                "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            });
+            let text = serde_json::to_string_pretty(&figures)?;
+            std::fs::write(&args.out, text + "\n")?;
+            eprintln!("wrote {}", args.out.display());
+        }
         Mode::Forward { threads, reps } => {
             println!(
                 "{}",
