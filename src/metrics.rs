@@ -144,6 +144,15 @@ declare! {
     }
 }
 
+/// Rows a job logged: its epochs and the steps `log.every_steps` keeps.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rows {
+    /// Epoch rows, in order.
+    pub epochs: Vec<EpochMetrics>,
+    /// Step rows, in order.
+    pub steps: Vec<StepMetrics>,
+}
+
 impl EpochMeans {
     /// Mean L1 and L2 over the steps so far (what strategies see at the end of an epoch).
     pub fn mean_losses(&self) -> [f64; 2] {

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use weightlab::config;
+use weightlab::metrics::{EpochMeans, StepMetrics};
 use weightlab::report::SweepLogs;
 use weightlab::runlog::{EpochRow, RunRecord, Status, StepRow, Table};
 use weightlab::sweep::Sweep;
@@ -111,7 +112,29 @@ fn sweep(tmp: &Path) -> PathBuf {
     let yaml = common::tiny_yaml("fuzz", common::THREE, ", checkpoint_every: 1");
     let exp = common::write(tmp, "fuzz.yaml", &yaml);
     common::sweep_ok(tmp, &exp, "runs/fuzz", 2);
-    tmp.join("runs/fuzz")
+    let dir = tmp.join("runs/fuzz");
+    // A done job has no progress log left: write one as a running job would.
+    let step = |k: usize| StepMetrics {
+        epoch: 1,
+        step: k,
+        raw_w_fv: 0.25,
+        raw_w_ex: 0.75,
+        w_fv: 0.25,
+        w_ex: 0.75,
+        loss_fv: 1.0 / k as f64,
+        loss_ex: 0.5,
+        loss_total: 0.5,
+        loss_l3: Some(0.1),
+    };
+    let epoch = |k| EpochMeans::default().finish(k, [0.8, 0.7], Some([0.6, 0.5]), 1.5);
+    let progress = common::job_dirs(&dir)[0].join("progress.log");
+    weightlab::runlog::progress::append(
+        &progress,
+        &[epoch(1), epoch(2)],
+        &[step(1), step(2), step(3)],
+    )
+    .unwrap();
+    dir
 }
 
 /// One reader: its name, the file it reads (relative to the sweep folder; `*` is the first job
@@ -130,6 +153,9 @@ fn readers() -> Vec<Reader> {
             drop(SweepLogs::load(p.parent().unwrap()))
         }),
         ("status.json", "*/status.json", |p| drop(Status::read(p))),
+        ("progress.log", "*/progress.log", |p| {
+            drop(weightlab::runlog::progress::read_prefix(p, 2, 3))
+        }),
         ("run.yaml", "*/run.yaml", |p| drop(RunRecord::read(p))),
         ("checkpoint.bin", "*/checkpoint.bin", |p| {
             drop(Checkpoint::from_bytes(&std::fs::read(p).unwrap()));

@@ -13,6 +13,7 @@
 mod index;
 mod pairs;
 mod parquet;
+pub mod progress;
 mod record;
 mod status;
 pub mod table;
@@ -182,6 +183,11 @@ impl JobDir {
     pub fn checkpoint(&self) -> PathBuf {
         self.root.join("checkpoint.bin")
     }
+    /// The rows a running job logged up to its last checkpoint (see [`progress`]); removed
+    /// when the job is done.
+    pub fn progress(&self) -> PathBuf {
+        self.root.join("progress.log")
+    }
     /// The trained Θ of a done job (burn's record format).
     pub fn model_theta(&self) -> PathBuf {
         self.root.join("model-theta.bpk")
@@ -254,6 +260,16 @@ impl JobDir {
         EpochRow::to_parquet(&self.epochs(), epochs)?;
         StepRow::to_parquet(&self.steps(), steps)?;
         PairRow::write_csv(&self.pairs(), pairs)
+    }
+
+    /// Remove the progress log (a job that starts over, or is done).
+    pub fn clear_progress(&self) -> Result<()> {
+        match std::fs::remove_file(self.progress()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io(&self.progress(), "cannot remove", e))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Remove the logs of an earlier, interrupted attempt.

@@ -16,8 +16,12 @@ use crate::data::{FaceSet, Split};
 use crate::error::{Error, Result};
 use crate::files::atomic_write;
 use crate::model::NetShape;
-use crate::runlog::{EpochRow, JobDir, JobState, PairRow, RunDir, RunRecord, Status, StepRow};
-use crate::train::{train_job, Checkpoint, Parts, TrainControl, TrainEvent, TrainOutput};
+use crate::runlog::{
+    progress, EpochRow, JobDir, JobState, PairRow, RunDir, RunRecord, Status, StepRow,
+};
+use crate::train::{
+    train_job, Checkpoint, Parts, Resume, Rows, TrainControl, TrainEvent, TrainOutput,
+};
 
 /// Write `state` for `job` (with its resolved config in `run.yaml`).
 pub(super) fn mark(dir: &RunDir, job: &Job, state: JobState, reason: Option<String>) -> Result<()> {
@@ -38,9 +42,11 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "panic".to_string())
 }
 
-/// The job's last checkpoint when it can be resumed: a file that decodes whole and belongs to
-/// this config. Anything else is set aside with a warning that says why (the job restarts).
-pub fn usable_checkpoint(jd: &JobDir, job: &Job) -> Option<Checkpoint> {
+/// The job's last checkpoint when it can be resumed, with the rows it counts: a file that
+/// decodes whole, belongs to this config, and whose rows the progress log holds (anything the
+/// log holds after them, from an attempt that did not reach its next checkpoint, is cut off).
+/// Anything else is set aside with a warning that says why (the job restarts).
+pub fn usable_checkpoint(jd: &JobDir, job: &Job) -> Option<Resume> {
     let bytes = match jd.read_checkpoint() {
         Ok(Some(b)) => b,
         Ok(None) => return None,
@@ -49,17 +55,28 @@ pub fn usable_checkpoint(jd: &JobDir, job: &Job) -> Option<Checkpoint> {
             return None;
         }
     };
-    match Checkpoint::from_bytes(&bytes) {
-        Ok(ck) if job.owns(&ck.header.config_hash) => Some(ck),
+    let checkpoint = match Checkpoint::from_bytes(&bytes) {
+        Ok(ck) if job.owns(&ck.header.config_hash) => ck,
         Ok(_) => {
             tracing::warn!(run_id = %job.run_id, "checkpoint of another config; the job restarts");
-            None
+            return None;
         }
         Err(why) => {
             tracing::warn!(run_id = %job.run_id, reason = %why, "checkpoint ignored; the job restarts");
-            None
+            return None;
         }
+    };
+    let h = &checkpoint.header;
+    let Some((rows, len)) = progress::read_prefix(&jd.progress(), h.logged_epochs, h.logged_steps)
+    else {
+        tracing::warn!(run_id = %job.run_id, "the progress log lacks the checkpoint's rows; the job restarts");
+        return None;
+    };
+    if let Err(e) = progress::truncate(&jd.progress(), len) {
+        tracing::warn!(run_id = %job.run_id, error = %e, "cannot cut the progress log; the job restarts");
+        return None;
     }
+    Some(Resume { checkpoint, rows })
 }
 
 /// How far an unfinished job got: the epochs (and steps after a stop signal) of its last
@@ -140,19 +157,24 @@ pub fn run_job(
     let jd = dir.job(&job.run_id);
     let outcome = (|| -> Result<()> {
         // Logs are written whole at the end: those of an interrupted attempt must not survive
-        // (the checkpoint holds the rows of its epochs).
+        // (the progress log holds the rows its checkpoint counts).
         jd.clear_logs();
         let resume = usable_checkpoint(&jd, job);
+        if resume.is_none() {
+            jd.clear_progress()?;
+        }
         mark(dir, job, JobState::Running, None)?;
         let steps_per_epoch = data.1.train.len().div_ceil(job.train.batch_size);
         emit(SweepEvent::JobStarted {
             run_id: job.run_id.clone(),
             epochs: job.train.epochs,
             total_steps: steps_per_epoch * job.train.epochs,
-            resumed_at: resume.as_ref().map(|c| (c.header.epoch, c.header.step)),
+            resumed_at: resume
+                .as_ref()
+                .map(|r| (r.checkpoint.header.epoch, r.checkpoint.header.step)),
         });
         let resumed = resume.is_some();
-        let mut attempt = |resume: Option<Checkpoint>| -> Result<TrainOutput> {
+        let mut attempt = |resume: Option<Resume>| -> Result<TrainOutput> {
             let control = TrainControl {
                 resume,
                 stop: env.stop,
@@ -169,9 +191,9 @@ pub fn run_job(
                         run_id: job.run_id.clone(),
                         metrics,
                     }),
-                    TrainEvent::Checkpoint(ck) => {
+                    TrainEvent::Checkpoint(ck, rows) => {
                         if stored.is_ok() {
-                            stored = store_checkpoint(&jd, &ck);
+                            stored = store_checkpoint(&jd, &ck, &rows);
                         }
                     }
                 })
@@ -185,6 +207,7 @@ pub fn run_job(
             // strategy state that does not fit) costs the job its progress, not its run.
             Err(Error::Checkpoint(why)) if resumed => {
                 tracing::warn!(run_id = %job.run_id, reason = %why, "checkpoint set aside; the job restarts");
+                jd.clear_progress()?;
                 attempt(None)?
             }
             other => other?,
@@ -219,7 +242,9 @@ pub fn run_job(
             reason: None,
             config_hash: job.config_hash.clone(),
             wall_s: Some(started.elapsed().as_secs_f64()),
-        })
+        })?;
+        // The logs hold every row now.
+        jd.clear_progress()
     })();
     match outcome {
         Ok(()) => emit(SweepEvent::JobFinished {
@@ -248,8 +273,19 @@ pub fn run_job(
     }
 }
 
-/// Write a checkpoint atomically over the previous one.
-fn store_checkpoint(jd: &JobDir, ck: &Checkpoint) -> Result<()> {
+/// Append the checkpoint's new rows to the progress log (synced), then write the checkpoint
+/// atomically over the previous one: a checkpoint on disk never counts rows the log lacks.
+fn store_checkpoint(jd: &JobDir, ck: &Checkpoint, rows: &Rows) -> Result<()> {
+    let started = Instant::now();
+    progress::append(&jd.progress(), &rows.epochs, &rows.steps)?;
     let bytes = ck.to_bytes().map_err(|e| Error::log(&jd.checkpoint(), e))?;
-    atomic_write(&jd.checkpoint(), &bytes)
+    atomic_write(&jd.checkpoint(), &bytes)?;
+    tracing::debug!(
+        run_id = %jd.run_id(),
+        epoch = ck.header.epoch,
+        bytes = bytes.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "checkpoint stored"
+    );
+    Ok(())
 }

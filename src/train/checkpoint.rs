@@ -1,18 +1,23 @@
 //! [`Checkpoint`]: everything a job's future depends on after a whole number of steps, and its
-//! file encoding. A checkpoint is one file: a magic line, a YAML header (counters, the metrics
-//! logged so far, the center-loss centers, the strategy's state), four binary records (Θ, Ψ
-//! and their optimisers, in burn's record format) and a SHA-256 of all of it, so that a
+//! file encoding. A checkpoint is one file: a magic line, a YAML header (counters, how many
+//! rows were logged so far, the center-loss centers, the strategy's state), four binary records
+//! (Θ, Ψ and their optimisers, in burn's record format) and a SHA-256 of all of it, so that a
 //! truncated or corrupt file is recognised and never half-loaded. The header is YAML because
 //! serde_yaml writes floats in their shortest round-trip form and reads them back correctly
 //! rounded: a resumed job's logs must match an uninterrupted run's to the bit.
+//!
+//! The logged rows themselves are not in the checkpoint (it would grow with every epoch): the
+//! training loop hands each checkpoint's new rows to its caller, which appends them to the
+//! job's progress log (`runlog::progress`) before it stores the checkpoint, and gives back the
+//! counted rows on resume.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::metrics::{EpochMeans, EpochMetrics, StepMetrics};
+use crate::metrics::EpochMeans;
 
 /// First bytes of a checkpoint file (the version is part of it).
-const MAGIC: &[u8; 8] = b"WLCKPT01";
+const MAGIC: &[u8; 8] = b"WLCKPT02";
 
 /// Where a checkpoint was taken inside an epoch: after `batches_done` of its batches, with the
 /// running sums of those steps.
@@ -47,10 +52,10 @@ pub struct CheckpointHeader {
     pub centers: (Vec<f64>, [usize; 2]),
     /// The strategy's state (see `Strategy::state`).
     pub strategy: serde_json::Value,
-    /// The epochs logged so far.
-    pub epochs: Vec<EpochMetrics>,
-    /// The steps logged so far.
-    pub steps: Vec<StepMetrics>,
+    /// Epoch rows logged so far (the first ones of the job's progress log).
+    pub logged_epochs: usize,
+    /// Step rows logged so far.
+    pub logged_steps: usize,
 }
 
 /// A job's state after a whole number of steps.
@@ -185,8 +190,8 @@ mod tests {
                 eval_s: 0.25,
                 centers: (vec![0.5, -0.25], [1, 2]),
                 strategy: serde_json::json!({"history": [[1.0, 2.0]]}),
-                epochs: Vec::new(),
-                steps: Vec::new(),
+                logged_epochs: 3,
+                logged_steps: 12,
             },
             theta: vec![1, 2, 3],
             psi: vec![4],

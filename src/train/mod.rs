@@ -27,6 +27,7 @@ use crate::config::{Job, OptimizerKind};
 use crate::data::pairs::{verification_pairs, Pair};
 use crate::data::{FaceSet, Split};
 use crate::error::{Error, Result};
+pub use crate::metrics::Rows;
 use crate::metrics::{EpochMeans, EpochMetrics, StepMetrics};
 use crate::model::{MultiTaskNet, Outputs, SharedTrunk, WeightUnit};
 use crate::rng::Rng;
@@ -45,15 +46,26 @@ pub enum TrainEvent {
     Step(StepMetrics),
     /// An epoch finished and was evaluated.
     Epoch(EpochMetrics),
-    /// A checkpoint was taken (after an epoch, or on a stop request); the caller stores it.
-    Checkpoint(Box<Checkpoint>),
+    /// A checkpoint was taken (after an epoch, or on a stop request), with the rows logged
+    /// since the previous one: the caller appends the rows to the job's progress log, then
+    /// stores the checkpoint, which counts them.
+    Checkpoint(Box<Checkpoint>, Rows),
+}
+
+/// Where a job resumes: its checkpoint and the rows that checkpoint counts.
+#[derive(Debug, Clone)]
+pub struct Resume {
+    /// The checkpoint (its config hash must be the job's).
+    pub checkpoint: Checkpoint,
+    /// The first `logged_epochs` epoch rows and `logged_steps` step rows of the job.
+    pub rows: Rows,
 }
 
 /// How a job runs beyond its config: where it resumes and when it stops.
 #[derive(Debug, Default)]
 pub struct TrainControl<'a> {
-    /// A checkpoint of this job to continue from (its config hash must be the job's).
-    pub resume: Option<Checkpoint>,
+    /// A checkpoint of this job to continue from, with its rows.
+    pub resume: Option<Resume>,
     /// Raised by a stop signal: the loop finishes its step, emits a checkpoint and returns
     /// [`Error::Interrupted`].
     pub stop: Option<&'a AtomicBool>,
@@ -231,7 +243,7 @@ pub fn train_job(
         let worker = scope.spawn(move || {
             pool.install(|| {
                 parts.train(job, data, device, control, &mut |e| {
-                    if matches!(e, TrainEvent::Checkpoint(_)) {
+                    if matches!(e, TrainEvent::Checkpoint(..)) {
                         let (done_tx, done_rx) = std::sync::mpsc::channel();
                         if tx.send((e, Some(done_tx))).is_ok() {
                             let _ = done_rx.recv();
@@ -301,14 +313,29 @@ fn train_in_pool<T: SharedTrunk>(
     let defer = control.deferred_read_back && !learner.strategy.needs_step_losses();
     let mut pending: Vec<StepValues> = Vec::new();
     let (mut step, mut first_epoch, mut partial, mut started) = (0, 1, None, Instant::now());
-    if let Some(ck) = control.resume {
+    // Rows already handed out with a checkpoint (see TrainEvent::Checkpoint).
+    let mut handed = (0, 0);
+    if let Some(Resume {
+        checkpoint: ck,
+        rows,
+    }) = control.resume
+    {
         if !job.owns(&ck.header.config_hash) {
             return Err(Error::Checkpoint("it belongs to another config".into()));
+        }
+        if (rows.epochs.len(), rows.steps.len())
+            != (ck.header.logged_epochs, ck.header.logged_steps)
+        {
+            return Err(Error::Checkpoint(
+                "its rows are not the ones it counts".into(),
+            ));
         }
         learner = learner.restore(&ck)?;
         let h = ck.header;
         (step, first_epoch, partial) = (h.step, h.epoch + 1, h.partial);
-        (out.epochs, out.steps, out.train_s, out.eval_s) = (h.epochs, h.steps, h.train_s, h.eval_s);
+        (out.epochs, out.steps, out.train_s, out.eval_s) =
+            (rows.epochs, rows.steps, h.train_s, h.eval_s);
+        handed = (out.epochs.len(), out.steps.len());
         // Elapsed time runs on across attempts.
         started = Instant::now()
             .checked_sub(Duration::from_secs_f64(h.elapsed_s))
@@ -356,9 +383,9 @@ fn train_in_pool<T: SharedTrunk>(
                     }),
                     elapsed_s: started.elapsed().as_secs_f64(),
                 };
-                observe(TrainEvent::Checkpoint(Box::new(
-                    learner.checkpoint(job, &out, at)?,
-                )));
+                let ck = learner.checkpoint(job, &out, at)?;
+                let rows = new_rows(&out, &mut handed);
+                observe(TrainEvent::Checkpoint(Box::new(ck), rows));
                 return Err(Error::Interrupted { epoch, step });
             }
         }
@@ -399,13 +426,23 @@ fn train_in_pool<T: SharedTrunk>(
                 partial: None,
                 elapsed_s: started.elapsed().as_secs_f64(),
             };
-            observe(TrainEvent::Checkpoint(Box::new(
-                learner.checkpoint(job, &out, at)?,
-            )));
+            let ck = learner.checkpoint(job, &out, at)?;
+            let rows = new_rows(&out, &mut handed);
+            observe(TrainEvent::Checkpoint(Box::new(ck), rows));
         }
     }
     out.model = learner.model()?;
     Ok(out)
+}
+
+/// The rows of `out` after the first `handed` (epochs, steps), which are then handed too.
+fn new_rows(out: &TrainOutput, handed: &mut (usize, usize)) -> Rows {
+    let rows = Rows {
+        epochs: out.epochs[handed.0..].to_vec(),
+        steps: out.steps[handed.1..].to_vec(),
+    };
+    *handed = (out.epochs.len(), out.steps.len());
+    rows
 }
 
 /// Where a checkpoint is taken.
@@ -524,8 +561,8 @@ impl<T: SharedTrunk> Learner<T> {
                 eval_s: out.eval_s,
                 centers: self.centers.to_values(),
                 strategy: self.strategy.state(),
-                epochs: out.epochs.clone(),
-                steps: out.steps.clone(),
+                logged_epochs: out.epochs.len(),
+                logged_steps: out.steps.len(),
             },
             theta: record_bytes(&self.net)?,
             psi: record_bytes(&self.unit)?,
