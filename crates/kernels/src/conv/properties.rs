@@ -9,13 +9,11 @@
 
 use super::*;
 #[cfg(simd_x86)]
-use crate::conv::avx2::{im2col_rows_avx2, im2col_table_avx2, Avx2Rows};
+use crate::conv::avx2::{im2col_rows_avx2, im2col_table_avx2};
 #[cfg(simd_x86)]
-use crate::conv::avx512::{im2col_rows_avx512, Avx512Rows};
+use crate::conv::avx512::im2col_rows_avx512;
 #[cfg(simd_x86)]
 use crate::conv::direct::{Direct, GEMM_ONE_CHAIN_DEPTH};
-#[cfg(simd_x86)]
-use crate::conv::im2col::RowMoves;
 use crate::conv::im2col::{by_table, im2col, im2col_table, Taps};
 use crate::conv::plain::{im2col_plain, im2col_table_plain};
 use crate::draw::{same_bits, within, Draw};
@@ -298,16 +296,8 @@ fn vector_im2col_is_the_plain_im2col_bit_for_bit() {
     type Kernel = unsafe fn(&Geometry, &[f32], usize, &mut [f32]);
     #[cfg(simd_x86)]
     let rows: Vec<(&str, Kernel, bool)> = vec![
-        (
-            "avx512",
-            im2col_rows_avx512 as Kernel,
-            std::arch::is_x86_feature_detected!("avx512f"),
-        ),
-        (
-            "avx2",
-            im2col_rows_avx2 as Kernel,
-            std::arch::is_x86_feature_detected!("avx2"),
-        ),
+        ("avx512", im2col_rows_avx512 as Kernel, crate::isa::avx512()),
+        ("avx2", im2col_rows_avx2 as Kernel, crate::isa::avx2()),
     ];
     #[cfg(not(simd_x86))]
     let rows: Vec<(&str, Kernel, bool)> = Vec::new();
@@ -364,31 +354,13 @@ fn vector_im2col_is_the_plain_im2col_bit_for_bit() {
 }
 
 /// The direct kernel of every instruction set the CPU has against the GEMM path, bit for bit:
-/// padded 3×3 layers with rows of whole vectors, heights from 2, one output channel and many,
-/// depths up to the one GEMM sums in a single chain, with and without bias and pooling, on
+/// padded 3×3 layers with rows of whole vectors, heights from 2, even channel counts from 2
+/// (the kernel's domain), depths up to the one GEMM sums in a single chain, with and without bias and pooling, on
 /// inputs holding ±inf and NaN.
 #[cfg(simd_x86)]
 #[test]
 fn the_direct_kernel_is_the_gemm_path_bit_for_bit() {
-    use std::arch::is_x86_feature_detected as detected;
-    let kernels: Vec<(&str, Direct, usize)> = [
-        (
-            "avx512",
-            Direct::AVX512,
-            Avx512Rows::LANES,
-            detected!("avx512f"),
-        ),
-        (
-            "avx2",
-            Direct::AVX2,
-            Avx2Rows::LANES,
-            detected!("avx2") && detected!("fma"),
-        ),
-    ]
-    .into_iter()
-    .filter(|k| k.3)
-    .map(|(name, direct, lanes, _)| (name, direct, lanes))
-    .collect();
+    let kernels = super::tests::direct_kernels();
     let mut runs = std::collections::BTreeMap::<&str, usize>::new();
     for seed in 0..CASES {
         let mut d = Draw::new(3_000_000 + seed);
@@ -420,16 +392,7 @@ fn the_direct_kernel_is_the_gemm_path_bit_for_bit() {
         let w = d.values(g.c_out * g.k(), true, false);
         let bias = d.chance(0.5).then(|| d.values(g.c_out, true, false));
         let pool = d.chance(0.5);
-        // The GEMM path: without the ReLU `forward` does not take the direct kernel.
-        let mut want = forward(&g, &x, &w, bias.as_deref(), false, None);
-        for v in &mut want {
-            if !(v.is_nan() || *v > 0.0) {
-                *v = 0.0;
-            }
-        }
-        if pool {
-            want = crate::pool::forward(&window, &want);
-        }
+        let want = super::tests::gemm_path(&g, &x, &w, bias.as_deref(), pool.then_some(&window));
         assert_eq!(
             Direct::for_layer(&g, pool.then_some(&window)).is_some(),
             kernels.iter().any(|k| input[1].is_multiple_of(k.2)),

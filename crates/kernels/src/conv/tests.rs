@@ -197,28 +197,56 @@ fn pooled_forward_is_the_pooled_output() {
 /// bit: the small trunk's first three layers and two with blocks of 4 and 2 channels left
 /// over, with and without a bias, a NaN input, and large and tiny values whose sums depend
 /// on the order of the additions. Deeper layers than gemm sums in one chain stay on it.
+/// The direct kernels this CPU and build run: name, kernel, vector width.
 #[cfg(simd_x86)]
-#[test]
-fn direct_layers_are_the_gemm_path() {
-    use std::arch::is_x86_feature_detected as detected;
-    let kernels: Vec<(&str, Direct, usize)> = [
+pub(super) fn direct_kernels() -> Vec<(&'static str, Direct, usize)> {
+    [
         (
             "avx512",
             Direct::AVX512,
             Avx512Rows::LANES,
-            detected!("avx512f"),
+            crate::isa::avx512(),
         ),
         (
             "avx2",
             Direct::AVX2,
             Avx2Rows::LANES,
-            detected!("avx2") && detected!("fma"),
+            crate::isa::avx2_fma(),
         ),
     ]
     .into_iter()
     .filter(|k| k.3)
     .map(|(name, direct, lanes, _)| (name, direct, lanes))
-    .collect();
+    .collect()
+}
+
+/// What the direct kernel must give, from the GEMM path: without the ReLU `forward` does not
+/// take the direct kernel, and its ReLU is then the one `forward` applies after the bias; then
+/// the pooling kernel.
+#[cfg(simd_x86)]
+pub(super) fn gemm_path(
+    g: &Geometry,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    pool: Option<&Window>,
+) -> Vec<f32> {
+    let mut want = forward(g, x, w, bias, false, None);
+    for v in &mut want {
+        if !(v.is_nan() || *v > 0.0) {
+            *v = 0.0;
+        }
+    }
+    match pool {
+        Some(window) => pool::forward(window, &want),
+        None => want,
+    }
+}
+
+#[cfg(simd_x86)]
+#[test]
+fn direct_layers_are_the_gemm_path() {
+    let kernels = direct_kernels();
     eprintln!(
         "direct kernels on this CPU: {:?}",
         kernels.iter().map(|k| k.0).collect::<Vec<_>>()
@@ -266,17 +294,7 @@ fn direct_layers_are_the_gemm_path() {
             .into_iter()
             .flat_map(|bias| [(bias, true), (bias, false)])
         {
-            // The GEMM path: without the ReLU `forward` does not take the direct kernel,
-            // and its ReLU is then the one `forward` applies after adding the bias.
-            let mut want = forward(&g, &x, &w, bias, false, None);
-            for v in &mut want {
-                if !(v.is_nan() || *v > 0.0) {
-                    *v = 0.0;
-                }
-            }
-            if pool {
-                want = pool::forward(&window, &want);
-            }
+            let want = gemm_path(&g, &x, &w, bias, pool.then_some(&window));
             assert!(want.iter().any(|v| v.is_nan()));
             for (name, direct, _) in kernels.iter().filter(|k| input[1] % k.2 == 0) {
                 let taps = direct.arrange(&g, &w);
@@ -483,11 +501,7 @@ fn row_im2col_vector_and_plain_agree() {
     type Kernel = unsafe fn(&Geometry, &[f32], usize, &mut [f32]);
     #[cfg(simd_x86)]
     let kernels: Vec<(&str, Kernel)> = [
-        (
-            "avx512",
-            im2col_rows_avx512 as Kernel,
-            std::arch::is_x86_feature_detected!("avx512f"),
-        ),
+        ("avx512", im2col_rows_avx512 as Kernel, crate::isa::avx512()),
         (
             "avx2",
             im2col_rows_avx2 as Kernel,
