@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use weightlab::config;
 use weightlab::metrics::{EpochMeans, StepMetrics};
 use weightlab::report::SweepLogs;
-use weightlab::runlog::{EpochRow, RunRecord, Status, StepRow, Table};
+use weightlab::runlog::{EpochRow, IndexRow, RunRecord, Status, StepRow, Table};
 use weightlab::sweep::Sweep;
 use weightlab::train::Checkpoint;
 
@@ -138,36 +138,43 @@ fn sweep(tmp: &Path) -> PathBuf {
 }
 
 /// One reader: its name, the file it reads (relative to the sweep folder; `*` is the first job
-/// folder) and what it does with a path.
-type Reader = (&'static str, &'static str, fn(&Path));
+/// folder) and what it does with a path: whether it read the file.
+type Reader = (&'static str, &'static str, fn(&Path) -> bool);
 
 fn readers() -> Vec<Reader> {
     vec![
         ("epochs.parquet", "*/epochs.parquet", |p| {
-            drop(EpochRow::read(p))
+            EpochRow::read(p).is_ok()
         }),
         ("steps.parquet", "*/steps.parquet", |p| {
-            drop(StepRow::read(p))
+            StepRow::read(p).is_ok()
         }),
         ("runs.parquet", "runs.parquet", |p| {
-            drop(SweepLogs::load(p.parent().unwrap()))
+            IndexRow::read(p).is_ok()
         }),
-        ("status.json", "*/status.json", |p| drop(Status::read(p))),
+        ("status.json", "*/status.json", |p| {
+            Status::read(p).is_ok_and(|s| s.is_some())
+        }),
         ("progress.log", "*/progress.log", |p| {
-            drop(weightlab::runlog::progress::read_prefix(p, 2, 3))
+            weightlab::runlog::progress::read_prefix(p, 2, 3).is_some()
         }),
-        ("run.yaml", "*/run.yaml", |p| drop(RunRecord::read(p))),
+        ("run.yaml", "*/run.yaml", |p| {
+            RunRecord::read(p).is_ok_and(|r| r.is_some())
+        }),
         ("checkpoint.bin", "*/checkpoint.bin", |p| {
-            drop(Checkpoint::from_bytes(&std::fs::read(p).unwrap()));
-            drop(Checkpoint::read_header(p));
+            let whole = Checkpoint::from_bytes(&std::fs::read(p).unwrap()).is_ok();
+            whole & Checkpoint::read_header(p).is_some()
         }),
         ("experiment.yaml", "experiment.yaml", |p| {
-            drop(config::load(p));
-            drop(Sweep::open(p.parent().unwrap()).map(|s| s.plan()));
+            let parsed = config::load(p).is_ok();
+            parsed
+                & Sweep::open(p.parent().unwrap())
+                    .and_then(|s| s.plan())
+                    .is_ok()
         }),
         // The whole folder as the reports read it, with the mutated epoch log inside.
         ("report load", "*/epochs.parquet", |p| {
-            drop(SweepLogs::load(p.parent().unwrap().parent().unwrap()))
+            SweepLogs::load(p.parent().unwrap().parent().unwrap()).is_ok()
         }),
     ]
 }
@@ -193,11 +200,12 @@ fn readers_survive_any_bytes() {
     for (name, file, read) in readers() {
         let path = resolve(&dir, file);
         let good = std::fs::read(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
-        // The setup took effect: the intact file reads without a panic.
+        // The setup took effect: the intact file reads, so a refusal below is the mutation's.
         assert!(
-            catch_unwind(|| read(&path)).is_ok(),
-            "{name}: the intact file panics"
+            catch_unwind(|| read(&path)).is_ok_and(|ok| ok),
+            "{name}: the intact file does not read"
         );
+        let mut refused = 0;
         for seed in 0..200u64 {
             for (kind, kind_name) in KINDS.iter().enumerate() {
                 let bytes = mutate(&good, kind, seed * 31 + kind as u64);
@@ -205,6 +213,7 @@ fn readers_survive_any_bytes() {
                 LARGEST.store(0, Ordering::Relaxed);
                 let outcome = catch_unwind(AssertUnwindSafe(|| read(&path)));
                 let largest = LARGEST.load(Ordering::Relaxed);
+                refused += usize::from(matches!(outcome, Ok(false)));
                 if let Err(p) = outcome {
                     let why = p
                         .downcast_ref::<String>()
@@ -238,6 +247,11 @@ fn readers_survive_any_bytes() {
             }
         }
         std::fs::write(&path, &good).unwrap();
+        // The mutations reach the reader: most of them are refused.
+        assert!(
+            refused >= 200,
+            "{name}: only {refused} mutated files were refused"
+        );
     }
     std::panic::set_hook(hook);
     assert!(cases >= 1000, "only {cases} cases in {budget:?}");

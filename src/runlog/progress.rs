@@ -35,12 +35,11 @@ pub fn append(path: &Path, epochs: &[EpochMetrics], steps: &[StepMetrics]) -> Re
         return Ok(());
     }
     let mut bytes = Vec::new();
-    let yaml = |v: &dyn ErasedRow| v.yaml().map_err(|e| Error::log(path, e));
     for e in epochs {
-        bytes.extend(frame(EPOCH, &yaml(e)?));
+        bytes.extend(frame(EPOCH, &yaml(path, e)?));
     }
     for s in steps {
-        bytes.extend(frame(STEP, &yaml(s)?));
+        bytes.extend(frame(STEP, &yaml(path, s)?));
     }
     let mut f = std::fs::OpenOptions::new()
         .create(true)
@@ -98,17 +97,11 @@ pub fn truncate(path: &Path, len: u64) -> Result<()> {
         .map_err(|e| Error::io(path, "cannot truncate", e))
 }
 
-/// A row that serialises to YAML (either kind, through one closure).
-trait ErasedRow {
-    fn yaml(&self) -> std::result::Result<Vec<u8>, String>;
-}
-
-impl<T: serde::Serialize> ErasedRow for T {
-    fn yaml(&self) -> std::result::Result<Vec<u8>, String> {
-        serde_yaml::to_string(self)
-            .map(String::into_bytes)
-            .map_err(|e| e.to_string())
-    }
+/// `row` as YAML (an error names the log at `path`).
+fn yaml<T: serde::Serialize>(path: &Path, row: &T) -> Result<Vec<u8>> {
+    serde_yaml::to_string(row)
+        .map(String::into_bytes)
+        .map_err(|e| Error::log(path, e))
 }
 
 #[cfg(test)]

@@ -386,9 +386,8 @@ fn the_direct_kernel_is_the_gemm_path_bit_for_bit() {
             kernel: [2, 2],
             stride: [2, 2],
         };
-        let image = g.c_in * g.in_pixels();
         let non_finite = d.chance(0.5);
-        let x = d.values(g.batch * image, true, non_finite);
+        let x = d.values(g.batch * g.c_in * g.in_pixels(), true, non_finite);
         let w = d.values(g.c_out * g.k(), true, false);
         let bias = d.chance(0.5).then(|| d.values(g.c_out, true, false));
         let pool = d.chance(0.5);
@@ -399,27 +398,14 @@ fn the_direct_kernel_is_the_gemm_path_bit_for_bit() {
             "seed {seed}, {g:?}"
         );
         for (name, direct, lanes) in kernels.iter().filter(|k| input[1].is_multiple_of(k.2)) {
-            let taps = direct.arrange(&g, &w);
-            let mut got = vec![std::mem::MaybeUninit::new(f32::NAN); want.len()];
-            for (b, out_b) in got.chunks_mut(want.len() / g.batch).enumerate() {
-                // SAFETY: only the kernels of extensions the CPU has are in the list, on
-                // shapes of their domain (padded 3×3, whole vectors, even height).
-                unsafe {
-                    (direct.run)(
-                        &g,
-                        &x[b * image..(b + 1) * image],
-                        &taps,
-                        bias.as_deref(),
-                        pool,
-                        out_b,
-                    )
-                };
-            }
+            // SAFETY: only the kernels this CPU runs are in the list, on shapes of their domain
+            // (padded 3×3, whole vectors, even height and channel count).
+            let got = unsafe {
+                super::tests::run_direct(direct, &g, &x, &w, bias.as_deref(), pool, want.len())
+            };
             for (k, (a, b)) in got.iter().zip(&want).enumerate() {
-                // SAFETY: initialised above.
-                let a = unsafe { a.assume_init() };
                 assert!(
-                    same_bits(a, *b),
+                    same_bits(*a, *b),
                     "{name}[{k}] = {a}, GEMM {b}, seed {seed}, {g:?}, pool {pool}, lanes {lanes}"
                 );
             }

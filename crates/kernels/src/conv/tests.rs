@@ -220,6 +220,33 @@ pub(super) fn direct_kernels() -> Vec<(&'static str, Direct, usize)> {
     .collect()
 }
 
+/// `direct` over every image of `x`, into an output of `len` values that starts as NaN.
+///
+/// # Safety
+/// The CPU must run `direct` (it comes from [`direct_kernels`]) and `g` must be in its domain
+/// (padded 3×3, rows of whole vectors, an even height and channel count).
+#[cfg(simd_x86)]
+pub(super) unsafe fn run_direct(
+    direct: &Direct,
+    g: &Geometry,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    pool: bool,
+    len: usize,
+) -> Vec<f32> {
+    let (taps, image) = (direct.arrange(g, w), g.c_in * g.in_pixels());
+    let mut out = vec![std::mem::MaybeUninit::new(f32::NAN); len];
+    for (b, out_b) in out.chunks_mut(len / g.batch).enumerate() {
+        // SAFETY: the caller's contract.
+        unsafe { (direct.run)(g, &x[b * image..(b + 1) * image], &taps, bias, pool, out_b) };
+    }
+    // SAFETY: every element was initialised (to NaN, then by the kernel).
+    out.into_iter()
+        .map(|v| unsafe { v.assume_init() })
+        .collect()
+}
+
 /// What the direct kernel must give, from the GEMM path: without the ReLU `forward` does not
 /// take the direct kernel, and its ReLU is then the one `forward` applies after the bias; then
 /// the pooling kernel.
@@ -297,18 +324,12 @@ fn direct_layers_are_the_gemm_path() {
             let want = gemm_path(&g, &x, &w, bias, pool.then_some(&window));
             assert!(want.iter().any(|v| v.is_nan()));
             for (name, direct, _) in kernels.iter().filter(|k| input[1] % k.2 == 0) {
-                let taps = direct.arrange(&g, &w);
-                let mut got = vec![std::mem::MaybeUninit::new(f32::NAN); want.len()];
-                for (b, out_b) in got.chunks_mut(want.len() / g.batch).enumerate() {
-                    let x_b = &x[b * image..(b + 1) * image];
-                    // SAFETY: only the kernels of extensions the CPU has are in the list.
-                    unsafe { (direct.run)(&g, x_b, &taps, bias, pool, out_b) };
-                }
+                // SAFETY: the list holds only kernels this CPU runs; the shapes are their domain.
+                let got = unsafe { run_direct(direct, &g, &x, &w, bias, pool, want.len()) };
                 for (k, (a, b)) in got.iter().zip(&want).enumerate() {
                     let has_bias = bias.is_some();
                     assert_eq!(
-                        // SAFETY: every element was initialised above.
-                        unsafe { a.assume_init() }.to_bits(),
+                        a.to_bits(),
                         b.to_bits(),
                         "{name} [{k}] {g:?} bias {has_bias} pool {pool}"
                     );
