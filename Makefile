@@ -4,7 +4,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/weightlab-target
 CARGO ?= cargo
 BIN := $(CARGO_TARGET_DIR)/release/weightlab
 
-.PHONY: build fig2 fig2-full calibration strategies smoke test lint bench bench-scale bench-avx2 bench-venv chaos golden memcheck slurm-test wgpu-check clean-runs
+.PHONY: build fig2 fig2-full fig2-sequential claims faces3 faces3-calibration torch-digits torch-digits-calibration torch-ci calibration strategies smoke test lint bench bench-scale bench-avx2 bench-venv chaos golden memcheck slurm-test wgpu-check clean-runs torch-venv verify-sequential
 
 build:
 	$(CARGO) build --release
@@ -25,6 +25,20 @@ fig2-full: build
 	$(BIN) report compare $(FULL) --reference single-task --format csv > reports/fig2/compare-single-task.csv
 	$(BIN) report compare $(FULL) --baseline 'static w1=0.9' --format csv > reports/fig2/compare-vs-w0.9.csv
 	$(BIN) report power $(FULL) > reports/fig2/power.txt
+	$(BIN) report seeds $(FULL) > reports/fig2/seeds.csv
+	$(BIN) report seeds $(FULL) --reference single-task > reports/fig2/seeds-single-task.csv
+	$(BIN) report replay $(FULL) > reports/fig2-sequential/replay.txt
+
+## fig2-full as a sequential study: seeds in rounds, each point stopped once it is better,
+## worse or within ±1 % of w1 = 0.5 (docs/sequential.md). Its jobs are fig2-full's; its
+## tables and the jobs it ran into reports/fig2-sequential/.
+SEQ := runs/fig2-sequential
+fig2-sequential: build
+	$(BIN) sweep run experiments/fig2-sequential.yaml
+	$(BIN) report compare $(SEQ) > reports/fig2-sequential/compare.md
+	$(BIN) report compare $(SEQ) --format csv > reports/fig2-sequential/compare.csv
+	$(BIN) sweep status $(SEQ) > reports/fig2-sequential/status.txt
+	$(BIN) report seeds $(SEQ) > reports/fig2-sequential/seeds.csv
 
 ## How the faces of fig2 were chosen (seeds 101–104; the rule is in the YAML's header).
 calibration: build
@@ -39,6 +53,27 @@ strategies: build
 	$(BIN) report plot runs/strategies --baseline equal
 	$(BIN) report compare runs/strategies --baseline equal > reports/strategies/compare.md
 	$(BIN) report compare runs/strategies --baseline equal --format csv > reports/strategies/compare.csv
+
+## The three-task face study (fv, ex and the head's tilt, a lower-is-better error): the static
+## grid on the simplex and every dynamic strategy, its figures, page, tables and power into
+## reports/faces3/. The calibration before it (seeds 101–104) chose its best static point and
+## its seed count by the rule in experiments/faces3/calibration.yaml.
+FACES3 := runs/faces3
+faces3: build
+	$(BIN) sweep run experiments/faces3.yaml
+	$(BIN) report plot $(FACES3) --out reports/faces3
+	$(BIN) report compare $(FACES3) > reports/faces3/compare.md
+	$(BIN) report compare $(FACES3) --format csv > reports/faces3/compare.csv
+	$(BIN) report compare $(FACES3) --baseline "$$(cat experiments/faces3/best-static.txt)" > reports/faces3/compare-vs-best-static.md
+	$(BIN) report compare $(FACES3) --baseline "$$(cat experiments/faces3/best-static.txt)" --format csv > reports/faces3/compare-vs-best-static.csv
+	$(BIN) report compare $(FACES3) --reference single-task --format csv > reports/faces3/compare-single-task.csv
+	$(BIN) report power $(FACES3) > reports/faces3/power.txt
+	$(BIN) report seeds $(FACES3) > reports/faces3/seeds.csv
+
+faces3-calibration: build
+	$(BIN) sweep run experiments/faces3/calibration.yaml
+	$(BIN) report compare runs/faces3-calibration --baseline equal --format csv > experiments/faces3/calibration.csv
+	$(BIN) report power runs/faces3-calibration --baseline equal > experiments/faces3/calibration-power.txt
 
 smoke: build
 	$(BIN) sweep run experiments/smoke.yaml --out runs/smoke --fresh
@@ -116,5 +151,55 @@ bench-venv:
 	test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -c "import torch, numpy" 2>/dev/null || $(BENCH_VENV)/bin/pip install --quiet torch==2.15.0 numpy
 
+## Every number of the README and the committed reports against the file its claim names
+## (make test runs the same check in tests/claims.rs).
+claims: build
+	$(BIN) report claims reports/readme-claims.yaml reports/*/claims.yaml
+
 clean-runs:
 	rm -rf runs
+
+## The PyTorch + torchjd trainer of examples/torch (weightlab runs it as a process job): a venv
+## with the pinned versions of examples/torch/requirements.txt. PyPI's torch is the CUDA build
+## (about 3 GB); the trainer uses the CPU only. Skipped when the pins are already installed.
+TORCH_VENV ?= $(HOME)/.cache/weightlab-torch-venv
+torch-venv:
+	test -x $(TORCH_VENV)/bin/python || python3 -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/python examples/torch/check_venv.py || $(TORCH_VENV)/bin/pip install --quiet -r examples/torch/requirements.txt
+	$(TORCH_VENV)/bin/python examples/torch/check_venv.py
+
+## The torch-digits study: examples/torch's trainer (PyTorch, torchjd) run as a process job
+## on scikit-learn's digits with three tasks, the static grid on the simplex and torchjd's
+## methods; its figures, page, tables and power into reports/torch-digits/. The calibration
+## (seeds 101–104) chose its best static point and seed count by the rule in
+## experiments/torch-digits/calibration.yaml.
+TORCH_PYTHON := trainer.command.0=$(TORCH_VENV)/bin/python
+TORCH := runs/torch-digits
+torch-digits: build torch-venv
+	$(BIN) sweep run experiments/torch-digits.yaml $(TORCH_PYTHON)
+	$(BIN) report plot $(TORCH) --out reports/torch-digits
+	$(BIN) report compare $(TORCH) > reports/torch-digits/compare.md
+	$(BIN) report compare $(TORCH) --format csv > reports/torch-digits/compare.csv
+	$(BIN) report compare $(TORCH) --baseline "$$(cat experiments/torch-digits/best-static.txt)" > reports/torch-digits/compare-vs-best-static.md
+	$(BIN) report compare $(TORCH) --baseline "$$(cat experiments/torch-digits/best-static.txt)" --format csv > reports/torch-digits/compare-vs-best-static.csv
+	$(BIN) report power $(TORCH) > reports/torch-digits/power.txt
+	$(BIN) report seeds $(TORCH) > reports/torch-digits/seeds.csv
+
+torch-digits-calibration: build torch-venv
+	$(BIN) sweep run experiments/torch-digits/calibration.yaml $(TORCH_PYTHON)
+	$(BIN) report compare runs/torch-digits-calibration --format csv > experiments/torch-digits/calibration.csv
+	$(BIN) report power runs/torch-digits-calibration > experiments/torch-digits/calibration-power.txt
+
+## The torch trainer in CI: two seeds, two epochs, a few methods, with the real venv.
+TORCH_CI := $(CARGO_TARGET_DIR)/tmp/torch-ci
+torch-ci: build torch-venv
+	$(BIN) sweep run experiments/torch-digits/ci.yaml $(TORCH_PYTHON) --out $(TORCH_CI) --fresh
+	$(BIN) sweep status $(TORCH_CI) | grep -q '10 done, 0 failed'
+	$(BIN) report compare $(TORCH_CI) | grep -q '| digits | upgrad |'
+
+## The sequential designs of crates/stats checked by simulation: boundary constants,
+## type-I error over 10⁶ null paths at three data scales, family-wise error over 14 correlated
+## points, equivalence at ±margin, a negative control that must be flagged, a replay; the table
+## goes to docs/sequential-verification.txt (docs/sequential.md). Not part of make test.
+verify-sequential:
+	$(CARGO) run --release -p weightlab-stats --example verify-sequential -- --out docs/sequential-verification.txt

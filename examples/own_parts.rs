@@ -17,7 +17,7 @@ use weightlab::model::{ModelConfig, SharedTrunk};
 use weightlab::report::compare::{compare, to_markdown, CompareOptions};
 use weightlab::report::SweepLogs;
 use weightlab::rng::Rng;
-use weightlab::strategy::{stacked, weighted_sum, BuildContext, Objective, SettingsError};
+use weightlab::strategy::{weighted_sum, BuildContext, Objective, SettingsError};
 use weightlab::strategy::{StepContext, Strategy};
 use weightlab::sweep::{sinks, EventSink, RunOptions, Sweep, SweepOutcome};
 use weightlab::train::Parts;
@@ -49,9 +49,9 @@ impl SharedTrunk for Mlp {
     }
 }
 
-/// The strategy: each task weighted by its share of the step's total loss, so the task that
-/// lags gets more weight, never less than `floor`. The weights are detached: no gradient
-/// flows through them.
+/// The strategy: each of two tasks weighted by its share of the step's total loss, so the task
+/// that lags gets more weight, never less than `floor`. The weights are detached: no gradient
+/// flows through them. Defined for two tasks, it refuses a study of more.
 pub struct LossShare {
     floor: f64,
 }
@@ -59,8 +59,9 @@ pub struct LossShare {
 impl LossShare {
     fn build(
         settings: &Value,
-        _: &BuildContext,
+        ctx: &BuildContext,
     ) -> std::result::Result<Box<dyn Strategy>, SettingsError> {
+        SettingsError::two_tasks_only("loss_share", &ctx.tasks)?;
         let floor = settings["floor"].as_f64().unwrap_or(0.1);
         let message = format!("must be in [0, 0.5] (got {floor})");
         SettingsError::ensure((0.0..=0.5).contains(&floor), "floor", message)?;
@@ -74,7 +75,7 @@ impl Strategy for LossShare {
     }
 
     fn objective(&mut self, ctx: StepContext<'_>) -> Objective {
-        let losses = stacked(&ctx.losses).detach(); // [2]
+        let losses = ctx.losses.detached(); // [2]
         let share = losses.clone().narrow(0, 0, 1) / losses.sum();
         let w_fv = share.clamp(self.floor, 1.0 - self.floor);
         let weights = Tensor::cat(vec![w_fv.clone(), w_fv.neg().add_scalar(1.0)], 0);

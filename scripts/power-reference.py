@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Reference values for the power statistics of src/report/stats.rs, from scipy and statsmodels
-(an implementation independent of weightlab's). Its output is pasted into the unit tests
-`noncentral_t_matches_scipy` and `power_mde_and_pairs_match_statsmodels`.
+"""Reference values for the power statistics of crates/stats/src/power.rs (re-exported by
+src/report/stats.rs), from scipy and statsmodels (an implementation independent of
+weightlab's). Its output is pasted into that file's unit tests `noncentral_t_matches_scipy` and
+`power_mde_and_pairs_match_statsmodels`.
 
     python3 -m venv /tmp/sci && /tmp/sci/bin/pip install scipy statsmodels
     /tmp/sci/bin/python scripts/power-reference.py

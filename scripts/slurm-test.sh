@@ -142,3 +142,27 @@ for d in preempt-ref/*/; do
     || { say "steps.parquet differs after the requeue"; exit 1; }
 done
 say "ok: ${PJOB}_0 requeued mid-run resumed from its checkpoint; logs identical to an uninterrupted run (diff --tol 0, steps.parquet byte for byte)"
+
+# A process trainer's job (the stand-in trainer) requeued mid-run: the trainer is stopped with
+# the task, resumes from its own state, and the job ends with the logs of an uninterrupted run.
+sed "s|FAKE|$ROOT/tests/fake_trainer/fake_trainer.py|" "$ROOT/tests/slurm/process.yaml" > process.yaml
+XJOB="$("$BIN" sweep run process.yaml --executor slurm --out process --time 00:10:00)"
+say "submitted process-trainer job $XJOB"
+for _ in $(seq 240); do
+  [ "$(wc -l < process/*/rows.jsonl 2>/dev/null || echo 0)" -ge 6 ] && break
+  sleep 0.25
+done
+scontrol requeue "${XJOB}_0"
+say "requeued ${XJOB}_0 while its trainer ran"
+for _ in $(seq 300); do
+  "$BIN" sweep status process | grep -q "1 done" && break
+  sleep 1
+done
+"$BIN" sweep status process >&2
+"$BIN" sweep status process | grep -q "1 done" \
+  || { say "the requeued process job did not finish"; cat process/slurm/*.out >&2 || true; cat process/*/trainer.err >&2 || true; exit 1; }
+"$BIN" sweep run process.yaml --out process-ref 2> /dev/null
+"$BIN" report diff process-ref process --tol 0 > process-diff.txt \
+  || { say "the resumed process job's logs differ from an uninterrupted run"; cat process-diff.txt >&2; exit 1; }
+say "ok: ${XJOB}_0 (a process trainer) requeued mid-run resumed; logs identical to an uninterrupted run (diff --tol 0)"
+

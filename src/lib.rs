@@ -13,7 +13,8 @@
 //!   [`train::Parts`], where a program registers a trunk, strategy or data source of its own;
 //! - [`runlog`]: the run folder's layout and every file format in it (logs, status, configs);
 //! - [`sweep`]: many jobs in parallel, resumable, with an event stream for progress and index;
-//! - [`report`]: Figure 2, weight trajectories, comparison tables and trajectory diffs.
+//! - [`report`]: Figure 2, weight trajectories, comparison tables and trajectory diffs;
+//! - [`study`]: a sequential study, rounds of the sweep until each point is decided.
 //!
 //! [`metrics`] declares what training measures, once; [`files`] is the one way files are
 //! written; [`rng`] the one source of randomness.
@@ -23,7 +24,7 @@
 //!
 //! let sweep = Sweep::load("experiments/smoke.yaml".as_ref(), None)?;
 //! let opts = RunOptions { jobs: Some(2), ..RunOptions::default() };
-//! let outcome = sweep.run(&opts, &mut [&mut TracingSink])?;
+//! let outcome = sweep.run(&opts, &mut [&mut TracingSink::default()])?;
 //! assert!(outcome.failed.is_empty());
 //! # Ok::<(), weightlab::error::Error>(())
 //! ```
@@ -39,5 +40,7 @@ pub mod report;
 pub mod rng;
 pub mod runlog;
 pub mod strategy;
+pub mod study;
 pub mod sweep;
+pub mod task;
 pub mod train;

@@ -200,15 +200,18 @@ fn a_done_job_keeps_its_model_and_eval_scores_it_like_training() {
     ] {
         assert!(job.join(f).is_file(), "{f} missing");
     }
-    let last = weightlab::runlog::JobDir::at(&job).read_epochs().unwrap();
+    let tasks = weightlab::task::Tasks::default();
+    let last = weightlab::runlog::JobDir::at(&job)
+        .read_epochs(&tasks)
+        .unwrap();
     let last = last.last().unwrap();
     let o = run(tmp.path(), &["eval", job.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8(o.stdout).unwrap();
     let row: Vec<&str> = out.lines().nth(1).unwrap().split(',').collect();
     assert_eq!(row[1], "synth");
-    assert_eq!(row[4].parse::<f64>().unwrap(), last.fv_acc, "{out}");
-    assert_eq!(row[5].parse::<f64>().unwrap(), last.ex_acc, "{out}");
+    assert_eq!(row[4].parse::<f64>().unwrap(), last.test[0], "{out}");
+    assert_eq!(row[5].parse::<f64>().unwrap(), last.test[1], "{out}");
 
     // Another dataset, written as a YAML entry: other faces of the same size.
     let other = "{ name: other, synthetic: { identities: 8, test_identities: 3, expressions: 4, images_per_cell: 2, image_size: 16, seed: 99 } }";

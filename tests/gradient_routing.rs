@@ -5,6 +5,7 @@ use burn::prelude::*;
 use burn::tensor::Gradients;
 use weightlab::data::synth::{generate, test_subjects, SynthConfig};
 use weightlab::data::{FaceSet, Split};
+use weightlab::model::NetShape;
 use weightlab::model::{
     seeded_init, ModelConfig, MultiTaskNet, Preset, WeightUnit, WeightUnitConfig,
 };
@@ -13,8 +14,9 @@ use weightlab::strategy::{
     weighted_sum, L3Config, SharedGradients, StaticWeights, StepContext, Strategy, TaskLosses, Yin,
     YinConfig, L3,
 };
+use weightlab::task::Tasks;
 use weightlab::train::losses::{cross_entropy, one_hot};
-use weightlab::train::{batch_images, shared_gradients, task_losses, CenterLoss};
+use weightlab::train::{batch_images, shared_gradients, CenterLoss, FaceTasks};
 
 /// Every float parameter's gradient (empty when it has none), in visiting order.
 struct GradCollector<'a> {
@@ -72,7 +74,13 @@ fn fixture() -> Fixture {
         z_dim: 12,
         expression_dim: 6,
     };
-    let net = model.init(16, split.n_train_subjects, 4, 3, &device);
+    let shape = NetShape {
+        image_size: 16,
+        identities: split.n_train_subjects,
+        expressions: 4,
+        pose: None,
+    };
+    let net = model.init(shape, 3, &device);
     // A random (not zero) unit, so per-sample weights differ and ∂w/∂Z ≠ 0.
     let unit = seeded_init(WeightUnitConfig::default().init(12, 2, &device), 9);
     Fixture {
@@ -95,7 +103,7 @@ fn forward(f: &Fixture) -> (Tensor<2>, TaskLosses) {
         one_hot(&ids, f.split.n_train_subjects, &f.device),
     );
     let exl = cross_entropy(out.expression_logits, one_hot(&ex, 4, &f.device));
-    (out.z, TaskLosses { fv, ex: exl })
+    (out.z, TaskLosses(vec![fv, exl]))
 }
 
 fn max_diff(a: &[Option<Vec<f32>>], b: &[Option<Vec<f32>>]) -> f32 {
@@ -119,8 +127,8 @@ fn l3_unit_gradient_matches_the_analytic_one() {
     let (z, losses) = forward(&f);
     let eps = 0.01;
     let l = [
-        losses.fv.clone().into_scalar::<f32>() as f64,
-        losses.ex.clone().into_scalar::<f32>() as f64,
+        losses.0[0].clone().into_scalar::<f32>() as f64,
+        losses.0[1].clone().into_scalar::<f32>() as f64,
     ];
     let p = f
         .unit
@@ -139,6 +147,7 @@ fn l3_unit_gradient_matches_the_analytic_one() {
         z,
         unit: &f.unit,
         losses,
+        tasks: &Tasks::default(),
         shared_gradients: &no_probe,
     });
     let grads = obj.loss.backward();
@@ -187,6 +196,7 @@ fn l3_term_never_reaches_theta() {
             z,
             unit: &f.unit,
             losses,
+            tasks: &Tasks::default(),
             shared_gradients: &no_probe,
         })
         .loss
@@ -199,6 +209,7 @@ fn l3_term_never_reaches_theta() {
             z,
             unit: &f.unit,
             losses,
+            tasks: &Tasks::default(),
             shared_gradients: &no_probe,
         })
         .total
@@ -216,6 +227,7 @@ fn l3_term_never_reaches_theta() {
             z,
             unit: &f.unit,
             losses,
+            tasks: &Tasks::default(),
             shared_gradients: &no_probe,
         })
         .total
@@ -226,13 +238,14 @@ fn l3_term_never_reaches_theta() {
 #[test]
 fn static_never_touches_the_unit() {
     let f = fixture();
-    let mut s = StaticWeights::new(0.3);
+    let mut s = StaticWeights::new(vec![0.3, 0.7]);
     assert!(s.unit_lr().is_none());
     let (z, losses) = forward(&f);
     let obj = s.objective(StepContext {
         z,
         unit: &f.unit,
         losses,
+        tasks: &Tasks::default(),
         shared_gradients: &no_probe,
     });
     let w = obj.weights.into_data().try_to_vec::<f32>().unwrap();
@@ -253,6 +266,7 @@ fn yin_trunk_receives_gradient_through_w() {
             z,
             unit: &f.unit,
             losses,
+            tasks: &Tasks::default(),
             shared_gradients: &no_probe,
         })
         .loss
@@ -263,6 +277,7 @@ fn yin_trunk_receives_gradient_through_w() {
         z,
         unit: &f.unit,
         losses: losses.clone(),
+        tasks: &Tasks::default(),
         shared_gradients: &no_probe,
     });
     let detached = grads_of(
@@ -280,6 +295,7 @@ fn yin_trunk_receives_gradient_through_w() {
             z,
             unit: &f.unit,
             losses,
+            tasks: &Tasks::default(),
             shared_gradients: &no_probe,
         })
         .loss
@@ -300,6 +316,7 @@ fn l3_official_flow_reaches_the_trunk_through_w_but_never_psi() {
             z,
             unit: &f.unit,
             losses,
+            tasks: &Tasks::default(),
             shared_gradients: &no_probe,
         })
     };
@@ -344,17 +361,25 @@ fn shared_gradient_probe_matches_full_backward_and_leaves_the_step_intact() {
     let idx: Vec<usize> = f.split.train[..8].to_vec();
     let ids: Vec<u32> = f.split.train_labels[..8].to_vec();
     let ex: Vec<u32> = idx.iter().map(|&i| f.set.expressions[i]).collect();
-    let id_1h = one_hot(&ids, f.split.n_train_subjects, &f.device);
-    let ex_1h = one_hot(&ex, 4, &f.device);
+    let face = FaceTasks::new(&Tasks::default(), &f.set, &f.split).unwrap();
+    let labels = face.labels(&f.set, &f.split, &(0..8).collect::<Vec<_>>(), &f.device);
+    // The labels a batch carries are those of its images.
+    let want_ids = one_hot(&ids, f.split.n_train_subjects, &f.device);
+    let want_ex = one_hot(&ex, 4, &f.device);
+    assert_eq!(labels.id_1h.clone().into_data(), want_ids.into_data());
+    assert_eq!(labels.ex_1h.clone().into_data(), want_ex.into_data());
     let centers = CenterLoss::new(f.split.n_train_subjects, 8, Default::default(), &f.device);
     let images = || batch_images(&f.set, &idx, &f.device);
-    let losses = || task_losses(&f.net.forward(images()), &id_1h, &ex_1h, &centers);
-    let expected = [full_norm(&f, losses().fv), full_norm(&f, losses().ex)];
+    let losses = || face.losses(&f.net.forward(images()), &labels, &centers);
+    let expected = [
+        full_norm(&f, losses().0[0].clone()),
+        full_norm(&f, losses().0[1].clone()),
+    ];
 
     // The probe runs between the step's forward and its backward, as in the training loop.
     let out = f.net.forward(images());
-    let step_losses = task_losses(&out, &id_1h, &ex_1h, &centers);
-    let probe = shared_gradients(&f.net, &out.features, &id_1h, &ex_1h, &centers);
+    let step_losses = face.losses(&out, &labels, &centers);
+    let probe = shared_gradients(&f.net, &out.features, &labels, &centers, &face);
     for i in 0..2 {
         assert!(
             (probe.norms[i] - expected[i]).abs() <= 1e-5 * expected[i].max(1.0),
@@ -363,7 +388,7 @@ fn shared_gradient_probe_matches_full_backward_and_leaves_the_step_intact() {
         );
         assert!(probe.norms[i] > 0.0);
     }
-    let value = step_losses.fv.clone().into_scalar::<f32>() as f64;
+    let value = step_losses.0[0].clone().into_scalar::<f32>() as f64;
     assert!((probe.losses[0] - value).abs() < 1e-6);
     let after_probe = grads_of(
         &f.net,

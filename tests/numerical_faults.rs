@@ -64,7 +64,7 @@ fn a_nan_image_fails_the_job_with_where_it_happened() {
     run_job(
         &dir,
         &job,
-        &Arc::new(data),
+        Some(&Arc::new(data)),
         JobEnv {
             device: &Device::flex(),
             stop: None,

@@ -49,7 +49,7 @@ fn logs(dir: &Path) -> Vec<(String, Vec<EpochRow>)> {
         .jobs
         .iter()
         .map(|j| {
-            let mut rows = run_dir.job(&j.run_id).read_epochs().unwrap();
+            let mut rows = run_dir.job(&j.run_id).read_epochs(&j.tasks).unwrap();
             rows.iter_mut().for_each(|r| r.elapsed_s = 0.0);
             (j.run_id.clone(), rows)
         })
@@ -77,7 +77,7 @@ fn own_parts_run_resume_and_report_like_built_in_ones() {
     for (run_id, rows) in &runs {
         assert_eq!(rows.len(), 6, "{run_id}");
         assert_eq!(rows[0].dataset, "stripes");
-        let w: Vec<f64> = rows.iter().map(|r| r.w_fv).collect();
+        let w: Vec<f64> = rows.iter().map(|r| r.w[0]).collect();
         if run_id.contains("-loss_share-") {
             assert_eq!(rows[0].strategy, "loss_share");
             assert!(
@@ -89,7 +89,7 @@ fn own_parts_run_resume_and_report_like_built_in_ones() {
             assert!(w.iter().all(|w| (w - 0.5).abs() < 1e-12), "{w:?}");
         }
         // The trunk learned the stripes: expression accuracy above chance (0.25).
-        assert!(rows.last().unwrap().ex_acc > 0.4, "{run_id}: {rows:?}");
+        assert!(rows.last().unwrap().test[1] > 0.4, "{run_id}: {rows:?}");
     }
     assert!(runs.iter().any(|(id, _)| id.contains("-loss_share-")));
 
@@ -164,4 +164,21 @@ fn own_parts_run_resume_and_report_like_built_in_ones() {
         err.contains("registered.settings.floor: must be in [0, 0.5] (got 0.9)"),
         "{err}"
     );
+
+    // A strategy defined for two tasks refuses a study of three in one line naming `tasks`.
+    let three = text.replace(
+        "static: { w1: [0.5] }",
+        "static: { points: [[0.4, 0.3, 0.3]] }",
+    );
+    std::fs::write(&bad, format!("tasks: [fv, ex, pose]\n{three}")).unwrap();
+    let err = Sweep::load_with_parts(&bad, Some(tmp.path().join("c")), &[], own_parts::parts())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "tasks: `loss_share` is defined for two tasks only; this study has 3 (fv, ex, pose)"
+        ),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
 }

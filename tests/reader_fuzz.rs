@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use weightlab::config;
 use weightlab::metrics::{EpochMeans, StepMetrics};
 use weightlab::report::SweepLogs;
-use weightlab::runlog::{EpochRow, IndexRow, RunRecord, Status, StepRow, Table};
+use weightlab::runlog::{EpochRow, IndexRow, RunRecord, Status, StepRow};
 use weightlab::sweep::Sweep;
+use weightlab::task::Tasks;
 use weightlab::train::Checkpoint;
 
 /// The system allocator, remembering the largest single request.
@@ -114,19 +115,17 @@ fn sweep(tmp: &Path) -> PathBuf {
     common::sweep_ok(tmp, &exp, "runs/fuzz", 2);
     let dir = tmp.join("runs/fuzz");
     // A done job has no progress log left: write one as a running job would.
-    let step = |k: usize| StepMetrics {
-        epoch: 1,
-        step: k,
-        raw_w_fv: 0.25,
-        raw_w_ex: 0.75,
-        w_fv: 0.25,
-        w_ex: 0.75,
-        loss_fv: 1.0 / k as f64,
-        loss_ex: 0.5,
-        loss_total: 0.5,
-        loss_l3: Some(0.1),
+    let step = |k: usize| {
+        StepMetrics::new(
+            1,
+            k,
+            vec![0.25, 0.75],
+            vec![1.0 / k as f64, 0.5],
+            0.5,
+            Some(0.1),
+        )
     };
-    let epoch = |k| EpochMeans::default().finish(k, [0.8, 0.7], Some([0.6, 0.5]), 1.5);
+    let epoch = |k| EpochMeans::default().finish(k, vec![0.8, 0.7], Some(vec![0.6, 0.5]), 1.5);
     let progress = common::job_dirs(&dir)[0].join("progress.log");
     weightlab::runlog::progress::append(
         &progress,
@@ -144,13 +143,13 @@ type Reader = (&'static str, &'static str, fn(&Path) -> bool);
 fn readers() -> Vec<Reader> {
     vec![
         ("epochs.parquet", "*/epochs.parquet", |p| {
-            EpochRow::read(p).is_ok()
+            EpochRow::read(p, &Tasks::default()).is_ok()
         }),
         ("steps.parquet", "*/steps.parquet", |p| {
-            StepRow::read(p).is_ok()
+            StepRow::read(p, &Tasks::default()).is_ok()
         }),
         ("runs.parquet", "runs.parquet", |p| {
-            IndexRow::read(p).is_ok()
+            IndexRow::read(p, &Tasks::default()).is_ok()
         }),
         ("status.json", "*/status.json", |p| {
             Status::read(p).is_ok_and(|s| s.is_some())
@@ -231,7 +230,7 @@ fn readers_survive_any_bytes() {
                 // tests/fuzz_regressions when WEIGHTLAB_FUZZ_SAVE names a folder.
                 if let Ok(save) = std::env::var("WEIGHTLAB_FUZZ_SAVE") {
                     if file.ends_with(".parquet") {
-                        if let Err(e) = EpochRow::read(&path) {
+                        if let Err(e) = EpochRow::read(&path, &Tasks::default()) {
                             if e.to_string().contains("corrupt:") {
                                 let out =
                                     Path::new(&save).join(format!("{name}-{kind}-{seed}.parquet"));
@@ -272,8 +271,8 @@ fn parquet_files_that_crashed_the_decoder_are_errors() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         for read in [
-            |p: &Path| EpochRow::read(p).map(drop),
-            |p: &Path| StepRow::read(p).map(drop),
+            |p: &Path| EpochRow::read(p, &Tasks::default()).map(drop),
+            |p: &Path| StepRow::read(p, &Tasks::default()).map(drop),
             |p: &Path| weightlab::runlog::read_frame(p).map(drop),
         ] {
             let err = catch_unwind(AssertUnwindSafe(|| read(&path)))

@@ -35,7 +35,8 @@ fn every_figure_is_drawn_readable_and_labelled() {
         // The plot, then its legend below: 6 entries in rows of two, 18 px each, and padding.
         ("fig2", 520 + 16 + 7 * (3 + 9), 480 + 3 * 18 + 16),
         // Legend columns: 60 px + 7 px a character of the longest label (`static w1=0.0`).
-        ("weights", 620 + 60 + 7 * 13, 640),
+        // A weight panel per task (300 px each) and the loss panel (300 px).
+        ("weights", 620 + 60 + 7 * 13, 300 * 2 + 300),
         ("curves", 1180, 380),
         // A row per strategy point (5).
         ("compare", 980, 90 + 26 * 5),
@@ -54,18 +55,24 @@ fn every_figure_is_drawn_readable_and_labelled() {
         assert!(svg.contains("<svg"), "{name}.svg");
         let labels: &[&str] = match name {
             "fig2" => &[
-                "face verification (static w1)",
-                "expression (static w1)",
+                "fv (static w1)",
+                "ex (static w1)",
                 "l3 (dynamic",
                 "yin (dynamic",
-                "highest mean FV",
+                "best mean fv",
             ],
-            "weights" => &["l3", "yin", "L_fv", "L_ex", "w_fv"],
+            "weights" => &[
+                "l3",
+                "yin",
+                "solid fv, dashed ex",
+                "w_fv per step",
+                "w_ex per step",
+            ],
             "compare" => &[
                 "static w1=0.5 (baseline)",
                 "Δp",
-                "FV",
-                "EX",
+                "fv",
+                "ex",
                 "yin (",
                 "confidence interval",
             ],

@@ -7,7 +7,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{job_dirs, run, sweep_ok, tiny_yaml, write};
-use weightlab::runlog::{EpochRow, StepRow, Table};
+use weightlab::runlog::{EpochRow, StepRow};
+use weightlab::task::Tasks;
 
 const STRATEGIES: &str = "  - static: { w1: [0.5] }
   - equal: {}
@@ -59,8 +60,8 @@ fn logs(prefix: &str) -> (Vec<EpochRow>, Vec<StepRow>) {
         .find(|d| d.file_name().unwrap().to_string_lossy().starts_with(prefix))
         .unwrap_or_else(|| panic!("no job {prefix}*"));
     (
-        EpochRow::read(&dir.join("epochs.parquet")).unwrap(),
-        StepRow::read(&dir.join("steps.parquet")).unwrap(),
+        EpochRow::read(&dir.join("epochs.parquet"), &Tasks::default()).unwrap(),
+        StepRow::read(&dir.join("steps.parquet"), &Tasks::default()).unwrap(),
     )
 }
 
@@ -71,15 +72,18 @@ fn every_strategy_logs_weights_normalised_to_one_and_raw() {
         assert_eq!(epochs.len(), 4, "{prefix}");
         assert_eq!(epochs[0].strategy, prefix.split('-').nth(1).unwrap());
         for s in &steps {
-            assert!((s.w_fv + s.w_ex - 1.0).abs() < 1e-9, "{prefix} {s:?}");
-            let raw_sum = s.raw_w_fv + s.raw_w_ex;
+            assert!((s.w[0] + s.w[1] - 1.0).abs() < 1e-9, "{prefix} {s:?}");
+            let raw_sum = s.raw_w[0] + s.raw_w[1];
             assert!(
-                (s.w_fv - s.raw_w_fv / raw_sum).abs() < 1e-9,
+                (s.w[0] - s.raw_w[0] / raw_sum).abs() < 1e-9,
                 "{prefix}: w_fv is not the normalised raw weight: {s:?}"
             );
         }
         for e in &epochs {
-            assert!(e.fv_acc.is_finite() && e.loss_total.is_finite(), "{prefix}");
+            assert!(
+                e.test[0].is_finite() && e.loss_total.is_finite(),
+                "{prefix}"
+            );
         }
     }
 }
@@ -88,24 +92,24 @@ fn every_strategy_logs_weights_normalised_to_one_and_raw() {
 fn dwa_weights_are_recomputed_from_the_logged_epoch_losses() {
     let (epochs, steps) = logs("synth-dwa-");
     for e in &epochs[..2] {
-        assert!((e.raw_w_fv - 1.0).abs() < 1e-7 && (e.raw_w_ex - 1.0).abs() < 1e-7);
+        assert!((e.raw_w[0] - 1.0).abs() < 1e-7 && (e.raw_w[1] - 1.0).abs() < 1e-7);
     }
     for t in 2..epochs.len() {
         let r = |i: usize, f: fn(&EpochRow) -> f64| f(&epochs[i]);
-        let ratio_fv = r(t - 1, |e| e.loss_fv) / r(t - 2, |e| e.loss_fv) / 2.0;
-        let ratio_ex = r(t - 1, |e| e.loss_ex) / r(t - 2, |e| e.loss_ex) / 2.0;
+        let ratio_fv = r(t - 1, |e| e.loss[0]) / r(t - 2, |e| e.loss[0]) / 2.0;
+        let ratio_ex = r(t - 1, |e| e.loss[1]) / r(t - 2, |e| e.loss[1]) / 2.0;
         let expected = 2.0 * ratio_fv.exp() / (ratio_fv.exp() + ratio_ex.exp());
         assert!(
-            (epochs[t].raw_w_fv - expected).abs() < 1e-6,
+            (epochs[t].raw_w[0] - expected).abs() < 1e-6,
             "epoch {}: logged {} vs recomputed {expected}",
             t + 1,
-            epochs[t].raw_w_fv
+            epochs[t].raw_w[0]
         );
         // Constant within the epoch.
         let in_epoch: Vec<f64> = steps
             .iter()
             .filter(|s| s.epoch == t as i64 + 1)
-            .map(|s| s.raw_w_fv)
+            .map(|s| s.raw_w[0])
             .collect();
         assert!(in_epoch.iter().all(|w| (w - expected).abs() < 1e-6));
     }
@@ -115,12 +119,12 @@ fn dwa_weights_are_recomputed_from_the_logged_epoch_losses() {
 fn gradnorm_weights_sum_to_two_and_move() {
     let (_, steps) = logs("synth-gradnorm-");
     for s in &steps {
-        assert!((s.raw_w_fv + s.raw_w_ex - 2.0).abs() < 1e-5, "{s:?}");
+        assert!((s.raw_w[0] + s.raw_w[1] - 2.0).abs() < 1e-5, "{s:?}");
     }
-    assert_eq!(steps[0].raw_w_fv, 1.0);
+    assert_eq!(steps[0].raw_w[0], 1.0);
     let last = steps.last().unwrap();
     assert!(
-        (last.raw_w_fv - 1.0).abs() > 0.05,
+        (last.raw_w[0] - 1.0).abs() > 0.05,
         "gradnorm never moved: {last:?}"
     );
 }
@@ -137,8 +141,8 @@ fn equal_trains_exactly_as_static_one_half() {
     );
     for (a, b) in eq.iter().zip(&st) {
         assert_eq!(
-            (a.loss_fv, a.loss_ex, a.fv_acc, a.ex_acc, a.w_fv),
-            (b.loss_fv, b.loss_ex, b.fv_acc, b.ex_acc, b.w_fv)
+            (a.loss[0], a.loss[1], a.test[0], a.test[1], a.w[0]),
+            (b.loss[0], b.loss[1], b.test[0], b.test[1], b.w[0])
         );
     }
     assert_eq!(eq_steps.len(), st_steps.len());
@@ -148,15 +152,15 @@ fn equal_trains_exactly_as_static_one_half() {
 fn rlw_draws_new_weights_every_step_and_uncertainty_starts_at_kendalls_init() {
     let (_, steps) = logs("synth-rlw-");
     let distinct: std::collections::BTreeSet<u64> =
-        steps.iter().map(|s| s.w_fv.to_bits()).collect();
+        steps.iter().map(|s| s.w[0].to_bits()).collect();
     assert_eq!(distinct.len(), steps.len());
 
     // Kendall's weights start at 1 / (2 e^{−0.5}) for both tasks, then move apart.
     let (_, steps) = logs("synth-uncertainty-");
     let start = 0.5f64.exp() / 2.0;
-    assert!((steps[0].raw_w_fv - start).abs() < 1e-6, "{:?}", steps[0]);
-    assert!((steps[0].raw_w_ex - start).abs() < 1e-6, "{:?}", steps[0]);
-    assert!(steps.last().unwrap().raw_w_fv != start);
+    assert!((steps[0].raw_w[0] - start).abs() < 1e-6, "{:?}", steps[0]);
+    assert!((steps[0].raw_w[1] - start).abs() < 1e-6, "{:?}", steps[0]);
+    assert!(steps.last().unwrap().raw_w[0] != start);
 }
 
 #[test]
@@ -205,7 +209,7 @@ fn one_seed_gives_every_strategy_the_same_start_and_batches() {
         .iter()
         .map(|p| {
             let (_, steps) = logs(p);
-            (steps[0].loss_fv, steps[0].loss_ex)
+            (steps[0].loss[0], steps[0].loss[1])
         })
         .collect();
     assert!(

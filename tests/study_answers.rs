@@ -5,7 +5,8 @@
 mod common;
 
 use common::*;
-use weightlab::runlog::{read_frame, EpochRow, Table};
+use weightlab::runlog::{read_frame, EpochRow};
+use weightlab::task::Tasks;
 
 /// A tiny static sweep on faces with a validation split: w1 ∈ {0, 0.5, 1} and one l3 point.
 fn yaml(name: &str, seeds: &str, epochs: usize) -> String {
@@ -36,11 +37,9 @@ fn validation_split_is_logged_and_selected_epoch_reported() {
     sweep_ok(tmp.path(), &exp, "v", 2);
     // Every epoch row carries the validation accuracies; the run index the selected epoch.
     for d in job_dirs(&tmp.path().join("v")) {
-        let rows = EpochRow::read(&d.join("epochs.parquet")).unwrap();
+        let rows = EpochRow::read(&d.join("epochs.parquet"), &Tasks::default()).unwrap();
         assert_eq!(rows.len(), 3);
-        assert!(rows
-            .iter()
-            .all(|r| r.val_fv_acc.is_some() && r.val_ex_acc.is_some()));
+        assert!(rows.iter().all(|r| r.val.iter().all(Option::is_some)));
     }
     let index = read_frame(&tmp.path().join("v/runs.parquet")).unwrap();
     let selected = index.column("selected_epoch").unwrap().i64().unwrap();
@@ -56,25 +55,21 @@ fn validation_split_is_logged_and_selected_epoch_reported() {
         assert!((1.0..=3.0).contains(&e), "{e}");
     }
     let md = ok(&run(tmp.path(), &["report", "compare", "v"]));
-    assert!(md.contains("FV acc (selected)"), "{md}");
+    assert!(md.contains("fv acc (selected)"), "{md}");
     // The test accuracy at the validation-selected epoch is what `selected` reports.
     let d = job_dirs(&tmp.path().join("v"))[0].clone();
-    let epochs = EpochRow::read(&d.join("epochs.parquet")).unwrap();
+    let epochs = EpochRow::read(&d.join("epochs.parquet"), &Tasks::default()).unwrap();
+    let val = |r: &EpochRow| r.val[0].unwrap() + r.val[1].unwrap();
     let pick = epochs
         .iter()
         .fold(None::<&EpochRow>, |best, r| match best {
-            Some(b)
-                if b.val_fv_acc.unwrap() + b.val_ex_acc.unwrap()
-                    >= r.val_fv_acc.unwrap() + r.val_ex_acc.unwrap() =>
-            {
-                Some(b)
-            }
+            Some(b) if val(b) >= val(r) => Some(b),
             _ => Some(r),
         })
         .unwrap();
-    let summary = weightlab::runlog::JobSummary::of(&epochs).unwrap();
+    let summary = weightlab::runlog::JobSummary::of(&epochs, &Tasks::default()).unwrap();
     assert_eq!(summary.selected_epoch, Some(pick.epoch));
-    assert_eq!(summary.selected_fv_acc, Some(pick.fv_acc));
+    assert_eq!(summary.selected_metrics.unwrap()[0], pick.test[0]);
 }
 
 #[test]
@@ -207,14 +202,14 @@ fn single_task_reference_power_table_and_pareto_view() {
     // the data, and the sentence of what the study can detect in compare and the page.
     ok(&run(tmp.path(), &["report", "plot", "s", "--out", "figs"]));
     let svg = std::fs::read_to_string(tmp.path().join("figs/pareto.svg")).unwrap();
-    assert!(svg.contains("FV against EX"), "pareto.svg");
+    assert!(svg.contains("fv against ex"), "pareto.svg");
     assert!(
         svg.contains("l3: not dominated") || svg.contains("l3: dominated by static w1="),
         "pareto.svg lacks l3's outcome"
     );
     let page = std::fs::read_to_string(tmp.path().join("figs/report.html")).unwrap();
     assert!(page.contains("What this study can detect."));
-    assert!(page.contains("The trade-off: FV against EX"));
+    assert!(page.contains("The trade-off between the tasks"));
     let md = ok(&run(tmp.path(), &["report", "compare", "s"]));
     assert!(md.contains("**What this study can detect.**"), "{md}");
 }

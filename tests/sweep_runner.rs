@@ -428,7 +428,9 @@ fn the_library_keeps_the_index_and_stops_on_a_raised_signal() {
         jobs: Some(1),
         ..RunOptions::default()
     };
-    let outcome = sweep.run(&opts, &mut [&mut TracingSink]).unwrap();
+    let outcome = sweep
+        .run(&opts, &mut [&mut TracingSink::default()])
+        .unwrap();
     assert_eq!(outcome.done, 3);
     let index = read_frame(&tmp.path().join("lib/runs.parquet")).unwrap();
     let status = index.column("status").unwrap().str().unwrap();

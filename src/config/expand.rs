@@ -4,17 +4,24 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::TrainConfig;
 use super::{Experiment, LogConfig};
+use super::{TrainConfig, TrainerConfig};
 use crate::data::DatasetSpec;
 use crate::error::{Error, Result};
 use crate::model::ModelConfig;
 use crate::strategy::StrategyPoint;
+use crate::task::Tasks;
 
 /// Everything that determines a job's results: what `run.yaml` holds and the run id hashes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResolvedJob {
+    /// The tasks; left out for the paper's two, so that their run ids keep their hashes.
+    #[serde(default, skip_serializing_if = "Tasks::is_default")]
+    pub tasks: Tasks,
+    /// The trainer process, when the job is not weightlab's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trainer: Option<TrainerConfig>,
     /// The dataset.
     pub dataset: DatasetSpec,
     /// The strategy point.
@@ -39,6 +46,10 @@ pub struct Job {
     pub run_id: String,
     /// Hex SHA-256 of the resolved config.
     pub config_hash: String,
+    /// The tasks.
+    pub tasks: Tasks,
+    /// The trainer process, when the job is not weightlab's own.
+    pub trainer: Option<TrainerConfig>,
     /// The dataset.
     pub dataset: DatasetSpec,
     /// The strategy point.
@@ -63,6 +74,8 @@ impl Job {
     /// The resolved config, as saved in `run.yaml`.
     pub fn resolved(&self) -> ResolvedJob {
         ResolvedJob {
+            tasks: self.tasks.clone(),
+            trainer: self.trainer.clone(),
             dataset: self.dataset.clone(),
             strategy: self.strategy.clone(),
             seed: self.seed,
@@ -81,6 +94,7 @@ impl ResolvedJob {
         let mut canonical = self.clone();
         canonical.train.threads = 0;
         canonical.train.checkpoint_every = 1;
+        canonical.trainer = self.trainer.as_ref().map(TrainerConfig::canonical);
         canonical
     }
 
@@ -118,9 +132,11 @@ pub fn expand(exp: &Experiment) -> Result<Vec<Job>> {
     let mut seen = std::collections::HashSet::new();
     for dataset in &exp.datasets {
         for spec in &exp.strategies {
-            for strategy in spec.points() {
+            for strategy in spec.points(&exp.tasks) {
                 for &seed in &exp.seeds {
                     let resolved = ResolvedJob {
+                        tasks: exp.tasks.clone(),
+                        trainer: exp.trainer.clone(),
                         dataset: dataset.clone(),
                         strategy: strategy.clone(),
                         seed,
@@ -129,11 +145,8 @@ pub fn expand(exp: &Experiment) -> Result<Vec<Job>> {
                         log: exp.log.clone(),
                     };
                     let hash = config_hash(&resolved)?;
-                    let point = match strategy.static_w1() {
-                        Some(w1) => format!("static-w{}", crate::strategy::format_w1(w1)),
-                        None => strategy.name().to_string(),
-                    };
-                    let run_id = format!("{}-{point}-s{seed}-{}", dataset.name, &hash[..8]);
+                    let run_id =
+                        format!("{}-{}-s{seed}-{}", dataset.name, strategy.id(), &hash[..8]);
                     if !seen.insert(run_id.clone()) {
                         continue;
                     }
@@ -141,6 +154,8 @@ pub fn expand(exp: &Experiment) -> Result<Vec<Job>> {
                         index: jobs.len(),
                         run_id,
                         config_hash: hash,
+                        tasks: exp.tasks.clone(),
+                        trainer: exp.trainer.clone(),
                         dataset: dataset.clone(),
                         strategy: strategy.clone(),
                         seed,

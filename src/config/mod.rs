@@ -7,13 +7,17 @@
 mod expand;
 mod overrides;
 mod schema;
+mod sequential;
 mod train;
+mod trainer;
 mod validate;
 
 pub use expand::{config_hash, expand, Job, ResolvedJob};
 pub use overrides::Override;
 pub use schema::{Adapter, BackendKind, Experiment, LogConfig};
+pub use sequential::{Budget, DesignName, LooksConfig, SequentialConfig};
 pub use train::{CenterLossConfig, OptimizerKind, TrainConfig};
+pub use trainer::TrainerConfig;
 
 use std::path::Path;
 
@@ -87,9 +91,15 @@ fn yaml_error(e: &serde_yaml::Error, file: &str) -> Error {
     if let Some(cut) = message.find(" at line ") {
         message.truncate(cut);
     }
-    // serde_yaml prefixes the field path ("train.lr: invalid type ...") when it knows it.
+    // serde_yaml prefixes the field path ("train.lr: invalid type ...") when it knows it; a
+    // value that checks itself (the task list) names a deeper field in its own message.
     let (field, message) = match message.split_once(": ") {
-        Some((path, rest)) if !path.contains(' ') => (path.to_string(), rest.to_string()),
+        Some((path, rest)) if !path.contains(' ') => match rest.split_once(": ") {
+            Some((inner, rest)) if inner.starts_with(path) && !inner.contains(' ') => {
+                (inner.to_string(), rest.to_string())
+            }
+            _ => (path.to_string(), rest.to_string()),
+        },
         _ => ("(document)".to_string(), message),
     };
     Error::input(location, field, message)

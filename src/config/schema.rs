@@ -3,11 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::TrainConfig;
+use super::{SequentialConfig, TrainConfig, TrainerConfig};
 use crate::data::DatasetSpec;
 use crate::error::{Error, Result};
 use crate::model::ModelConfig;
 use crate::strategy::StrategySpec;
+use crate::task::Tasks;
 
 /// A whole study: datasets × strategy points × seeds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,6 +22,14 @@ pub struct Experiment {
     /// Compute backend; `--device` overrides it.
     #[serde(default)]
     pub device: BackendKind,
+    /// The tasks, in the order of weights and columns: the face model's `fv` and `ex` when
+    /// absent (the paper's study).
+    #[serde(default, skip_serializing_if = "Tasks::is_default")]
+    pub tasks: Tasks,
+    /// A training program of your own, run as a process for every job in place of the face
+    /// model (docs/trainer-contract.md); `None`: weightlab's own trainer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trainer: Option<TrainerConfig>,
     /// The datasets.
     pub datasets: Vec<DatasetSpec>,
     /// The network.
@@ -35,6 +44,10 @@ pub struct Experiment {
     /// What is logged.
     #[serde(default)]
     pub log: LogConfig,
+    /// Seeds in rounds, each point stopped when its verdict is decided (docs/sequential.md);
+    /// `None`: every point runs every seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequential: Option<SequentialConfig>,
 }
 
 fn default_seeds() -> Vec<u64> {

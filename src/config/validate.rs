@@ -3,10 +3,10 @@
 
 use std::collections::HashSet;
 
-use super::Experiment;
+use super::{Experiment, TrainerConfig};
 use crate::data::DatasetSource;
 use crate::error::{Error, Result};
-use crate::model::Preset;
+use crate::model::{Head, Preset};
 use crate::strategy::StrategySpec;
 
 /// Best-effort line of the last key of `field` (`train.lr` → the first line with `lr:`).
@@ -89,6 +89,16 @@ pub fn validate(exp: &Experiment, text: &str, file: &str) -> Result<()> {
         "seeds must be unique",
     )?;
 
+    if let Err(e) = exp.tasks.check() {
+        return Err(c.fail(&e.field, e.message));
+    }
+    validate_sequential(exp, &c)?;
+    if let Some(t) = &exp.trainer {
+        return validate_process_study(exp, t, &c);
+    }
+    let heads = Head::for_tasks(&exp.tasks).map_err(|e| c.fail(&e.field, e.message))?;
+    let pose_task = heads.iter().position(|h| *h == Head::Pose);
+
     c.ensure(
         !exp.datasets.is_empty(),
         "datasets",
@@ -154,6 +164,7 @@ pub fn validate(exp: &Experiment, text: &str, file: &str) -> Result<()> {
                     (s.noise, "noise"),
                     (s.resting_face, "resting_face"),
                     (s.expression_warp, "expression_warp"),
+                    (s.tilt, "tilt"),
                 ] {
                     c.ensure(
                         v.is_finite() && v >= 0.0,
@@ -166,6 +177,16 @@ pub fn validate(exp: &Experiment, text: &str, file: &str) -> Result<()> {
                     &format!("{at}.identity_tone"),
                     format!("must be in [0, 1] (got {})", s.identity_tone),
                 )?;
+                if let Some(k) = pose_task {
+                    c.ensure(
+                        s.jitter * s.tilt > 0.0,
+                        &format!("tasks[{k}]"),
+                        format!(
+                            "dataset `{}` draws no tilt (jitter {} × tilt {}), so task `{}` has nothing to learn",
+                            d.name, s.jitter, s.tilt, exp.tasks[k].name
+                        ),
+                    )?;
+                }
             }
             DatasetSource::Manifest(m) => {
                 c.ensure(
@@ -196,13 +217,25 @@ pub fn validate(exp: &Experiment, text: &str, file: &str) -> Result<()> {
             }
             // Checked when the program that registers it loads it.
             DatasetSource::Registered(_) => {}
+            DatasetSource::External(_) => {
+                return Err(c.fail(
+                    &format!("{at}.external"),
+                    "an external dataset is read by a process trainer: add `trainer: { command: [...] }` (docs/trainer-contract.md)",
+                ))
+            }
+        }
+        if let (Some(k), Some(kind)) = (pose_task, d.on_disk_kind()) {
+            return Err(c.fail(
+                &format!("tasks[{k}]"),
+                format!(
+                    "dataset `{}` ({kind}) has no tilt labels for task `{}`; only the synthetic \
+                     faces carry them",
+                    d.name, exp.tasks[k].name
+                ),
+            ));
         }
         if let Some((folds, fold, _)) = d.folds() {
-            let kind = match &d.source {
-                DatasetSource::Manifest(_) => "manifest",
-                DatasetSource::CkPlus(_) => "ckplus",
-                _ => "oulu_casia",
-            };
+            let kind = d.on_disk_kind().unwrap_or("manifest");
             c.ensure(
                 folds >= 2,
                 &format!("{at}.{kind}.folds"),
@@ -279,6 +312,15 @@ pub fn validate(exp: &Experiment, text: &str, file: &str) -> Result<()> {
     )?;
     for (i, s) in exp.strategies.iter().enumerate() {
         let at = format!("strategies[{i}]");
+        if let StrategySpec::External(e) = s {
+            return Err(c.fail(
+                &format!("{at}.external"),
+                format!(
+                    "`{}` is a method of a process trainer: add `trainer: {{ command: [...] }}` (docs/trainer-contract.md)",
+                    e.name
+                ),
+            ));
+        }
         if let StrategySpec::Registered(r) = s {
             // The name becomes part of run ids and folder names.
             c.ensure(
@@ -290,10 +332,163 @@ pub fn validate(exp: &Experiment, text: &str, file: &str) -> Result<()> {
                 ),
             )?;
         }
-        if let Err(e) = s.check() {
+        if let Err(e) = s.check(&exp.tasks) {
             let field = format!("{at}.{}.{}", s.name(), e.field);
             return Err(c.fail(&field, e.message));
         }
     }
+    Ok(())
+}
+
+/// The checks of a study whose jobs a process trainer runs: its command, its watch settings,
+/// its datasets (the trainer's own) and its strategies (static points and the trainer's
+/// methods). The face model's checks do not apply.
+fn validate_process_study(exp: &Experiment, t: &TrainerConfig, c: &Checker<'_>) -> Result<()> {
+    c.ensure(
+        !t.command.is_empty() && !t.command[0].is_empty(),
+        "trainer.command",
+        "needs the program and its arguments, e.g. [python, train.py, --spec, \"{job_file}\"]",
+    )?;
+    if let Some(name) = t.unknown_placeholder() {
+        return Err(c.fail(
+            "trainer.command",
+            format!(
+                "`{{{name}}}` is not a placeholder; use one of {}",
+                TrainerConfig::PARAMS.map(|p| format!("{{{p}}}")).join(", ")
+            ),
+        ));
+    }
+    c.positive(t.timeout, "trainer.timeout")?;
+    c.ensure(
+        t.stop_grace.is_finite() && t.stop_grace >= 0.0,
+        "trainer.stop_grace",
+        format!("must be a number of seconds ≥ 0 (got {})", t.stop_grace),
+    )?;
+    c.ensure(
+        t.params.is_null() || t.params.is_object(),
+        "trainer.params",
+        "must be a mapping of settings",
+    )?;
+    c.ensure(
+        !exp.datasets.is_empty(),
+        "datasets",
+        "needs at least one dataset, e.g. - { name: digits, external: {} }",
+    )?;
+    let mut names = HashSet::new();
+    for (i, d) in exp.datasets.iter().enumerate() {
+        let at = format!("datasets[{i}]");
+        c.ensure(
+            safe_name(&d.name),
+            &format!("{at}.name"),
+            format!(
+                "`{}` is not a usable label; use letters, digits, - _ .",
+                d.name
+            ),
+        )?;
+        c.ensure(
+            names.insert(&d.name),
+            &format!("{at}.name"),
+            format!("duplicate dataset name `{}`", d.name),
+        )?;
+        c.ensure(
+            matches!(d.source, DatasetSource::External(_)),
+            &at,
+            "a process trainer reads its own data: give the dataset as `external: {...}` (its settings go to the trainer)",
+        )?;
+    }
+    c.ensure(
+        exp.train.epochs >= 1,
+        "train.epochs",
+        format!("must be ≥ 1 (got {})", exp.train.epochs),
+    )?;
+    c.ensure(
+        !exp.strategies.is_empty(),
+        "strategies",
+        "needs at least one strategy, e.g. - external: { name: upgrad }",
+    )?;
+    for (i, s) in exp.strategies.iter().enumerate() {
+        let at = format!("strategies[{i}]");
+        match s {
+            StrategySpec::Static(_) => {}
+            StrategySpec::External(e) => c.ensure(
+                safe_name(&e.name),
+                &format!("{at}.external.name"),
+                format!("`{}` is not a usable name; use letters, digits, - _ .", e.name),
+            )?,
+            other => {
+                return Err(c.fail(
+                    &format!("{at}.{}", other.name()),
+                    format!(
+                        "`{}` runs in weightlab's own trainer; a process trainer takes static points and its own methods (`external: {{ name: ... }}`)",
+                        other.name()
+                    ),
+                ))
+            }
+        }
+        if let Err(e) = s.check(&exp.tasks) {
+            let field = format!("{at}.{}.{}", s.name(), e.field);
+            return Err(c.fail(&field, e.message));
+        }
+    }
+    Ok(())
+}
+
+/// A sequential study's looks, margin and level (as weightlab-stats checks them), seeds
+/// enough for the last look, a reference among the points, a budget that reaches the first
+/// look.
+fn validate_sequential(exp: &Experiment, c: &Checker<'_>) -> Result<()> {
+    let Some(seq) = &exp.sequential else {
+        return Ok(());
+    };
+    let names = exp.tasks.names();
+    let labels: Vec<String> = exp
+        .strategies
+        .iter()
+        .flat_map(|s| s.points(&exp.tasks))
+        .map(|p| p.label(&names))
+        .collect();
+    let reference = seq
+        .reference
+        .clone()
+        .unwrap_or_else(|| crate::strategy::default_baseline(exp.tasks.len()));
+    c.ensure(
+        labels.contains(&reference),
+        "sequential.reference",
+        format!(
+            "no strategy point `{reference}` to compare the others with; use one of: {}",
+            labels.join(", ")
+        ),
+    )?;
+    let points = labels.len().saturating_sub(1).max(1);
+    let plan = seq.plan(points).map_err(|e| {
+        c.fail(
+            &format!("sequential.{}", e.field()),
+            e.to_string()
+                .split_once(": ")
+                .map_or(e.to_string(), |x| x.1.to_string()),
+        )
+    })?;
+    let (first, max) = (plan.looks()[0], plan.max_seeds());
+    if let Some(b) = &seq.budget {
+        let needed = exp.datasets.len() * labels.len() * first;
+        c.ensure(
+            b.jobs >= needed,
+            "sequential.budget.jobs",
+            format!(
+                "{} jobs cannot reach the first look: it takes {needed} ({} points and the reference × {first} seeds × {} dataset(s))",
+                b.jobs,
+                labels.len() - 1,
+                exp.datasets.len()
+            ),
+        )?;
+    }
+    c.ensure(
+        exp.seeds.len() >= max,
+        "seeds",
+        format!(
+            "a sequential study takes its seeds from `seeds:` in order, and its last look needs {max}; give at least {max} (got {})",
+            exp.seeds.len()
+        ),
+    )?;
     Ok(())
 }

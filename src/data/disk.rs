@@ -218,6 +218,7 @@ pub fn decode_listing(
         subject_names: subjects.clone(),
         expression_names: expression_names.clone(),
         paths: Vec::new(),
+        poses: Vec::new(),
     };
     for (e, _) in entries.iter().zip(&keep).filter(|(_, k)| **k) {
         set.subjects

@@ -41,6 +41,9 @@ pub struct FaceSet {
     pub expression_names: Vec<String>,
     /// A path for each image (relative; for `pairs.csv` and for readers).
     pub paths: Vec<String>,
+    /// The head's signed in-plane tilt of each image in degrees, the label of
+    /// the face model's `pose` task; empty for sources that do not know it.
+    pub poses: Vec<f32>,
 }
 
 impl FaceSet {
@@ -61,6 +64,7 @@ impl FaceSet {
             subject_names,
             expression_names,
             paths: Vec::new(),
+            poses: Vec::new(),
         }
     }
 
@@ -100,6 +104,11 @@ impl FaceSet {
     pub fn image(&self, i: usize) -> &[f32] {
         let n = self.image_size * self.image_size;
         &self.pixels[i * n..(i + 1) * n]
+    }
+
+    /// Whether every image has a pose label (see [`FaceSet::poses`]).
+    pub fn has_poses(&self) -> bool {
+        !self.is_empty() && self.poses.len() == self.len()
     }
 
     /// Index of the `neutral` expression (0 when the set has no label of that name).
@@ -206,6 +215,9 @@ pub enum DatasetSource {
     OuluCasia(OuluConfig),
     /// A [`DataSource`] registered under this name by the program that runs the sweep.
     Registered(String),
+    /// Data that a process trainer (`trainer:` in the experiment) reads itself; weightlab
+    /// hands these settings to it in the job's spec.
+    External(serde_json::Value),
 }
 
 /// One entry of `datasets:` in the experiment YAML, e.g. `{ name: synth, synthetic: {...} }`.
@@ -234,6 +246,8 @@ struct RawDataset {
     oulu_casia: Option<OuluConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     registered: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    external: Option<serde_json::Value>,
 }
 
 impl TryFrom<RawDataset> for DatasetSpec {
@@ -246,9 +260,10 @@ impl TryFrom<RawDataset> for DatasetSpec {
         sources.extend(raw.ckplus.map(DatasetSource::CkPlus));
         sources.extend(raw.oulu_casia.map(DatasetSource::OuluCasia));
         sources.extend(raw.registered.map(DatasetSource::Registered));
+        sources.extend(raw.external.map(DatasetSource::External));
         if sources.len() != 1 {
             return Err(format!(
-                "dataset `{}` must have exactly one of `synthetic`, `ckplus`, `oulu_casia` or `manifest`",
+                "dataset `{}` must have exactly one of `synthetic`, `ckplus`, `oulu_casia`, `manifest`, `registered` or `external`",
                 raw.name
             ));
         }
@@ -269,6 +284,7 @@ impl From<DatasetSpec> for RawDataset {
             ckplus: None,
             oulu_casia: None,
             registered: None,
+            external: None,
         };
         match spec.source {
             DatasetSource::Synthetic(s) => raw.synthetic = Some(s),
@@ -276,6 +292,7 @@ impl From<DatasetSpec> for RawDataset {
             DatasetSource::CkPlus(c) => raw.ckplus = Some(c),
             DatasetSource::OuluCasia(o) => raw.oulu_casia = Some(o),
             DatasetSource::Registered(r) => raw.registered = Some(r),
+            DatasetSource::External(e) => raw.external = Some(e),
         }
         raw
     }
@@ -290,7 +307,20 @@ impl DatasetSpec {
             DatasetSource::Manifest(c) => Some(c.image_size),
             DatasetSource::CkPlus(c) => Some(c.image_size),
             DatasetSource::OuluCasia(c) => Some(c.image_size),
-            DatasetSource::Registered(_) => None,
+            DatasetSource::Registered(_) | DatasetSource::External(_) => None,
+        }
+    }
+
+    /// The YAML key of an on-disk source (`manifest`, `ckplus`, `oulu_casia`); `None` for the
+    /// others.
+    pub fn on_disk_kind(&self) -> Option<&'static str> {
+        match &self.source {
+            DatasetSource::Manifest(_) => Some("manifest"),
+            DatasetSource::CkPlus(_) => Some("ckplus"),
+            DatasetSource::OuluCasia(_) => Some("oulu_casia"),
+            DatasetSource::Synthetic(_)
+            | DatasetSource::Registered(_)
+            | DatasetSource::External(_) => None,
         }
     }
 
@@ -300,7 +330,9 @@ impl DatasetSpec {
             DatasetSource::Manifest(c) => c.val_fold,
             DatasetSource::CkPlus(c) => c.val_fold,
             DatasetSource::OuluCasia(c) => c.val_fold,
-            DatasetSource::Synthetic(_) | DatasetSource::Registered(_) => None,
+            DatasetSource::Synthetic(_)
+            | DatasetSource::Registered(_)
+            | DatasetSource::External(_) => None,
         }
     }
 
@@ -310,7 +342,9 @@ impl DatasetSpec {
             DatasetSource::Manifest(c) => Some((c.folds, c.fold, c.split_seed)),
             DatasetSource::CkPlus(c) => Some((c.folds, c.fold, c.split_seed)),
             DatasetSource::OuluCasia(c) => Some((c.folds, c.fold, c.split_seed)),
-            DatasetSource::Synthetic(_) | DatasetSource::Registered(_) => None,
+            DatasetSource::Synthetic(_)
+            | DatasetSource::Registered(_)
+            | DatasetSource::External(_) => None,
         }
     }
 
@@ -321,7 +355,7 @@ impl DatasetSpec {
             DatasetSource::Manifest(c) => Some(c),
             DatasetSource::CkPlus(c) => Some(c),
             DatasetSource::OuluCasia(c) => Some(c),
-            DatasetSource::Registered(_) => None,
+            DatasetSource::Registered(_) | DatasetSource::External(_) => None,
         }
     }
 
@@ -335,6 +369,11 @@ impl DatasetSpec {
                 self.name.clone(),
                 format!("datasets[{}].registered", self.name),
                 format!("`{name}` is not a built-in source; {NOT_BUILT_IN}"),
+            )),
+            (None, DatasetSource::External(_)) => Err(Error::input(
+                self.name.clone(),
+                format!("datasets[{}].external", self.name),
+                "the trainer reads this dataset itself; weightlab has no images of it",
             )),
             (None, _) => unreachable!("every source but a registered one is built in"),
         }

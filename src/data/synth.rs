@@ -81,6 +81,10 @@ pub struct SynthConfig {
     /// eyelids).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub expression_warp: f64,
+    /// How far heads tilt in the picture plane: the tilt (the `pose` task's label) is drawn
+    /// uniformly within ±6.875° × `jitter` × `tilt` (1 = default).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub tilt: f64,
 }
 
 // The knobs that came after the first release are left out of the resolved config at their
@@ -131,6 +135,7 @@ impl Default for SynthConfig {
             resting_face: 0.0,
             identity_tone: 1.0,
             expression_warp: 0.0,
+            tilt: 1.0,
         }
     }
 }
@@ -384,6 +389,7 @@ pub fn generate(name: &str, config: &SynthConfig) -> FaceSet {
             .map(|s| s.to_string())
             .collect(),
         paths: Vec::with_capacity(cells),
+        poses: Vec::with_capacity(cells),
     };
     for identity in 0..config.identities {
         let mut id_rng = Rng::derive(config.seed, identity as u64);
@@ -401,7 +407,7 @@ pub fn generate(name: &str, config: &SynthConfig) -> FaceSet {
                 let shot = Shot {
                     dx: j * rng.range(-0.04, 0.04),
                     dy: j * rng.range(-0.04, 0.04),
-                    angle: j * rng.range(-0.12, 0.12),
+                    angle: j * rng.range(-0.12, 0.12) * config.tilt,
                     scale: 1.0 + j * rng.range(-0.06, 0.06),
                     light_dir: rng.range(0.0, std::f64::consts::TAU),
                     light: j * rng.range(0.0, 0.5),
@@ -421,6 +427,7 @@ pub fn generate(name: &str, config: &SynthConfig) -> FaceSet {
                 set.expressions.push(expression as u32);
                 set.paths
                     .push(format!("id{identity:03}/{expression_name}_{k:02}.png"));
+                set.poses.push(shot.angle.to_degrees() as f32);
             }
         }
     }

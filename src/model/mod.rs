@@ -1,6 +1,9 @@
-//! [`MultiTaskNet`]: the shared trunk with its face-verification and expression branches (Θ),
-//! and the dynamic-weight unit ([`WeightUnit`], Ψ) that turns the shared features into task
-//! weights.
+//! [`MultiTaskNet`]: the shared trunk with its task heads (Θ) — face verification,
+//! expression and, in a three-task study, head tilt — and the dynamic-weight unit
+//! ([`WeightUnit`], Ψ) that turns the shared features into task weights.
+//!
+//! This is the face model: it knows its three [`Head`]s, and a study's tasks pick them by kind
+//! ([`Head::for_tasks`]).
 //!
 //! The trunk is any [`SharedTrunk`]: the built-in presets (`small`, `paper`, together as
 //! [`Trunk`]) or one of your own, registered with [`crate::train::Parts::trunk`].
@@ -23,6 +26,7 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
+use crate::task::{TaskError, TaskKind, Tasks};
 pub use flops::{Costs, LayerCost};
 pub use init::seeded_init;
 pub use paper::PaperTrunk;
@@ -56,7 +60,7 @@ pub struct ModelConfig {
     /// Size of the shared features Z.
     #[serde(default = "default_z")]
     pub z_dim: usize,
-    /// Size of the expression bottleneck X2.
+    /// Size of the expression bottleneck X2 (and of the tilt head's bottleneck).
     #[serde(default = "default_bottleneck")]
     pub expression_dim: usize,
 }
@@ -148,8 +152,56 @@ impl SharedTrunk for Trunk {
     }
 }
 
-/// Θ: trunk, face-verification branch and expression branch. `T` is the trunk: the built-in
-/// presets by default, or any [`SharedTrunk`].
+/// One of the face model's task heads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Head {
+    /// Face verification: an embedding trained by identity cross-entropy and the center loss,
+    /// scored on verification pairs (a [`TaskKind::Verification`] task).
+    Verification,
+    /// Expression: a classifier (a [`TaskKind::Classification`] task).
+    Expression,
+    /// The head's in-plane tilt: a regression (a [`TaskKind::Regression`] task; the data must
+    /// carry [`crate::data::FaceSet::poses`]).
+    Pose,
+}
+
+impl Head {
+    /// The head each of `tasks` trains, in task order; each head serves one task at most.
+    pub fn for_tasks(tasks: &Tasks) -> Result<Vec<Head>, TaskError> {
+        let mut heads = Vec::with_capacity(tasks.len());
+        for (i, t) in tasks.iter().enumerate() {
+            let head = match t.kind {
+                TaskKind::Verification => Head::Verification,
+                TaskKind::Classification => Head::Expression,
+                TaskKind::Regression => Head::Pose,
+                TaskKind::Other => {
+                    return Err(TaskError {
+                        field: format!("tasks[{i}].kind"),
+                        message: format!(
+                            "the face model has no head for a task of kind `other` (`{}`); its \
+                             tasks are verification (fv), classification (ex) and regression (pose)",
+                            t.name
+                        ),
+                    })
+                }
+            };
+            if heads.contains(&head) {
+                return Err(TaskError {
+                    field: format!("tasks[{i}].kind"),
+                    message: format!(
+                        "the face model has one {} head, and an earlier task uses it",
+                        t.kind.as_str()
+                    ),
+                });
+            }
+            heads.push(head);
+        }
+        Ok(heads)
+    }
+}
+
+/// Θ: trunk, face-verification branch, expression branch and, where a task asks for it, the
+/// tilt branch. `T` is the trunk: the built-in presets by default, or any [`SharedTrunk`].
 #[derive(Module, Debug)]
 pub struct MultiTaskNet<T: SharedTrunk = Trunk> {
     trunk: T,
@@ -157,6 +209,9 @@ pub struct MultiTaskNet<T: SharedTrunk = Trunk> {
     fv_classifier: Linear,
     ex_bottleneck: Linear,
     ex_classifier: Linear,
+    // Last, so that the other parameters draw the same numbers from the seed with or without it.
+    pose_bottleneck: Option<Linear>,
+    pose_output: Option<Linear>,
 }
 
 /// What one forward pass yields.
@@ -172,11 +227,25 @@ pub struct Outputs {
     pub identity_logits: Tensor<2>,
     /// Expression logits, `[batch, n_expressions]`.
     pub expression_logits: Tensor<2>,
+    /// The predicted tilt in standard units of the training labels, `[batch, 1]` (with a
+    /// tilt head).
+    pub pose: Option<Tensor<2>>,
 }
 
-/// What a trained Θ was built for besides its [`ModelConfig`]: the input side and the two
-/// classifiers' widths. Saved beside a done job's model so that it can be rebuilt and loaded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// The tilt labels' mean and spread over the training images: the tilt head learns
+/// (tilt − mean) / std, and its predictions are turned back into degrees with them.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PoseScale {
+    /// Mean tilt of the training images, degrees.
+    pub mean: f64,
+    /// Standard deviation of the training images' tilt, degrees.
+    pub std: f64,
+}
+
+/// What a trained Θ was built for besides its [`ModelConfig`]: the input side, the two
+/// classifiers' widths and, with a tilt head, the scale of its output. Saved beside a done
+/// job's model so that it can be rebuilt, loaded and read.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NetShape {
     /// Side of the square input images.
     pub image_size: usize,
@@ -184,43 +253,38 @@ pub struct NetShape {
     pub identities: usize,
     /// Expressions (width of the expression classifier).
     pub expressions: usize,
+    /// The tilt head's output scale (`None`: no tilt head).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pose: Option<PoseScale>,
 }
 
 impl ModelConfig {
-    /// Build Θ on a built-in preset for images of side `image_size`, `n_identities` training
-    /// subjects and `n_expressions` expressions. Parameters are drawn from `seed` (see
+    /// Build Θ of `shape` on a built-in preset. Parameters are drawn from `seed` (see
     /// [`seeded_init`]).
-    pub fn init(
-        &self,
-        image_size: usize,
-        n_identities: usize,
-        n_expressions: usize,
-        seed: u64,
-        device: &Device,
-    ) -> MultiTaskNet {
-        let trunk = Trunk::new(self.preset, image_size, self.z_dim, device);
-        MultiTaskNet::new(trunk, self, n_identities, n_expressions, seed, device)
+    pub fn init(&self, shape: NetShape, seed: u64, device: &Device) -> MultiTaskNet {
+        let trunk = Trunk::new(self.preset, shape.image_size, self.z_dim, device);
+        MultiTaskNet::new(trunk, self, shape, seed, device)
     }
 }
 
 impl<T: SharedTrunk> MultiTaskNet<T> {
-    /// Θ on `trunk` (which must yield `cfg.z_dim` shared features), with the two task
-    /// branches of `cfg` for `n_identities` training subjects and `n_expressions` expressions.
-    /// Every parameter, the trunk's included, is drawn from `seed` (see [`seeded_init`]).
-    pub fn new(
-        trunk: T,
-        cfg: &ModelConfig,
-        n_identities: usize,
-        n_expressions: usize,
-        seed: u64,
-        device: &Device,
-    ) -> Self {
+    /// Θ on `trunk` (which must yield `cfg.z_dim` shared features), with the task branches of
+    /// `cfg` for `shape`'s training subjects and expressions, and the tilt branch when `shape`
+    /// asks for it. Every parameter, the trunk's included, is drawn from `seed` (see
+    /// [`seeded_init`]).
+    pub fn new(trunk: T, cfg: &ModelConfig, shape: NetShape, seed: u64, device: &Device) -> Self {
         let net = MultiTaskNet {
             trunk,
             fv_embedding: LinearConfig::new(cfg.z_dim, cfg.embedding_dim).init(device),
-            fv_classifier: LinearConfig::new(cfg.embedding_dim, n_identities).init(device),
+            fv_classifier: LinearConfig::new(cfg.embedding_dim, shape.identities).init(device),
             ex_bottleneck: LinearConfig::new(cfg.z_dim, cfg.expression_dim).init(device),
-            ex_classifier: LinearConfig::new(cfg.expression_dim, n_expressions).init(device),
+            ex_classifier: LinearConfig::new(cfg.expression_dim, shape.expressions).init(device),
+            pose_bottleneck: shape
+                .pose
+                .map(|_| LinearConfig::new(cfg.z_dim, cfg.expression_dim).init(device)),
+            pose_output: shape
+                .pose
+                .map(|_| LinearConfig::new(cfg.expression_dim, 1).init(device)),
         };
         seeded_init(net, seed)
     }
@@ -239,12 +303,17 @@ impl<T: SharedTrunk> MultiTaskNet<T> {
         let identity_logits = self.fv_classifier.forward(embedding.clone());
         let x2 = relu(self.ex_bottleneck.forward(z.clone())); // [batch, expression_dim]
         let expression_logits = self.ex_classifier.forward(x2);
+        let pose = match (&self.pose_bottleneck, &self.pose_output) {
+            (Some(b), Some(o)) => Some(o.forward(relu(b.forward(z.clone())))), // [batch, 1]
+            _ => None,
+        };
         Outputs {
             features,
             z,
             embedding,
             identity_logits,
             expression_logits,
+            pose,
         }
     }
 
@@ -254,11 +323,16 @@ impl<T: SharedTrunk> MultiTaskNet<T> {
         self.trunk.costs(image_size, &mut costs);
         costs.linear(self.trunk.last_shared());
         for layer in [
-            &self.fv_embedding,
-            &self.fv_classifier,
-            &self.ex_bottleneck,
-            &self.ex_classifier,
-        ] {
+            Some(&self.fv_embedding),
+            Some(&self.fv_classifier),
+            Some(&self.ex_bottleneck),
+            Some(&self.ex_classifier),
+            self.pose_bottleneck.as_ref(),
+            self.pose_output.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
             costs.linear(layer);
         }
         costs
@@ -286,6 +360,40 @@ mod tests {
     use super::*;
     use burn::module::Module;
 
+    fn shape(image_size: usize, identities: usize, expressions: usize) -> NetShape {
+        NetShape {
+            image_size,
+            identities,
+            expressions,
+            pose: None,
+        }
+    }
+
+    const TILT: Option<PoseScale> = Some(PoseScale {
+        mean: 0.0,
+        std: 1.0,
+    });
+
+    /// A tilt head changes no other parameter: the seed's draws for the two-task net come
+    /// first.
+    #[test]
+    fn the_tilt_head_leaves_the_other_parameters_as_they_were() {
+        let device = Device::flex();
+        let cfg = ModelConfig::default();
+        let plain = cfg.init(shape(32, 5, 7), 3, &device);
+        let with = cfg.init(
+            NetShape {
+                pose: TILT,
+                ..shape(32, 5, 7)
+            },
+            3,
+            &device,
+        );
+        let flat = |l: &Linear| l.weight.val().into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(flat(&plain.ex_classifier), flat(&with.ex_classifier));
+        assert_eq!(flat(&plain.fv_embedding), flat(&with.fv_embedding));
+    }
+
     /// The parameter counts printed in the README (fig2 settings: 32 px, z 128, embedding 64,
     /// expression bottleneck 32, 48 training identities, 7 expressions).
     #[test]
@@ -298,9 +406,18 @@ mod tests {
             z_dim: 128,
             expression_dim: 32,
         };
-        assert_eq!(cfg.init(32, 48, 7, 1, &device).num_params(), 207_159);
+        assert_eq!(cfg.init(shape(32, 48, 7), 1, &device).num_params(), 207_159);
         cfg.preset = Preset::Paper;
-        assert_eq!(cfg.init(32, 48, 7, 1, &device).num_params(), 535_063);
+        assert_eq!(cfg.init(shape(32, 48, 7), 1, &device).num_params(), 535_063);
+        // The tilt head: a 128 → 32 bottleneck and one output.
+        let pose = NetShape {
+            pose: TILT,
+            ..shape(32, 48, 7)
+        };
+        assert_eq!(
+            cfg.init(pose, 1, &device).num_params(),
+            535_063 + 128 * 32 + 32 + 32 + 1
+        );
         assert_eq!(
             WeightUnitConfig::default()
                 .init(128, 2, &device)
@@ -322,7 +439,7 @@ mod tests {
             z_dim: 128,
             expression_dim: 32,
         };
-        let costs = cfg.init(32, 48, 7, 1, &Device::flex()).costs(32);
+        let costs = cfg.init(shape(32, 48, 7), 1, &Device::flex()).costs(32);
         let conv1 = 16 * 9 * 32 * 32;
         let macs: u64 = conv1
             + 32 * 144 * 16 * 16
@@ -344,12 +461,21 @@ mod tests {
                 preset,
                 ..ModelConfig::default()
             };
-            let net = cfg.init(32, 5, 7, 1, &device);
+            let net = cfg.init(shape(32, 5, 7), 1, &device);
             let out = net.forward(Tensor::zeros([3, 1, 32, 32], &device));
             assert_eq!(out.z.dims(), [3, 256]);
             assert_eq!(out.embedding.dims(), [3, 128]);
             assert_eq!(out.identity_logits.dims(), [3, 5]);
             assert_eq!(out.expression_logits.dims(), [3, 7]);
+            assert!(out.pose.is_none());
+            let with_pose = NetShape {
+                pose: TILT,
+                ..shape(32, 5, 7)
+            };
+            let out = cfg
+                .init(with_pose, 1, &device)
+                .forward(Tensor::zeros([3, 1, 32, 32], &device));
+            assert_eq!(out.pose.map(|p| p.dims()), Some([3, 1]));
         }
     }
 }

@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use super::compare::{
-    detectability, dominance_text, verdict_text, warnings, CompareOptions, CompareRow, TaskEffect,
+    detectability, dominance_text, sequential_sentences, verdict_text, warnings, CompareOptions,
+    CompareRow, TaskEffect,
 };
 use super::stats::Summary;
 use crate::error::{Error, Result};
@@ -139,19 +140,32 @@ pub fn page(
         env!("CARGO_PKG_VERSION")
     ));
 
+    let tasks = rows.first().map(|r| r.tasks.clone()).unwrap_or_default();
     let level = (opts.level * 100.0).round();
     h.push_str(&format!(
-        "<h2>Comparison</h2>\n<p>{} accuracy, mean over seeds [{level} % confidence interval, cut to [0, 1]]; Δp and the per-task differences ΔFV, ΔEX (accuracy points) against <b>{}</b>, paired by seed, with their intervals; p from a two-sided paired t-test (the exact sign test where every paired difference is the same), Holm-adjusted over each dataset's points; verdict at α = {}; a tie is not separated at this power (MDE: the |Δp| detected with {} % power at Holm's first level). Click a header to sort.</p>\n",
+        "<h2>Comparison</h2>\n<p>{} metrics, mean over seeds [{level} % confidence interval; accuracies cut to [0, 1]]; Δp and the per-task differences (accuracies in points, other metrics in their own unit, M − M_ref) against <b>{}</b>, paired by seed, with their intervals; p from a two-sided paired t-test (the exact sign test where every paired difference is the same), Holm-adjusted over each dataset's points; verdict at α = {}; a tie is not separated at this power (MDE: the |Δp| detected with {} % power at Holm's first level). Click a header to sort.</p>\n",
         opts.metric.as_str(),
-        escape(&opts.reference_label()),
+        escape(&opts.reference_label(&tasks)),
         opts.alpha,
         (opts.power * 100.0).round()
     ));
-    for (_, sentence) in detectability(rows, opts) {
-        h.push_str(&format!(
-            "<p class=\"detect\"><b>What this study can detect.</b> {}</p>\n",
-            escape(&sentence)
-        ));
+    match sequential_sentences(rows) {
+        Some(sentences) => {
+            for sentence in sentences {
+                h.push_str(&format!(
+                    "<p class=\"detect\"><b>How these verdicts were reached.</b> {}</p>\n",
+                    escape(&sentence)
+                ));
+            }
+        }
+        None => {
+            for (_, sentence) in detectability(rows, opts) {
+                h.push_str(&format!(
+                    "<p class=\"detect\"><b>What this study can detect.</b> {}</p>\n",
+                    escape(&sentence)
+                ));
+            }
+        }
     }
     for w in warnings(rows) {
         h.push_str(&format!(
@@ -159,7 +173,29 @@ pub fn page(
             escape(&w)
         ));
     }
-    h.push_str("<table id=\"compare\" class=\"sortable\"><thead><tr><th>dataset</th><th>strategy</th><th>seeds</th><th>paired</th><th>FV acc</th><th>EX acc</th><th>Δp (%)</th><th>p</th><th>p (Holm)</th><th>verdict</th><th>ΔFV (points)</th><th>ΔEX (points)</th><th>dominated by</th><th>SD of Δp</th><th>MDE (Holm)</th><th>mean w_fv</th><th>wall s</th></tr></thead><tbody>\n");
+    let th = |s: &str| format!("<th>{}</th>", escape(s));
+    let mut head: Vec<String> = ["dataset", "strategy", "seeds", "paired"]
+        .iter()
+        .map(|s| th(s))
+        .collect();
+    head.extend(tasks.iter().map(|t| th(&t.metric_label())));
+    head.extend(["Δp (%)", "p", "p (Holm)", "verdict"].iter().map(|s| th(s)));
+    head.extend(
+        tasks
+            .iter()
+            .map(|t| th(&format!("Δ{} ({})", t.name, t.metric.display_unit()))),
+    );
+    head.extend(
+        ["dominated by", "SD of Δp", "MDE (Holm)"]
+            .iter()
+            .map(|s| th(s)),
+    );
+    head.extend(tasks.iter().map(|t| th(&format!("mean w_{}", t.name))));
+    head.push(th("wall s"));
+    h.push_str(&format!(
+        "<table id=\"compare\" class=\"sortable\"><thead><tr>{}</tr></thead><tbody>\n",
+        head.concat()
+    ));
     for r in rows {
         let delta = r.delta_p.map(|d| match d.ci {
             Some((lo, hi)) => format!("{:+.2} [{lo:+.2}, {hi:+.2}]", d.mean),
@@ -183,8 +219,9 @@ pub fn page(
             &r.paired_seeds.to_string(),
             Some(r.paired_seeds as f64),
         ));
-        h.push_str(&cell(&summary_text(&r.fv), Some(r.fv.mean)));
-        h.push_str(&cell(&summary_text(&r.ex), Some(r.ex.mean)));
+        for m in &r.metrics {
+            h.push_str(&cell(&summary_text(m), Some(m.mean)));
+        }
         h.push_str(&cell(
             delta.as_deref().unwrap_or(""),
             r.delta_p.map(|d| d.mean),
@@ -194,10 +231,11 @@ pub fn page(
         h.push_str(&format!(
             "<td class=\"{}\">{}</td>",
             escape(r.verdict.as_str()),
-            escape(&verdict_text(r))
+            escape(&verdict_text(r, opts.alpha))
         ));
-        h.push_str(&task(&r.fv_delta));
-        h.push_str(&task(&r.ex_delta));
+        for d in &r.deltas {
+            h.push_str(&task(d));
+        }
         h.push_str(&cell(&dominance_text(r), None));
         let sd = r.power.map(|p| p.sd).filter(|s| s.is_finite());
         h.push_str(&cell(&sd.map_or(String::new(), |s| format!("{s:.2}")), sd));
@@ -206,7 +244,9 @@ pub fn page(
             &mde.map_or(String::new(), |m| format!("{m:.2}")),
             mde,
         ));
-        h.push_str(&cell(&format!("{:.3}", r.mean_w_fv), Some(r.mean_w_fv)));
+        for w in &r.mean_w {
+            h.push_str(&cell(&format!("{w:.3}"), Some(*w)));
+        }
         h.push_str(&cell(
             &r.wall_s.map_or(String::new(), |w| format!("{w:.1}")),
             r.wall_s,
@@ -246,12 +286,13 @@ pub fn page(
 }
 
 /// Figure files (stem, title) inlined in the page, in this order, where present.
-pub const FIGURES: [(&str, &str); 5] = [
-    ("fig2", "Figure 2: accuracy against the static weight"),
-    ("pareto", "The trade-off: FV against EX"),
+pub const FIGURES: [(&str, &str); 6] = [
+    ("fig2", "Figure 2: each task against the static weight"),
+    ("simplex", "The static grid on the simplex of the weights"),
+    ("pareto", "The trade-off between the tasks"),
     ("compare", "Strategies compared"),
     ("weights", "Weight trajectories"),
-    ("curves", "Accuracy per epoch"),
+    ("curves", "Each task's metric per epoch"),
 ];
 
 /// Write `<out>/report.html` for the sweep folder `dirs[0]` (or the pool of `dirs`), whose

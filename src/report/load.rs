@@ -5,17 +5,19 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::runlog::{EpochRow, JobSummary, RunDir, StepRow};
+use crate::strategy::static_label;
+use crate::task::Tasks;
 
-/// Which epoch's accuracy stands for a job (`--metric`).
+/// Which epoch's metrics stand for a job (`--metric`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Metric {
-    /// The epoch that model selection picks on the validation split (the highest mean of the
-    /// two validation accuracies); a sweep without a validation split reads `final`.
+    /// The epoch that model selection picks on the validation split (the best selection score
+    /// of the validation metrics); a sweep without a validation split reads `final`.
     Selected,
     /// The last epoch.
     Final,
-    /// The epoch with the highest test accuracy, per task (an optimistic figure: it picks on
-    /// the test split itself).
+    /// The epoch with the best test metric, per task (an optimistic figure: it picks on the
+    /// test split itself).
     Best,
 }
 
@@ -39,8 +41,8 @@ pub struct JobLogs {
     pub dataset: String,
     /// Strategy name.
     pub strategy: String,
-    /// Fixed w1 of a static job.
-    pub static_w1: Option<f64>,
+    /// The weights of a static job, in task order.
+    pub static_w: Option<Vec<f64>>,
     /// Training seed.
     pub seed: i64,
     /// Grouping key of the strategy point (its resolved config without the seed).
@@ -59,19 +61,27 @@ pub struct JobLogs {
 }
 
 impl JobLogs {
-    /// FV and EX accuracy under `metric` (`selected` reads the last epoch's without a
-    /// validation split).
-    pub fn accuracy(&self, metric: Metric) -> (f64, f64) {
+    /// Each task's metric under `metric`, in task order (`selected` reads the last epoch's
+    /// without a validation split).
+    pub fn metrics(&self, metric: Metric) -> Vec<f64> {
         let s = &self.summary;
-        match (metric, s.selected_fv_acc.zip(s.selected_ex_acc)) {
-            (Metric::Selected, Some(selected)) => selected,
-            (Metric::Selected | Metric::Final, _) => (s.final_fv_acc, s.final_ex_acc),
-            (Metric::Best, _) => (s.best_fv_acc, s.best_ex_acc),
+        match (metric, &s.selected_metrics) {
+            (Metric::Selected, Some(selected)) => selected.clone(),
+            (Metric::Selected | Metric::Final, _) => s.final_metrics.clone(),
+            (Metric::Best, _) => s.best_metrics.clone(),
         }
     }
 
-    /// The epoch that stands for the job under `metric` (`best`: the epoch with the best sum
-    /// of the two test accuracies).
+    /// The first task's weight of a two-task static job.
+    pub fn static_w1(&self) -> Option<f64> {
+        match self.static_w.as_deref() {
+            Some([w1, _]) => Some(*w1),
+            _ => None,
+        }
+    }
+
+    /// The epoch that stands for the job under `metric` (`best`: the epoch with the best
+    /// selection score of the test metrics).
     pub fn epoch(&self, metric: Metric) -> i64 {
         let s = &self.summary;
         match (metric, s.selected_epoch) {
@@ -91,10 +101,20 @@ pub struct Point<'a> {
     pub label: String,
     /// Strategy name.
     pub strategy: String,
-    /// Fixed w1 of a static point.
-    pub static_w1: Option<f64>,
+    /// The weights of a static point, in task order.
+    pub static_w: Option<Vec<f64>>,
     /// The point's jobs, one per seed.
     pub jobs: Vec<&'a JobLogs>,
+}
+
+impl Point<'_> {
+    /// The first task's weight of a two-task static point.
+    pub fn static_w1(&self) -> Option<f64> {
+        match self.static_w.as_deref() {
+            Some([w1, _]) => Some(*w1),
+            _ => None,
+        }
+    }
 }
 
 /// The finished jobs of a sweep folder.
@@ -102,6 +122,13 @@ pub struct Point<'a> {
 pub struct SweepLogs {
     /// Sweep name (from `experiment.yaml`, else the folder name).
     pub name: String,
+    /// The sweep's tasks (every job has them).
+    pub tasks: Tasks,
+    /// The experiment's seeds, in the order a sequential study spends them (the jobs' seeds
+    /// in increasing order where the experiment is unreadable).
+    pub seeds: Vec<u64>,
+    /// The experiment's sequential design, if it has one.
+    pub sequential: Option<crate::config::SequentialConfig>,
     /// Finished jobs, sorted by run id.
     pub jobs: Vec<JobLogs>,
 }
@@ -142,29 +169,51 @@ impl SweepLogs {
             }
         }
         let mut jobs = Vec::new();
+        let mut tasks: Option<Tasks> = None;
         for jd in done {
-            let epochs = jd.read_epochs()?;
-            let Some(summary) = JobSummary::of(&epochs) else {
+            let record = jd.read_record().ok().flatten();
+            let job_tasks = record
+                .as_ref()
+                .map(|r| r.job.tasks.clone())
+                .unwrap_or_default();
+            match &tasks {
+                Some(t) if *t != job_tasks => {
+                    return Err(Error::input(
+                        dir.display().to_string(),
+                        "DIR",
+                        format!(
+                            "job {} has the tasks {} and others have {}: one report reads one \
+                             study; move it out or report the folders one by one",
+                            jd.run_id(),
+                            job_tasks.names().join(", "),
+                            t.names().join(", ")
+                        ),
+                    ))
+                }
+                Some(_) => {}
+                None => tasks = Some(job_tasks.clone()),
+            }
+            let epochs = jd.read_epochs(&job_tasks)?;
+            let Some(summary) = JobSummary::of(&epochs, &job_tasks) else {
                 continue;
             };
             let first = &epochs[0];
-            let record = jd.read_record().ok().flatten();
             let point_detail = record
                 .as_ref()
                 .map(|r| r.job.strategy.detail())
                 .unwrap_or_default();
             let point_key = record.map(|r| r.job.point_key()).unwrap_or_else(|| {
-                format!("{}/{}/{:?}", first.dataset, first.strategy, first.static_w1)
+                format!("{}/{}/{:?}", first.dataset, first.strategy, first.static_w)
             });
             jobs.push(JobLogs {
                 run_id: jd.run_id(),
                 dataset: first.dataset.clone(),
                 strategy: first.strategy.clone(),
-                static_w1: first.static_w1,
+                static_w: first.static_w.clone(),
                 seed: first.seed,
                 point_key,
                 point_detail,
-                steps: jd.read_steps()?,
+                steps: jd.read_steps(&job_tasks)?,
                 summary,
                 wall_s: jd.read_status()?.and_then(|s| s.wall_s),
                 epochs,
@@ -177,8 +226,20 @@ impl SweepLogs {
                 "no finished jobs in this folder; run `weightlab sweep run` first",
             ));
         }
+        let seeds = match &experiment {
+            Some(e) => e.seeds.clone(),
+            None => {
+                let mut s: Vec<u64> = jobs.iter().map(|j| j.seed as u64).collect();
+                s.sort_unstable();
+                s.dedup();
+                s
+            }
+        };
         Ok(Self {
             name: sweep_name(&run_dir),
+            tasks: tasks.unwrap_or_default(),
+            seeds,
+            sequential: experiment.and_then(|e| e.sequential),
             jobs,
         })
     }
@@ -219,6 +280,10 @@ impl SweepLogs {
             }
         }
         pooled.jobs.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+        let mut seeds: Vec<u64> = pooled.jobs.iter().map(|j| j.seed as u64).collect();
+        seeds.sort_unstable();
+        seeds.dedup();
+        pooled.seeds = seeds;
         Ok(pooled)
     }
 
@@ -254,12 +319,13 @@ impl SweepLogs {
                 .or_default()
                 .push(j);
         }
+        let names = self.tasks.names();
         let mut points: Vec<Point<'_>> = groups
             .into_values()
             .map(|jobs| {
                 let j = jobs[0];
-                let label = match j.static_w1 {
-                    Some(w) => format!("static w1={}", crate::strategy::format_w1(w)),
+                let label = match &j.static_w {
+                    Some(w) => static_label(w, &names),
                     None if j.point_detail.is_empty() => j.strategy.clone(),
                     None => format!("{} {}", j.strategy, j.point_detail),
                 };
@@ -267,7 +333,7 @@ impl SweepLogs {
                     dataset: j.dataset.clone(),
                     label,
                     strategy: j.strategy.clone(),
-                    static_w1: j.static_w1,
+                    static_w: j.static_w.clone(),
                     jobs,
                 }
             })
@@ -290,18 +356,16 @@ impl SweepLogs {
             }
         }
         points.sort_by(|a, b| {
-            (
-                a.dataset.as_str(),
-                a.static_w1.is_none(),
-                a.static_w1.unwrap_or(0.0),
-                a.label.as_str(),
-            )
-                .partial_cmp(&(
-                    b.dataset.as_str(),
-                    b.static_w1.is_none(),
-                    b.static_w1.unwrap_or(0.0),
-                    b.label.as_str(),
-                ))
+            let key = |p: &Point<'_>| {
+                (
+                    p.dataset.clone(),
+                    p.static_w.is_none(),
+                    p.static_w.clone().unwrap_or_default(),
+                    p.label.clone(),
+                )
+            };
+            key(a)
+                .partial_cmp(&key(b))
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
         points
@@ -415,13 +479,13 @@ pub(crate) fn test_point(jobs: Vec<&JobLogs>) -> Point<'_> {
         dataset: "synth".into(),
         label: "dynamic".into(),
         strategy: "dynamic".into(),
-        static_w1: None,
+        static_w: None,
         jobs,
     }
 }
 
-/// A finished job's logs made in memory, for the figures' and tables' unit tests: `accs` are
-/// (FV, EX) per epoch, `w_fv` the weight of every step (one step per epoch).
+/// A finished two-task job's logs made in memory, for the figures' and tables' unit tests:
+/// `accs` are (FV, EX) per epoch, `w_fv` the weight of every step (one step per epoch).
 #[cfg(test)]
 pub(crate) fn test_job(
     seed: i64,
@@ -429,60 +493,75 @@ pub(crate) fn test_job(
     accs: &[(f64, f64)],
     w_fv: &[f64],
 ) -> JobLogs {
-    let epochs: Vec<EpochRow> = accs
+    let metrics: Vec<Vec<f64>> = accs.iter().map(|(fv, ex)| vec![*fv, *ex]).collect();
+    let w: Vec<Vec<f64>> = w_fv.iter().map(|w| vec![*w, 1.0 - w]).collect();
+    test_job_n(
+        &Tasks::default(),
+        seed,
+        static_w1.map(|w1| vec![w1, 1.0 - w1]),
+        &metrics,
+        &w,
+    )
+}
+
+/// A finished job of `tasks` made in memory: `metrics` per epoch (one per task), `w` the
+/// weights of every step (one step per epoch).
+#[cfg(test)]
+pub(crate) fn test_job_n(
+    tasks: &Tasks,
+    seed: i64,
+    static_w: Option<Vec<f64>>,
+    metrics: &[Vec<f64>],
+    w: &[Vec<f64>],
+) -> JobLogs {
+    let n = tasks.len();
+    let equal = vec![1.0 / n as f64; n];
+    let epochs: Vec<EpochRow> = metrics
         .iter()
         .enumerate()
-        .map(|(e, (fv, ex))| EpochRow {
+        .map(|(e, m)| EpochRow {
             run_id: format!("r{seed}"),
             dataset: "synth".into(),
-            strategy: if static_w1.is_some() {
+            strategy: if static_w.is_some() {
                 "static"
             } else {
                 "dynamic"
             }
             .into(),
-            static_w1,
+            static_w: static_w.clone(),
             seed,
             epoch: e as i64 + 1,
-            w_fv: w_fv.get(e).copied().unwrap_or(0.5),
-            w_ex: 1.0 - w_fv.get(e).copied().unwrap_or(0.5),
-            loss_fv: 1.0,
-            loss_ex: 1.0,
+            w: w.get(e).cloned().unwrap_or_else(|| equal.clone()),
+            loss: vec![1.0; n],
             loss_total: 1.0,
             loss_l3: None,
-            fv_acc: *fv,
-            ex_acc: *ex,
+            test: m.clone(),
             elapsed_s: 1.0,
-            raw_w_fv: 0.5,
-            raw_w_ex: 0.5,
-            val_fv_acc: None,
-            val_ex_acc: None,
+            raw_w: equal.clone(),
+            val: vec![None; n],
         })
         .collect();
-    let steps: Vec<StepRow> = w_fv
+    let steps: Vec<StepRow> = w
         .iter()
         .enumerate()
         .map(|(k, w)| StepRow {
             run_id: format!("r{seed}"),
             epoch: k as i64 + 1,
             step: k as i64 + 1,
-            w_fv: *w,
-            w_ex: 1.0 - w,
-            loss_fv: 1.0,
-            loss_ex: 1.0,
-            raw_w_fv: *w,
-            raw_w_ex: 1.0 - w,
+            w: w.clone(),
+            loss: vec![1.0; n],
+            raw_w: w.clone(),
         })
         .collect();
     JobLogs {
         run_id: format!("r{seed}"),
         dataset: "synth".into(),
         strategy: epochs[0].strategy.clone(),
-        static_w1,
+        static_w: static_w.clone(),
         seed,
-        point_key: format!("{static_w1:?}"),
+        point_key: format!("{static_w:?}"),
         point_detail: String::new(),
-        summary: JobSummary::of(&epochs).expect("epochs"),
+        summary: JobSummary::of(&epochs, tasks).expect("epochs"),
         epochs,
         steps,
         wall_s: Some(1.0),

@@ -15,14 +15,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::compare::delta_p;
+use super::compare::{delta_p, CompareOptions};
 use super::load::SweepLogs;
 use crate::config::BackendKind;
 use crate::data::{DatasetSource, DatasetSpec, FaceSet, Split};
 use crate::error::{Error, Result};
-use crate::model::NetShape;
 use crate::runlog::RunDir;
-use crate::train::{evaluate, evaluation_pairs, load_model, EVAL_BATCH};
+use crate::train::{evaluate, evaluation_pairs, EVAL_BATCH};
 
 /// The variance split of one point's paired Δp against the baseline.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,25 +75,31 @@ fn redraw(spec: &DatasetSpec, draw: usize) -> Option<DatasetSpec> {
     })
 }
 
-/// The variance split of every point of the sweep in `dir` against `baseline`, from `draws`
-/// test splits per job (the job's own and `draws − 1` fresh ones). Only synthetic datasets can
-/// draw fresh test identities; jobs on other datasets are left out.
+/// The variance split of every point of the sweep in `dir` against `baseline` (by default
+/// the comparison's, see [`CompareOptions::baseline_label`]), from `draws` test splits per job
+/// (the job's own and `draws − 1` fresh ones). Only synthetic datasets can draw fresh test
+/// identities; jobs on other datasets are left out.
 pub fn noise(
     dir: &Path,
     draws: usize,
-    baseline: &str,
+    baseline: Option<&str>,
     device: BackendKind,
 ) -> Result<Vec<NoiseRow>> {
     if draws < 2 {
         return Err(Error::input("--draws", "draws", "must be ≥ 2"));
     }
     let logs = SweepLogs::load(dir)?;
+    let opts = CompareOptions {
+        baseline: baseline.map(str::to_string),
+        ..CompareOptions::default()
+    };
+    let baseline = opts.baseline_label(&logs.tasks);
     let run_dir = RunDir::new(dir);
     let device = device.device()?;
     // Draws are shared by every job of a dataset: generate each once.
     let mut splits: BTreeMap<(String, usize), (FaceSet, Split)> = BTreeMap::new();
     // (dataset, point label) → seed → accuracies per draw.
-    type PerSeed = BTreeMap<i64, Vec<[f64; 2]>>;
+    type PerSeed = BTreeMap<i64, Vec<Vec<f64>>>;
     let mut scores: BTreeMap<(String, String), PerSeed> = BTreeMap::new();
     let mut test_ids: BTreeMap<String, usize> = BTreeMap::new();
     let points = logs.points();
@@ -109,14 +114,7 @@ pub fn noise(
                 continue;
             };
             test_ids.insert(p.dataset.clone(), cfg.test_identities);
-            let shape: NetShape = serde_json::from_slice(
-                &std::fs::read(jd.model_shape())
-                    .map_err(|e| Error::io(&jd.model_shape(), "cannot read", e))?,
-            )
-            .map_err(|e| Error::log(&jd.model_shape(), e))?;
-            let theta = std::fs::read(jd.model_theta())
-                .map_err(|e| Error::io(&jd.model_theta(), "cannot read", e))?;
-            let net = load_model(&record.job.model, shape, record.job.seed, &theta, &device)?;
+            let (net, _, face) = super::rescore::trained_model(&jd, &record, &device)?;
             let mut per_draw = Vec::with_capacity(draws);
             for k in 0..draws {
                 let key = (p.dataset.clone(), k);
@@ -128,8 +126,15 @@ pub fn noise(
                 }
                 let (set, split) = &splits[&key];
                 let pairs = evaluation_pairs(set, split);
-                let e = evaluate(&net, set, &split.test, &pairs, EVAL_BATCH, &device);
-                per_draw.push([e.fv_acc, e.ex_acc]);
+                per_draw.push(evaluate(
+                    &net,
+                    set,
+                    &split.test,
+                    &pairs,
+                    EVAL_BATCH,
+                    &device,
+                    &face,
+                ));
             }
             scores
                 .entry((p.dataset.clone(), p.label.clone()))
@@ -154,8 +159,12 @@ pub fn noise(
         let per_seed: Vec<Vec<f64>> = mine
             .iter()
             .filter_map(|(seed, m)| {
-                base.get(seed)
-                    .map(|b| m.iter().zip(b).map(|(m, b)| delta_p(*m, *b)).collect())
+                base.get(seed).map(|b| {
+                    m.iter()
+                        .zip(b)
+                        .map(|(m, b)| delta_p(m, b, &logs.tasks))
+                        .collect()
+                })
             })
             .collect();
         if per_seed.len() < 2 {

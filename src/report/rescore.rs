@@ -1,16 +1,19 @@
 //! `weightlab eval`: a done job's trained model on any dataset — its own test split, another
 //! dataset of its experiment, or a dataset entry written on the command line (a model trained
-//! on CK+ tested on Oulu-CASIA). Same protocol as training's evaluation: FV accuracy on the
-//! balanced verification pairs of the test subjects, EX top-1 accuracy.
+//! on CK+ tested on Oulu-CASIA). Same protocol as training's evaluation: each task of the job
+//! by its metric (FV accuracy on the balanced verification pairs of the test subjects, EX
+//! top-1 accuracy, the tilt's error).
 
 use std::path::Path;
+
+use burn::prelude::Device;
 
 use crate::config::BackendKind;
 use crate::data::DatasetSpec;
 use crate::error::{Error, Result};
-use crate::model::NetShape;
-use crate::runlog::{JobDir, RunDir};
-use crate::train::{evaluate, evaluation_pairs, load_model, EVAL_BATCH};
+use crate::model::{Head, MultiTaskNet, NetShape};
+use crate::runlog::{JobDir, RunDir, RunRecord};
+use crate::train::{evaluate, evaluation_pairs, load_model, FaceTasks, EVAL_BATCH};
 
 /// What `eval` measured.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -23,10 +26,28 @@ pub struct EvalReport {
     pub test_images: usize,
     /// Verification pairs.
     pub pairs: usize,
-    /// Face-verification accuracy.
-    pub fv_acc: f64,
-    /// Expression accuracy; `None` when the dataset's expressions are not the model's.
-    pub ex_acc: Option<f64>,
+    /// Each task's metric column (`fv_acc`) and value; `None` where the dataset lacks the
+    /// task's labels (other expressions, no tilt).
+    pub metrics: Vec<(String, Option<f64>)>,
+}
+
+/// The trained Θ of the done job in `jd` (whose `run.yaml` is `record`), its shape, and the
+/// face model's view of its tasks.
+pub fn trained_model(
+    jd: &JobDir,
+    record: &RunRecord,
+    device: &Device,
+) -> Result<(MultiTaskNet, NetShape, FaceTasks)> {
+    let shape: NetShape = serde_json::from_slice(
+        &std::fs::read(jd.model_shape())
+            .map_err(|e| Error::io(&jd.model_shape(), "cannot read", e))?,
+    )
+    .map_err(|e| Error::log(&jd.model_shape(), e))?;
+    let theta = std::fs::read(jd.model_theta())
+        .map_err(|e| Error::io(&jd.model_theta(), "cannot read", e))?;
+    let net = load_model(&record.job.model, shape, record.job.seed, &theta, device)?;
+    let face = FaceTasks::of_trained(&record.job.tasks, &shape)?;
+    Ok((net, shape, face))
 }
 
 /// The dataset named by `arg`: a dataset name of the job's experiment, or a YAML dataset entry
@@ -83,11 +104,8 @@ pub fn rescore(job_dir: &Path, dataset: Option<&str>, device: BackendKind) -> Re
             "no trained model here: the job is not done, or ran before models were kept (rerun it)",
         ));
     }
-    let shape: NetShape = serde_json::from_slice(
-        &std::fs::read(jd.model_shape())
-            .map_err(|e| Error::io(&jd.model_shape(), "cannot read", e))?,
-    )
-    .map_err(|e| Error::log(&jd.model_shape(), e))?;
+    let device = device.device()?;
+    let (net, shape, face) = trained_model(&jd, &record, &device)?;
     let spec = dataset_of(&jd, &record.job.dataset, dataset)?;
     if spec.image_size().is_some_and(|s| s != shape.image_size) {
         return Err(Error::input(
@@ -101,18 +119,27 @@ pub fn rescore(job_dir: &Path, dataset: Option<&str>, device: BackendKind) -> Re
         ));
     }
     let (set, split) = spec.load()?;
-    let device = device.device()?;
-    let theta = std::fs::read(jd.model_theta())
-        .map_err(|e| Error::io(&jd.model_theta(), "cannot read", e))?;
-    let net = load_model(&record.job.model, shape, record.job.seed, &theta, &device)?;
     let pairs = evaluation_pairs(&set, &split);
-    let scores = evaluate(&net, &set, &split.test, &pairs, EVAL_BATCH, &device);
+    let scores = evaluate(&net, &set, &split.test, &pairs, EVAL_BATCH, &device, &face);
+    let same_expressions = set.expression_names.len() == shape.expressions;
+    let metrics = face
+        .tasks
+        .iter()
+        .zip(&face.heads)
+        .zip(scores)
+        .map(|((task, head), value)| {
+            let known = match head {
+                Head::Expression => same_expressions,
+                _ => value.is_finite(),
+            };
+            (task.metric_column(), known.then_some(value))
+        })
+        .collect();
     Ok(EvalReport {
         run_id: record.run_id,
         dataset: spec.name,
         test_images: split.test.len(),
         pairs: pairs.len(),
-        fv_acc: scores.fv_acc,
-        ex_acc: (set.expression_names.len() == shape.expressions).then_some(scores.ex_acc),
+        metrics,
     })
 }

@@ -7,6 +7,7 @@
 //!   experiment.yaml   runs.parquet   .lock
 //!   <run_id>/run.yaml  epochs.parquet  steps.parquet  status.json  pairs.csv  checkpoint.bin
 //!            model-theta.bpk  model-psi.bpk  model.json
+//!            job.json  rows.jsonl  trainer-state/  trainer.out  trainer.err   (a process trainer's)
 //!   slurm/sweep.sbatch  slurm/submissions.json  slurm/<job>_<task>.out
 //! ```
 
@@ -17,17 +18,19 @@ pub mod progress;
 mod record;
 mod status;
 pub mod table;
+pub mod trainer;
 
 use std::path::{Path, PathBuf};
 
 pub use index::IndexRow;
 pub use pairs::PairRow;
-pub use parquet::{EpochRow, JobSummary, StepRow};
+pub use parquet::{selection_score, static_columns, EpochRow, JobSummary, StepRow};
 pub use record::RunRecord;
 pub use status::{JobState, Status};
-pub use table::{read_frame, Table};
+pub use table::{read_frame, write_frame, FrameBuilder, FrameReader};
 
 use crate::error::{Error, Result};
+use crate::task::Tasks;
 
 /// A sweep folder.
 #[derive(Debug, Clone)]
@@ -105,9 +108,9 @@ impl RunDir {
         Ok(done)
     }
 
-    /// Write the run index.
-    pub fn write_index(&self, rows: &[IndexRow]) -> Result<()> {
-        IndexRow::to_parquet(&self.index(), rows)
+    /// Write the run index of a sweep of `tasks`.
+    pub fn write_index(&self, rows: &[IndexRow], tasks: &Tasks) -> Result<()> {
+        IndexRow::to_parquet(&self.index(), rows, tasks)
     }
 
     /// The Slurm folder: array script, submissions, task output.
@@ -200,6 +203,26 @@ impl JobDir {
     pub fn model_shape(&self) -> PathBuf {
         self.root.join("model.json")
     }
+    /// A process trainer's spec of the job (see [`trainer::JobSpec`]).
+    pub fn job_spec(&self) -> PathBuf {
+        self.root.join("job.json")
+    }
+    /// The rows a process trainer appends (see [`trainer::RowReader`]).
+    pub fn trainer_rows(&self) -> PathBuf {
+        self.root.join("rows.jsonl")
+    }
+    /// The folder a process trainer keeps its own checkpoint in.
+    pub fn trainer_state(&self) -> PathBuf {
+        self.root.join("trainer-state")
+    }
+    /// A process trainer's standard output.
+    pub fn trainer_stdout(&self) -> PathBuf {
+        self.root.join("trainer.out")
+    }
+    /// A process trainer's standard error.
+    pub fn trainer_stderr(&self) -> PathBuf {
+        self.root.join("trainer.err")
+    }
 
     /// The checkpoint's bytes; `None` when there is none.
     pub fn read_checkpoint(&self) -> Result<Option<Vec<u8>>> {
@@ -235,31 +258,41 @@ impl JobDir {
         record.write(&self.run_yaml())
     }
 
-    /// The epoch log.
-    pub fn read_epochs(&self) -> Result<Vec<EpochRow>> {
-        EpochRow::read(&self.epochs())
+    /// The tasks of the job: from its `run.yaml`, the paper's two where it has none.
+    pub fn tasks(&self) -> Result<Tasks> {
+        Ok(self.read_record()?.map(|r| r.job.tasks).unwrap_or_default())
     }
 
-    /// The step log.
-    pub fn read_steps(&self) -> Result<Vec<StepRow>> {
-        StepRow::read(&self.steps())
+    /// The epoch log of a job of `tasks`.
+    pub fn read_epochs(&self, tasks: &Tasks) -> Result<Vec<EpochRow>> {
+        EpochRow::read(&self.epochs(), tasks)
     }
 
-    /// The summary of the epoch log; `None` when it is empty.
-    pub fn summary(&self) -> Result<Option<JobSummary>> {
-        Ok(JobSummary::of(&self.read_epochs()?))
+    /// The step log of a job of `tasks`.
+    pub fn read_steps(&self, tasks: &Tasks) -> Result<Vec<StepRow>> {
+        StepRow::read(&self.steps(), tasks)
     }
 
-    /// Write a finished job's logs: epochs, steps and the verification pairs.
+    /// The summary of the epoch log of a job of `tasks`; `None` when it is empty.
+    pub fn summary(&self, tasks: &Tasks) -> Result<Option<JobSummary>> {
+        Ok(JobSummary::of(&self.read_epochs(tasks)?, tasks))
+    }
+
+    /// Write a finished job's logs: epochs, steps (of `tasks`) and the verification pairs
+    /// (none for a trainer that scores itself).
     pub fn write_logs(
         &self,
+        tasks: &Tasks,
         epochs: &[EpochRow],
         steps: &[StepRow],
-        pairs: &[PairRow],
+        pairs: Option<&[PairRow]>,
     ) -> Result<()> {
-        EpochRow::to_parquet(&self.epochs(), epochs)?;
-        StepRow::to_parquet(&self.steps(), steps)?;
-        PairRow::write_csv(&self.pairs(), pairs)
+        EpochRow::to_parquet(&self.epochs(), epochs, tasks)?;
+        StepRow::to_parquet(&self.steps(), steps, tasks)?;
+        match pairs {
+            Some(pairs) => PairRow::write_csv(&self.pairs(), pairs),
+            None => Ok(()),
+        }
     }
 
     /// Remove the progress log (a job that starts over, or is done).

@@ -109,8 +109,12 @@ mod tests {
     use super::*;
 
     fn epoch(k: usize) -> EpochMetrics {
-        let mut m =
-            crate::metrics::EpochMeans::default().finish(k, [0.1 * k as f64, 0.3], None, 1.0 / 3.0);
+        let mut m = crate::metrics::EpochMeans::default().finish(
+            k,
+            vec![0.1 * k as f64, 0.3, 2.5],
+            None,
+            1.0 / 3.0,
+        );
         m.loss_l3 = Some(f64::MIN_POSITIVE * k as f64);
         m
     }
@@ -119,12 +123,9 @@ mod tests {
         StepMetrics {
             epoch: 1,
             step: k,
-            raw_w_fv: 0.1 + 1e-17 * k as f64,
-            raw_w_ex: 2.0 / 3.0,
-            w_fv: 0.3,
-            w_ex: 0.7,
-            loss_fv: 1.0 / k as f64,
-            loss_ex: 2.0,
+            raw_w: vec![0.1 + 1e-17 * k as f64, 2.0 / 3.0],
+            w: vec![0.3, 0.7],
+            loss: vec![1.0 / k as f64, 2.0],
             loss_total: 3.0,
             loss_l3: None,
         }

@@ -1,6 +1,7 @@
-//! One column table per parquet file: [`log_table!`] declares a row struct once, and both the
-//! writer ([`Table::to_parquet`]) and the reader ([`Table::read`]) derive from that declaration,
-//! so a column cannot be written under one name and read under another.
+//! Column tables in parquet: [`FrameBuilder`] writes a table column by column, [`FrameReader`]
+//! reads its columns back by name. Each log's row type (`EpochRow`, `StepRow`, `IndexRow`) names
+//! its columns through the functions of [`crate::metrics`] and [`crate::task`] in both
+//! directions, so a column cannot be written under one name and read under another.
 
 use std::path::Path;
 
@@ -90,27 +91,107 @@ impl Cell for Option<String> {
     }
 }
 
-/// A parquet file of rows of `Self`, its columns declared with [`log_table!`].
-pub trait Table: Sized {
-    /// Column names, in file order.
-    const COLUMNS: &'static [&'static str];
+/// A table written column by column, in order.
+#[derive(Debug, Default)]
+pub struct FrameBuilder {
+    height: usize,
+    columns: Vec<Column>,
+}
 
-    /// The rows as a data frame.
-    fn frame(rows: &[Self]) -> PolarsResult<DataFrame>;
+impl FrameBuilder {
+    /// An empty table of `height` rows.
+    pub fn new(height: usize) -> Self {
+        Self {
+            height,
+            columns: Vec::new(),
+        }
+    }
 
-    /// The rows of a frame read from `path`.
-    fn from_frame(df: &DataFrame, path: &Path) -> Result<Vec<Self>>;
+    /// Add the column `name` holding `values` (one per row).
+    pub fn push<T: Cell>(&mut self, name: &str, values: Vec<T>) {
+        self.columns.push(T::column(name, values));
+    }
 
-    /// Write `rows` to `path` as parquet, atomically.
-    fn to_parquet(path: &Path, rows: &[Self]) -> Result<()> {
-        let df = Self::frame(rows).map_err(|e| Error::log(path, e))?;
+    /// The table as a data frame.
+    pub fn finish(self) -> PolarsResult<DataFrame> {
+        DataFrame::new(self.height, self.columns)
+    }
+
+    /// Write the table to `path` as parquet, atomically.
+    pub fn write(self, path: &Path) -> Result<()> {
+        let df = self.finish().map_err(|e| Error::log(path, e))?;
         write_frame(path, df)
     }
+}
 
-    /// Read the rows of the parquet file at `path`.
-    fn read(path: &Path) -> Result<Vec<Self>> {
-        Self::from_frame(&read_frame(path)?, path)
+/// A table read from a file, its columns taken by name.
+#[derive(Debug)]
+pub struct FrameReader<'a> {
+    df: &'a DataFrame,
+    path: &'a Path,
+}
+
+impl<'a> FrameReader<'a> {
+    /// The columns of `df`, read from `path` (for errors).
+    pub fn new(df: &'a DataFrame, path: &'a Path) -> Self {
+        Self { df, path }
     }
+
+    /// Number of rows.
+    pub fn height(&self) -> usize {
+        self.df.height()
+    }
+
+    /// Whether the table has the column `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.df.column(name).is_ok()
+    }
+
+    /// The column `name`; an error names the file and the column when it is missing, of
+    /// another type, or not as long as the table (a corrupt file can decode so).
+    pub fn get<T: Cell>(&self, name: &str) -> Result<Vec<T>> {
+        let values = T::read(self.df, self.path, name)?;
+        if values.len() != self.height() {
+            return Err(Error::log(
+                self.path,
+                format!(
+                    "column {name} has {} rows in a table of {}",
+                    values.len(),
+                    self.height()
+                ),
+            ));
+        }
+        Ok(values)
+    }
+
+    /// The column `name`, or `fallback` in files written before it existed.
+    pub fn get_or<T: Cell>(
+        &self,
+        name: &str,
+        fallback: impl FnOnce() -> Result<Vec<T>>,
+    ) -> Result<Vec<T>> {
+        if self.has(name) {
+            self.get(name)
+        } else {
+            fallback()
+        }
+    }
+
+    /// One column per name, transposed into one vector per row.
+    pub fn rows_of<T: Cell>(&self, names: &[String]) -> Result<Vec<Vec<T>>> {
+        let columns = names
+            .iter()
+            .map(|n| self.get::<T>(n))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(transpose(columns, self.height()))
+    }
+}
+
+/// `columns[c][r]` as `rows[r][c]`.
+pub fn transpose<T: Clone>(columns: Vec<Vec<T>>, height: usize) -> Vec<Vec<T>> {
+    (0..height)
+        .map(|r| columns.iter().map(|c| c[r].clone()).collect())
+        .collect()
 }
 
 /// Encode `df` as parquet and write it to `path` atomically.
@@ -161,73 +242,3 @@ fn quietly<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
             .unwrap_or_else(|| "the decoder panicked".into())
     })
 }
-
-/// Declare a log row struct and derive its [`Table`] impl from the one field list. A field
-/// written `name: f64 = or other` reads as column `other` in files written before `name`
-/// existed (`other` must come earlier in the list); `name: T = or absent` reads as
-/// `T::default()` (a null) there.
-macro_rules! log_table {
-    (
-        $(#[$meta:meta])*
-        pub struct $row:ident {
-            $(
-                $(#[doc = $doc:expr])*
-                $field:ident : $ty:ty $(= or $fallback:ident)?
-            ),* $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        pub struct $row {
-            $( $(#[doc = $doc])* pub $field: $ty, )*
-        }
-
-        impl $crate::runlog::table::Table for $row {
-            const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),*];
-
-            fn frame(rows: &[Self]) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
-                use $crate::runlog::table::Cell;
-                polars::prelude::DataFrame::new(
-                    rows.len(),
-                    vec![$(
-                        <$ty as Cell>::column(
-                            stringify!($field),
-                            rows.iter().map(|r| r.$field.clone()).collect(),
-                        )
-                    ),*],
-                )
-            }
-
-            fn from_frame(
-                df: &polars::prelude::DataFrame,
-                path: &std::path::Path,
-            ) -> $crate::error::Result<Vec<Self>> {
-                use $crate::runlog::table::Cell;
-                $(
-                    let $field: Vec<$ty> = log_table!(@read df, path, $field, $ty $(, $fallback)?);
-                )*
-                $( let mut $field = $field.into_iter(); )*
-                Ok((0..df.height())
-                    .map(|_| Self { $( $field: $field.next().unwrap_or_default(), )* })
-                    .collect())
-            }
-        }
-    };
-    (@read $df:ident, $path:ident, $field:ident, $ty:ty) => {
-        <$ty as Cell>::read($df, $path, stringify!($field))?
-    };
-    (@read $df:ident, $path:ident, $field:ident, $ty:ty, absent) => {
-        if $df.column(stringify!($field)).is_ok() {
-            <$ty as Cell>::read($df, $path, stringify!($field))?
-        } else {
-            vec![<$ty>::default(); $df.height()]
-        }
-    };
-    (@read $df:ident, $path:ident, $field:ident, $ty:ty, $fallback:ident) => {
-        if $df.column(stringify!($field)).is_ok() {
-            <$ty as Cell>::read($df, $path, stringify!($field))?
-        } else {
-            $fallback.clone()
-        }
-    };
-}
-pub(crate) use log_table;

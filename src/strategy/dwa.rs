@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     constant_objective, non_default, BuildContext, Objective, Settings, SettingsError, StepContext,
-    Strategy, TASKS,
+    Strategy,
 };
 
 /// Settings of `dwa` (`dwa: { temp: 2.0 }` in the YAML).
@@ -41,8 +41,8 @@ impl Settings for DwaConfig {
         SettingsError::positive(self.temp, "temp")
     }
 
-    fn build(&self, _: &BuildContext) -> Box<dyn Strategy> {
-        Box::new(Dwa::new(self.temp))
+    fn build(&self, ctx: &BuildContext) -> Box<dyn Strategy> {
+        Box::new(Dwa::new(self.temp, ctx.tasks.len()))
     }
 
     fn detail(&self) -> String {
@@ -55,28 +55,27 @@ impl Settings for DwaConfig {
 pub struct Dwa {
     temp: f64,
     /// Epoch-mean losses of the last two epochs, oldest first.
-    history: Vec<[f64; TASKS]>,
-    weights: [f64; TASKS],
+    history: Vec<Vec<f64>>,
+    weights: Vec<f64>,
 }
 
 impl Dwa {
     /// DWA with temperature `temp`.
-    pub fn new(temp: f64) -> Self {
+    pub fn new(temp: f64, tasks: usize) -> Self {
         Self {
             temp,
             history: Vec::new(),
-            weights: [1.0; TASKS],
+            weights: vec![1.0; tasks],
         }
     }
 }
 
 /// T · softmax(r / temp) for r_i = last_i / before_i.
-pub fn dwa_weights(before: [f64; TASKS], last: [f64; TASKS], temp: f64) -> [f64; TASKS] {
-    let e: Vec<f64> = (0..TASKS)
-        .map(|i| (last[i] / before[i] / temp).exp())
-        .collect();
+pub fn dwa_weights(before: &[f64], last: &[f64], temp: f64) -> Vec<f64> {
+    let n = last.len();
+    let e: Vec<f64> = (0..n).map(|i| (last[i] / before[i] / temp).exp()).collect();
     let sum: f64 = e.iter().sum();
-    std::array::from_fn(|i| TASKS as f64 * e[i] / sum)
+    (0..n).map(|i| n as f64 * e[i] / sum).collect()
 }
 
 impl Strategy for Dwa {
@@ -85,8 +84,10 @@ impl Strategy for Dwa {
     }
 
     fn restore(&mut self, state: &serde_json::Value) -> crate::error::Result<()> {
-        *self = Self::deserialize(state)
+        let state = Self::deserialize(state)
             .map_err(|e| crate::error::Error::Checkpoint(format!("the strategy's state: {e}")))?;
+        super::same_task_count(self.weights.len(), state.weights.len())?;
+        *self = state;
         Ok(())
     }
 
@@ -95,15 +96,15 @@ impl Strategy for Dwa {
     }
 
     fn objective(&mut self, ctx: StepContext<'_>) -> Objective {
-        constant_objective(self.weights, &ctx.losses)
+        constant_objective(&self.weights, &ctx.losses)
     }
 
-    fn end_epoch(&mut self, mean_losses: [f64; TASKS]) {
-        self.history.push(mean_losses);
+    fn end_epoch(&mut self, mean_losses: &[f64]) {
+        self.history.push(mean_losses.to_vec());
         if self.history.len() > 2 {
             self.history.remove(0);
         }
-        if let [before, last] = self.history[..] {
+        if let [before, last] = &self.history[..] {
             self.weights = dwa_weights(before, last, self.temp);
         }
     }
@@ -112,15 +113,15 @@ impl Strategy for Dwa {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::testing::{no_probe, step};
+    use crate::strategy::testing::{no_probe, step, step_n};
 
     #[test]
     fn equal_for_two_epochs_then_softmax_of_loss_ratios() {
-        let mut dwa = Dwa::new(2.0);
+        let mut dwa = Dwa::new(2.0, 2);
         assert_eq!(step(&mut dwa, 2.0, 1.0, &no_probe).1, [1.0, 1.0]);
-        dwa.end_epoch([2.0, 1.0]);
+        dwa.end_epoch(&[2.0, 1.0]);
         assert_eq!(step(&mut dwa, 1.0, 0.9, &no_probe).1, [1.0, 1.0]);
-        dwa.end_epoch([1.0, 0.9]);
+        dwa.end_epoch(&[1.0, 0.9]);
         // r = (0.5, 0.9); r / 2 = (0.25, 0.45); 2 · softmax by hand.
         let (a, b) = (0.25f64.exp(), 0.45f64.exp());
         let expected = [2.0 * a / (a + b), 2.0 * b / (a + b)];
@@ -130,9 +131,23 @@ mod tests {
             assert!((w[i] - expected[i]).abs() < 1e-6, "{w:?} vs {expected:?}");
         }
         // Epoch 4 uses epochs 2 and 3 only.
-        dwa.end_epoch([0.5, 0.9]);
+        dwa.end_epoch(&[0.5, 0.9]);
         let w = step(&mut dwa, 1.0, 1.0, &no_probe).1;
         let (a, b) = (0.25f64.exp(), 0.5f64.exp());
         assert!((w[0] - 2.0 * a / (a + b)).abs() < 1e-6, "{w:?}");
+    }
+
+    #[test]
+    fn three_tasks_sum_to_three() {
+        let mut dwa = Dwa::new(2.0, 3);
+        assert_eq!(step_n(&mut dwa, &[1.0, 1.0, 1.0], &no_probe).1, [1.0; 3]);
+        dwa.end_epoch(&[2.0, 1.0, 1.0]);
+        dwa.end_epoch(&[1.0, 0.9, 1.0]);
+        let w = step_n(&mut dwa, &[1.0, 1.0, 1.0], &no_probe).1;
+        let e = [0.25f64.exp(), 0.45f64.exp(), 0.5f64.exp()];
+        let s: f64 = e.iter().sum();
+        for i in 0..3 {
+            assert!((w[i] - 3.0 * e[i] / s).abs() < 1e-6, "{w:?}");
+        }
     }
 }

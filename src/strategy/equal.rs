@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     constant_objective, BuildContext, Objective, Settings, SettingsError, StepContext, Strategy,
-    TASKS,
 };
 
 /// Settings of `equal` (none: `equal: {}` in the YAML).
@@ -42,7 +41,8 @@ impl Strategy for EqualWeights {
     }
 
     fn objective(&mut self, ctx: StepContext<'_>) -> Objective {
-        constant_objective([1.0 / TASKS as f64; TASKS], &ctx.losses)
+        let n = ctx.losses.len();
+        constant_objective(&vec![1.0 / n as f64; n], &ctx.losses)
     }
 }
 

@@ -10,10 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    non_default, stacked, BuildContext, Objective, Settings, SettingsError, StepContext, Strategy,
-    TASKS,
-};
+use super::{non_default, BuildContext, Objective, Settings, SettingsError, StepContext, Strategy};
 
 /// Settings of `gls` (`gls: { epsilon: 1.0e-8 }` in the YAML).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,9 +65,10 @@ impl Strategy for Gls {
     }
 
     fn objective(&mut self, ctx: StepContext<'_>) -> Objective {
-        let losses = stacked(&ctx.losses).add_scalar(self.epsilon); // [2]
-        let loss = losses.clone().prod().powf_scalar(1.0 / TASKS as f64); // [1]
-        let weights = (loss.clone() / losses.mul_scalar(TASKS as f64)).detach();
+        let n = ctx.losses.len() as f64;
+        let losses = ctx.losses.stacked().add_scalar(self.epsilon); // [T]
+        let loss = losses.clone().prod().powf_scalar(1.0 / n); // [1]
+        let weights = (loss.clone() / losses.mul_scalar(n)).detach();
         Objective {
             loss: loss.clone(),
             weights,
@@ -83,7 +81,7 @@ impl Strategy for Gls {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::testing::{device, features, no_probe, step, unit};
+    use crate::strategy::testing::{device, features, no_probe, step, step_n, unit};
     use crate::strategy::TaskLosses;
     use burn::prelude::*;
     use burn::tensor::TensorData;
@@ -111,10 +109,8 @@ mod tests {
         let obj = gls().objective(StepContext {
             z: features(2, 4, 1, &device),
             unit: &unit(4, 1, &device),
-            losses: TaskLosses {
-                fv: fv.clone(),
-                ex: ex.clone(),
-            },
+            losses: TaskLosses(vec![fv.clone(), ex.clone()]),
+            tasks: &crate::strategy::testing::two(),
             shared_gradients: &no_probe,
         });
         let grads = obj.loss.backward();
@@ -130,5 +126,16 @@ mod tests {
         // The zero-loss task is given (almost) all of the weight.
         assert!(w[1] > 1000.0 * w[0], "{w:?}");
         assert!(obj.loss.into_scalar::<f32>().is_finite());
+    }
+
+    #[test]
+    fn three_tasks_take_the_cube_root() {
+        let (obj, w) = step_n(&mut gls(), &[8.0, 1.0, 1.0], &no_probe);
+        // ∛8 = 2; w_i = 2 / (3 L_i).
+        assert!((obj.loss.into_scalar::<f32>() - 2.0).abs() < 1e-5);
+        let want = [2.0 / 24.0, 2.0 / 3.0, 2.0 / 3.0];
+        for i in 0..3 {
+            assert!((w[i] - want[i]).abs() < 1e-6, "{w:?}");
+        }
     }
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::scalar_adam::ScalarAdam;
 use super::{
     constant_objective, non_default, BuildContext, Objective, Settings, SettingsError, StepContext,
-    Strategy, TASKS,
+    Strategy,
 };
 
 /// Settings of `gradnorm` (`gradnorm: { alpha: 1.5 }` in the YAML).
@@ -60,7 +60,7 @@ impl Settings for GradNormConfig {
     }
 
     fn build(&self, ctx: &BuildContext) -> Box<dyn Strategy> {
-        Box::new(GradNorm::new(self, ctx.theta_lr))
+        Box::new(GradNorm::new(self, ctx.theta_lr, ctx.tasks.len()))
     }
 
     fn detail(&self) -> String {
@@ -75,19 +75,19 @@ const MIN_WEIGHT: f64 = 1e-3;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GradNorm {
     alpha: f64,
-    weights: [f64; TASKS],
-    initial_losses: Option<[f64; TASKS]>,
+    weights: Vec<f64>,
+    initial_losses: Option<Vec<f64>>,
     optim: ScalarAdam,
 }
 
 impl GradNorm {
     /// GradNorm with `config`; weights are trained at `theta_lr` unless `config.lr` is set.
-    pub fn new(config: &GradNormConfig, theta_lr: f64) -> Self {
+    pub fn new(config: &GradNormConfig, theta_lr: f64, tasks: usize) -> Self {
         Self {
             alpha: config.alpha,
-            weights: [1.0; TASKS],
+            weights: vec![1.0; tasks],
             initial_losses: None,
-            optim: ScalarAdam::new(TASKS, config.lr.unwrap_or(theta_lr)),
+            optim: ScalarAdam::new(tasks, config.lr.unwrap_or(theta_lr)),
         }
     }
 }
@@ -98,8 +98,10 @@ impl Strategy for GradNorm {
     }
 
     fn restore(&mut self, state: &serde_json::Value) -> crate::error::Result<()> {
-        *self = Self::deserialize(state)
+        let state = Self::deserialize(state)
             .map_err(|e| crate::error::Error::Checkpoint(format!("the strategy's state: {e}")))?;
+        super::same_task_count(self.weights.len(), state.weights.len())?;
+        *self = state;
         Ok(())
     }
 
@@ -108,15 +110,21 @@ impl Strategy for GradNorm {
     }
 
     fn objective(&mut self, ctx: StepContext<'_>) -> Objective {
-        let objective = constant_objective(self.weights, &ctx.losses);
+        let objective = constant_objective(&self.weights, &ctx.losses);
 
+        let n = self.weights.len();
         let measured = (ctx.shared_gradients)();
-        let initial = *self.initial_losses.get_or_insert(measured.losses);
-        let relative: [f64; TASKS] = std::array::from_fn(|i| measured.losses[i] / initial[i]);
-        let mean_relative = relative.iter().sum::<f64>() / TASKS as f64;
-        let g: [f64; TASKS] = std::array::from_fn(|i| self.weights[i] * measured.norms[i]);
-        let mean_g = g.iter().sum::<f64>() / TASKS as f64;
-        let grads: Vec<f64> = (0..TASKS)
+        let initial = self
+            .initial_losses
+            .get_or_insert_with(|| measured.losses.clone())
+            .clone();
+        let relative: Vec<f64> = (0..n).map(|i| measured.losses[i] / initial[i]).collect();
+        let mean_relative = relative.iter().sum::<f64>() / n as f64;
+        let g: Vec<f64> = (0..n)
+            .map(|i| self.weights[i] * measured.norms[i])
+            .collect();
+        let mean_g = g.iter().sum::<f64>() / n as f64;
+        let grads: Vec<f64> = (0..n)
             .map(|i| {
                 let target = mean_g * (relative[i] / mean_relative).powf(self.alpha);
                 sign(g[i] - target) * measured.norms[i]
@@ -128,7 +136,7 @@ impl Strategy for GradNorm {
         }
         let sum: f64 = self.weights.iter().sum();
         for w in &mut self.weights {
-            *w *= TASKS as f64 / sum;
+            *w *= n as f64 / sum;
         }
         objective
     }
@@ -148,11 +156,14 @@ fn sign(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::testing::step;
+    use crate::strategy::testing::{step, step_n};
     use crate::strategy::SharedGradients;
 
     fn probe(losses: [f64; 2], norms: [f64; 2]) -> impl Fn() -> SharedGradients {
-        move || SharedGradients { losses, norms }
+        move || SharedGradients {
+            losses: losses.to_vec(),
+            norms: norms.to_vec(),
+        }
     }
 
     fn close(a: [f64; 2], b: [f64; 2]) -> bool {
@@ -165,7 +176,7 @@ mod tests {
             alpha: 1.5,
             lr: Some(0.01),
         };
-        let mut gn = GradNorm::new(&config, 0.001);
+        let mut gn = GradNorm::new(&config, 0.001, 2);
         // Step 1: L̃ = 1, r = 1; G = (3, 1), Ḡ = 2, target 2: signs (+, −), gradients (3, −1).
         // Adam's first step moves by lr against each sign: w = (0.99, 1.01), sum 2 already.
         let (_, w) = step(&mut gn, 2.0, 1.0, &probe([2.0, 1.0], [3.0, 1.0]));
@@ -185,7 +196,7 @@ mod tests {
             alpha: 1.5,
             lr: Some(0.01),
         };
-        let mut gn = GradNorm::new(&config, 0.001);
+        let mut gn = GradNorm::new(&config, 0.001, 2);
         // Step 1: G = (0.3, 1.7), target 1: gradients (−0.3, +1.7) → w = (1.01, 0.99).
         step(&mut gn, 1.0, 1.0, &probe([1.0, 1.0], [0.3, 1.7]));
         // Step 2: L̃ = r = (0.5, 1.5); G = (0.303, 1.683), Ḡ = 0.993, targets
@@ -204,5 +215,26 @@ mod tests {
         let (_, w) = step(&mut gn, 0.5, 1.5, &probe([0.5, 1.5], [0.3, 1.7]));
         assert!(close(w, expected), "{w:?} vs {expected:?}");
         assert!((w[0] + w[1] - 2.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn three_tasks_renormalise_to_sum_three() {
+        let config = GradNormConfig {
+            alpha: 1.5,
+            lr: Some(0.01),
+        };
+        let mut gn = GradNorm::new(&config, 0.001, 3);
+        let probe = || SharedGradients {
+            losses: vec![1.0, 1.0, 1.0],
+            norms: vec![3.0, 1.0, 2.0],
+        };
+        // Step 1: G = (3, 1, 2), Ḡ = 2: gradients (+3, −1, 0) → w = (0.99, 1.01, 1.0).
+        step_n(&mut gn, &[1.0, 1.0, 1.0], &probe);
+        let (_, w) = step_n(&mut gn, &[1.0, 1.0, 1.0], &probe);
+        let want = [0.99, 1.01, 1.0];
+        for i in 0..3 {
+            assert!((w[i] - want[i]).abs() < 1e-6, "{w:?}");
+        }
+        assert!((w.iter().sum::<f64>() - 3.0).abs() < 1e-9);
     }
 }

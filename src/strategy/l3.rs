@@ -9,8 +9,9 @@
 //! `flow: official` follows the authors' TensorFlow code instead, which does not stop the
 //! total loss's gradient at w: Θ also receives ∂(Σ w_i L_i)/∂w · ∂w/∂Z through the trunk.
 //! Ψ is still trained by L3 alone there (the code gives each optimiser its own variables).
+//!
+//! Both are defined for any number of tasks as written: the unit has one output per task.
 
-use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -124,14 +125,14 @@ impl Strategy for L3 {
 
     fn objective(&mut self, ctx: StepContext<'_>) -> Objective {
         // Z detached: L3 trains Ψ only.
-        let weights = ctx.unit.forward(ctx.z.clone().detach()).weights; // [2]
+        let weights = ctx.unit.forward(ctx.z.clone().detach()).weights; // [T]
         let total = match self.config.flow {
             // w detached: the total loss trains Θ only.
             Flow::Paper => weighted_sum(weights.clone().detach(), &ctx.losses),
             // w recomputed with Ψ frozen: the same values, differentiable in Z but not in Ψ.
             Flow::Official => weighted_sum(ctx.unit.forward_frozen(ctx.z).weights, &ctx.losses),
         };
-        let losses = Tensor::cat(vec![ctx.losses.fv.detach(), ctx.losses.ex.detach()], 0);
+        let losses = ctx.losses.detached();
         let l3 = (weights.clone() / losses.add_scalar(self.config.epsilon)).sum(); // [1]
         Objective {
             loss: total.clone() + l3.clone(),
@@ -205,6 +206,7 @@ mod tests {
                 z: z.clone(),
                 unit: &unit,
                 losses: losses(fv, ex, &device),
+                tasks: &crate::strategy::testing::two(),
                 shared_gradients: &crate::strategy::testing::no_probe,
             });
             let w = obj.weights.clone().into_data().try_to_vec::<f32>().unwrap();
@@ -233,9 +235,36 @@ mod tests {
             z: crate::strategy::testing::features(4, 4, 1, &device),
             unit: &unit,
             losses: crate::strategy::testing::losses(0.0, 0.0, &device),
+            tasks: &crate::strategy::testing::two(),
             shared_gradients: &crate::strategy::testing::no_probe,
         });
         let v = obj.extra.unwrap().into_scalar::<f32>();
         assert!(v.is_finite() && (v - 100.0).abs() < 1e-3, "{v}");
+    }
+
+    #[test]
+    fn three_tasks_the_hardest_gains_weight() {
+        use crate::strategy::testing::{device, losses_of, three};
+        use burn::optim::{GradientsParams, SgdConfig};
+        let device = device();
+        let z = crate::strategy::testing::features(16, 8, 3, &device);
+        let mut unit = crate::model::WeightUnitConfig::default().init(8, 3, &device);
+        let mut l3 = L3::new(L3Config::default());
+        let mut optim = SgdConfig::new().init();
+        let mut w = Vec::new();
+        for _ in 0..50 {
+            let obj = l3.objective(StepContext {
+                z: z.clone(),
+                unit: &unit,
+                losses: losses_of(&[3.0, 1.0, 0.5], &device),
+                tasks: &three(),
+                shared_gradients: &crate::strategy::testing::no_probe,
+            });
+            w = crate::strategy::testing::obj_weights(&obj);
+            let grads = GradientsParams::from_grads(obj.loss.backward(), &unit);
+            unit = optim.step(0.1, unit, grads);
+        }
+        assert!(w[0] > w[1] && w[1] > w[2], "{w:?}");
+        assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-5);
     }
 }

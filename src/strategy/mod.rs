@@ -1,5 +1,5 @@
-//! [`Strategy`]: how a training step weighs the two task losses, and which parameters each
-//! loss term may reach. One file per strategy; the registry ([`StrategySpec`] →
+//! [`Strategy`]: how a training step weighs the task losses, and which parameters each loss
+//! term may reach. One file per strategy; the registry ([`StrategySpec`] →
 //! [`StrategyPoint`] → `Box<dyn Strategy>`) is the only place that names them all. A strategy
 //! of your own implements [`Strategy`] and is registered under a name with
 //! [`crate::train::Parts::strategy`]; an experiment names it as
@@ -30,48 +30,73 @@ use burn::tensor::TensorData;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{WeightUnit, WeightUnitConfig};
+use crate::task::Tasks;
 pub use dwa::{Dwa, DwaConfig};
 pub use equal::{EqualConfig, EqualWeights};
 pub use gls::{Gls, GlsConfig};
 pub use gradnorm::{GradNorm, GradNormConfig};
 pub use l3::{Flow, L3Config, L3};
 pub use rlw::{Rlw, RlwConfig};
-pub use static_weights::{format_w1, StaticWeights, W1Spec};
+pub use static_weights::{
+    format_w1, round_w1, static_label, Grid, StaticPoint, StaticSpec, StaticWeights, W1Spec,
+    WeightsSpec,
+};
 pub use uncertainty::{Uncertainty, UncertaintyConfig};
 pub use yin::{Yin, YinConfig};
 
-/// Number of tasks (face verification, expression).
-pub const TASKS: usize = 2;
-
-/// The two task losses of one step, each a `[1]` tensor attached to Θ's graph.
+/// The task losses of one step, each a `[1]` tensor attached to Θ's graph, in task order.
 #[derive(Debug, Clone)]
-pub struct TaskLosses {
-    /// L1: identity cross-entropy + α · center loss.
-    pub fv: Tensor<1>,
-    /// L2: expression cross-entropy.
-    pub ex: Tensor<1>,
+pub struct TaskLosses(pub Vec<Tensor<1>>);
+
+impl TaskLosses {
+    /// Number of tasks.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `[L_1, …, L_T]` as one `[T]` tensor (attached).
+    pub fn stacked(&self) -> Tensor<1> {
+        Tensor::cat(self.0.clone(), 0)
+    }
+
+    /// The same losses detached from the graph, as one `[T]` tensor.
+    pub fn detached(&self) -> Tensor<1> {
+        Tensor::cat(self.0.iter().map(|l| l.clone().detach()).collect(), 0)
+    }
+
+    /// The device the losses live on.
+    pub fn device(&self) -> Device {
+        self.0[0].device()
+    }
 }
 
 /// The task losses and the norms of their gradients on the last shared layer's weights W,
-/// ‖∇_W L_fv‖ and ‖∇_W L_ex‖, at the current parameters.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// ‖∇_W L_i‖, at the current parameters, in task order.
+#[derive(Debug, Clone, PartialEq)]
 pub struct SharedGradients {
-    /// L_fv, L_ex.
-    pub losses: [f64; TASKS],
-    /// ‖∇_W L_fv‖, ‖∇_W L_ex‖ (Frobenius norms).
-    pub norms: [f64; TASKS],
+    /// L_i.
+    pub losses: Vec<f64>,
+    /// ‖∇_W L_i‖ (Frobenius norms).
+    pub norms: Vec<f64>,
 }
 
 /// What a strategy sees at one training step.
 pub struct StepContext<'a> {
     /// Shared features Z, `[batch, z_dim]`, attached to Θ's graph.
     pub z: Tensor<2>,
-    /// The dynamic-weight unit Ψ.
+    /// The dynamic-weight unit Ψ (one output per task).
     pub unit: &'a WeightUnit,
-    /// The task losses.
+    /// The task losses, in the order of `tasks`.
     pub losses: TaskLosses,
-    /// Per-task gradient norms on the last shared layer, computed only when called (two
-    /// backward passes over the last shared layer and the branches).
+    /// The study's tasks.
+    pub tasks: &'a Tasks,
+    /// Per-task gradient norms on the last shared layer, computed only when called (one
+    /// backward pass per task over the last shared layer and the heads).
     pub shared_gradients: &'a dyn Fn() -> SharedGradients,
 }
 
@@ -80,8 +105,8 @@ pub struct StepContext<'a> {
 pub struct Objective {
     /// The scalar to backpropagate, `[1]`.
     pub loss: Tensor<1>,
-    /// The task weights applied to the losses this step, `[2]` (fv, ex), on the strategy's own
-    /// scale: logged as `raw_w_fv`, `raw_w_ex`, and normalised to sum 1 as `w_fv`, `w_ex`.
+    /// The task weights applied to the losses this step, `[T]` in task order, on the
+    /// strategy's own scale: logged as `raw_w_<task>`, and normalised to sum 1 as `w_<task>`.
     pub weights: Tensor<1>,
     /// Σ w_i L_i with the raw weights, `[1]`, logged as `loss_total`.
     pub total: Tensor<1>,
@@ -97,8 +122,9 @@ pub trait Strategy: Send {
     /// This step's objective.
     fn objective(&mut self, ctx: StepContext<'_>) -> Objective;
 
-    /// This step's task loss values, once its objective was built and backpropagated.
-    fn after_step(&mut self, _losses: [f64; TASKS]) {}
+    /// This step's task loss values (task order), once its objective was built and
+    /// backpropagated.
+    fn after_step(&mut self, _losses: &[f64]) {}
 
     /// Whether [`after_step`](Strategy::after_step) needs every step's losses before the next
     /// step (then the loop reads them back each step, even on a GPU).
@@ -106,9 +132,8 @@ pub trait Strategy: Send {
         false
     }
 
-    /// The epoch's mean training losses (those logged as `loss_fv`, `loss_ex`), after its last
-    /// step.
-    fn end_epoch(&mut self, _mean_losses: [f64; TASKS]) {}
+    /// The epoch's mean training losses (those logged as `loss_<task>`), after its last step.
+    fn end_epoch(&mut self, _mean_losses: &[f64]) {}
 
     /// Everything the strategy carries from step to step (loss histories, its own parameters
     /// and optimiser, its random generator), for a checkpoint; `Null` when it carries nothing.
@@ -125,12 +150,16 @@ pub trait Strategy: Send {
 }
 
 /// What a strategy may draw on when it is built.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BuildContext {
     /// The job's seed (for strategies that draw random numbers).
     pub seed: u64,
     /// Θ's learning rate (the default of strategies that learn their weights with Θ).
     pub theta_lr: f64,
+    /// The study's tasks: the weights a strategy returns follow their order. A strategy that
+    /// exists for some task counts only refuses the others with a [`SettingsError`] on
+    /// `tasks` (see [`SettingsError::two_tasks_only`]).
+    pub tasks: Tasks,
 }
 
 /// A setting that is out of range: the field (relative to the strategy's entry) and why.
@@ -155,6 +184,20 @@ impl SettingsError {
         }
     }
 
+    /// A strategy defined for two tasks only, asked to weigh `tasks`: the one error line that
+    /// says so.
+    pub fn two_tasks_only(strategy: &str, tasks: &Tasks) -> Result<(), Self> {
+        Self::ensure(
+            tasks.len() == 2,
+            "tasks",
+            format!(
+                "`{strategy}` is defined for two tasks only; this study has {} ({})",
+                tasks.len(),
+                tasks.names().join(", ")
+            ),
+        )
+    }
+
     /// `value` is a finite number > 0.
     pub fn positive(value: f64, field: &str) -> Result<(), Self> {
         Self::ensure(
@@ -171,6 +214,11 @@ pub trait Settings {
     fn name(&self) -> &'static str;
     /// Out-of-range values.
     fn check(&self) -> Result<(), SettingsError>;
+    /// Whether the strategy is defined for `tasks` (every built-in strategy is defined for
+    /// any number of tasks).
+    fn check_tasks(&self, _tasks: &Tasks) -> Result<(), SettingsError> {
+        Ok(())
+    }
     /// The strategy these settings describe.
     fn build(&self, ctx: &BuildContext) -> Box<dyn Strategy>;
     /// The settings that differ from the strategy's defaults, as `key=value` pairs.
@@ -178,6 +226,28 @@ pub trait Settings {
     /// How the weight unit Ψ is built for this strategy.
     fn unit_config(&self) -> WeightUnitConfig {
         WeightUnitConfig::default()
+    }
+}
+
+/// The point a study of `tasks` tasks compares every other with unless told otherwise: the
+/// middle static point (`static w1=0.5`) of two tasks, equal weights (`equal`) of more, since a
+/// simplex grid need not hold the point 1/T, …, 1/T.
+pub fn default_baseline(tasks: usize) -> String {
+    if tasks == 2 {
+        static_label(&[0.5, 0.5], &[])
+    } else {
+        EqualConfig::default().name().to_string()
+    }
+}
+
+/// A strategy's checkpointed state restores only into a strategy for as many tasks.
+fn same_task_count(mine: usize, state: usize) -> crate::error::Result<()> {
+    if mine == state {
+        Ok(())
+    } else {
+        Err(crate::error::Error::Checkpoint(format!(
+            "the strategy's state is for {state} tasks, this job has {mine}"
+        )))
     }
 }
 
@@ -196,25 +266,20 @@ pub fn non_default<C: Serialize + Default>(settings: &C) -> String {
         .join(" ")
 }
 
-/// Σ w_i L_i for two tasks with weights `w` (`[2]`).
+/// Σ w_i L_i for weights `w` (`[T]`).
 pub fn weighted_sum(w: Tensor<1>, losses: &TaskLosses) -> Tensor<1> {
-    (w * stacked(losses)).sum()
+    (w * losses.stacked()).sum()
 }
 
-/// `[L_fv, L_ex]` as one `[2]` tensor (attached).
-pub fn stacked(losses: &TaskLosses) -> Tensor<1> {
-    Tensor::cat(vec![losses.fv.clone(), losses.ex.clone()], 0)
-}
-
-/// Constant weights `[w_fv, w_ex]` on `device`.
-pub fn constant_weights(w: [f64; TASKS], device: &Device) -> Tensor<1> {
+/// Constant weights `w` (`[T]`) on `device`.
+pub fn constant_weights(w: &[f64], device: &Device) -> Tensor<1> {
     let v: Vec<f32> = w.iter().map(|x| *x as f32).collect();
-    Tensor::from_data(TensorData::new(v, vec![TASKS]), device)
+    Tensor::from_data(TensorData::new(v, vec![w.len()]), device)
 }
 
 /// The objective of strategies whose weights are numbers fixed for the step: Σ w_i L_i.
-pub fn constant_objective(w: [f64; TASKS], losses: &TaskLosses) -> Objective {
-    let weights = constant_weights(w, &losses.fv.device());
+pub fn constant_objective(w: &[f64], losses: &TaskLosses) -> Objective {
+    let weights = constant_weights(w, &losses.device());
     let total = weighted_sum(weights.clone(), losses);
     Objective {
         loss: total.clone(),
@@ -228,11 +293,8 @@ pub fn constant_objective(w: [f64; TASKS], losses: &TaskLosses) -> Objective {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum StrategySpec {
-    /// Fixed weights w1 (face verification) and 1 − w1 (expression).
-    Static {
-        /// A list of values or a `{from, to, step}` grid.
-        w1: W1Spec,
-    },
+    /// Fixed weights: `w1` and 1 − w1 for two tasks, or points on the simplex.
+    Static(StaticSpec),
     /// Yin & Liu's total-loss weights.
     Yin(YinConfig),
     /// The paper's L3 dynamic weights.
@@ -251,6 +313,8 @@ pub enum StrategySpec {
     Gls(GlsConfig),
     /// A strategy registered by the program that runs the sweep.
     Registered(RegisteredStrategy),
+    /// A method the process trainer implements (`trainer:` in the experiment).
+    External(ExternalStrategy),
 }
 
 /// A strategy registered under `name` by the program that runs the sweep (see
@@ -265,15 +329,25 @@ pub struct RegisteredStrategy {
     pub settings: serde_json::Value,
 }
 
+/// A weighting method that the process trainer implements (`external: { name: upgrad,
+/// settings: {...} }`): weightlab passes its name and settings in the job's spec and reads the
+/// weights the trainer logs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalStrategy {
+    /// The method's name, as the trainer knows it.
+    pub name: String,
+    /// Its settings, handed to the trainer as they stand in the YAML.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub settings: serde_json::Value,
+}
+
 /// One concrete strategy of one job: what a `run_id` is derived from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum StrategyPoint {
-    /// Static weights at one w1.
-    Static {
-        /// The fixed w1.
-        w1: f64,
-    },
+    /// Fixed weights.
+    Static(StaticPoint),
     /// See [`Yin`].
     Yin(YinConfig),
     /// See [`L3`].
@@ -292,6 +366,8 @@ pub enum StrategyPoint {
     Gls(GlsConfig),
     /// See [`RegisteredStrategy`].
     Registered(RegisteredStrategy),
+    /// See [`ExternalStrategy`].
+    External(ExternalStrategy),
 }
 
 impl StrategySpec {
@@ -310,13 +386,13 @@ impl StrategySpec {
         ]
     }
 
-    /// The concrete points this entry stands for (one, or one per w1 of a static grid).
-    pub fn points(&self) -> Vec<StrategyPoint> {
+    /// The concrete points this entry stands for with `tasks` (one, or one per static point).
+    pub fn points(&self, tasks: &Tasks) -> Vec<StrategyPoint> {
         match self {
-            StrategySpec::Static { w1 } => w1
-                .values()
+            StrategySpec::Static(spec) => spec
+                .points(tasks)
                 .into_iter()
-                .map(|w1| StrategyPoint::Static { w1 })
+                .map(StrategyPoint::Static)
                 .collect(),
             StrategySpec::Yin(c) => vec![StrategyPoint::Yin(c.clone())],
             StrategySpec::L3(c) => vec![StrategyPoint::L3(c.clone())],
@@ -327,23 +403,32 @@ impl StrategySpec {
             StrategySpec::Rlw(c) => vec![StrategyPoint::Rlw(c.clone())],
             StrategySpec::Gls(c) => vec![StrategyPoint::Gls(c.clone())],
             StrategySpec::Registered(r) => vec![StrategyPoint::Registered(r.clone())],
+            StrategySpec::External(e) => vec![StrategyPoint::External(e.clone())],
         }
     }
 
     /// The entry's key in the YAML (`static`, `yin`, …; the name of a registered one).
     pub fn name(&self) -> &str {
         match self {
-            StrategySpec::Static { .. } => "static",
+            StrategySpec::Static(_) => "static",
             StrategySpec::Registered(r) => &r.name,
-            _ => self.points()[0].settings().map_or("static", |s| s.name()),
+            StrategySpec::External(e) => &e.name,
+            _ => self.points(&Tasks::default())[0]
+                .settings()
+                .map_or("static", |s| s.name()),
         }
     }
 
-    /// Out-of-range settings; the field is relative to the entry (`lr`, `w1.step`).
-    pub fn check(&self) -> Result<(), SettingsError> {
+    /// Out-of-range settings, and a strategy not defined for `tasks`; the field is relative
+    /// to the entry (`lr`, `w1.step`).
+    pub fn check(&self, tasks: &Tasks) -> Result<(), SettingsError> {
         match self {
-            StrategySpec::Static { w1 } => w1.check(),
-            _ => self.points()[0].check(),
+            StrategySpec::Static(spec) => spec.check(tasks),
+            _ => {
+                let point = &self.points(tasks)[0];
+                point.check()?;
+                point.settings().map_or(Ok(()), |s| s.check_tasks(tasks))
+            }
         }
     }
 }
@@ -353,7 +438,9 @@ impl StrategyPoint {
     /// strategies.
     fn settings(&self) -> Option<&dyn Settings> {
         match self {
-            StrategyPoint::Static { .. } | StrategyPoint::Registered(_) => None,
+            StrategyPoint::Static(_)
+            | StrategyPoint::Registered(_)
+            | StrategyPoint::External(_) => None,
             StrategyPoint::Yin(c) => Some(c),
             StrategyPoint::L3(c) => Some(c),
             StrategyPoint::Equal(c) => Some(c),
@@ -369,7 +456,16 @@ impl StrategyPoint {
     pub fn name(&self) -> &str {
         match self {
             StrategyPoint::Registered(r) => &r.name,
+            StrategyPoint::External(e) => &e.name,
             _ => self.settings().map_or("static", |s| s.name()),
+        }
+    }
+
+    /// The trainer's method this point names, if it is one.
+    pub fn external(&self) -> Option<&ExternalStrategy> {
+        match self {
+            StrategyPoint::External(e) => Some(e),
+            _ => None,
         }
     }
 
@@ -381,11 +477,38 @@ impl StrategyPoint {
         }
     }
 
-    /// The fixed w1 of a static point.
+    /// The weights of a static point, in task order.
+    pub fn static_weights(&self) -> Option<Vec<f64>> {
+        match self {
+            StrategyPoint::Static(p) => Some(p.weights()),
+            _ => None,
+        }
+    }
+
+    /// The fixed w1 of a two-task static point.
     pub fn static_w1(&self) -> Option<f64> {
         match self {
-            StrategyPoint::Static { w1 } => Some(*w1),
+            StrategyPoint::Static(p) => p.as_w1(),
             _ => None,
+        }
+    }
+
+    /// The point's label in tables and figures (what `--baseline` names): `static w1=0.3`,
+    /// `static fv=0.2 ex=0.3 pose=0.5` (`names` are the task names), `l3`, `l3
+    /// normalize_logits=true`.
+    pub fn label(&self, names: &[&str]) -> String {
+        match (self.static_weights(), self.detail()) {
+            (Some(w), _) => static_label(&w, names),
+            (None, d) if d.is_empty() => self.name().to_string(),
+            (None, d) => format!("{} {d}", self.name()),
+        }
+    }
+
+    /// The point in a run id: `static-w0.3`, `static-w0.2-0.3-0.5`, or the strategy's name.
+    pub fn id(&self) -> String {
+        match self {
+            StrategyPoint::Static(p) => format!("static-{}", p.id()),
+            _ => self.name().to_string(),
         }
     }
 
@@ -397,8 +520,13 @@ impl StrategyPoint {
     /// The settings that differ from the strategy's defaults, as `key=value` pairs (empty for
     /// static points and default settings; every setting of a registered strategy).
     pub fn detail(&self) -> String {
-        match self {
-            StrategyPoint::Registered(r) => match &r.settings {
+        let settings = match self {
+            StrategyPoint::Registered(r) => Some(&r.settings),
+            StrategyPoint::External(e) => Some(&e.settings),
+            _ => None,
+        };
+        match settings {
+            Some(settings) => match settings {
                 serde_json::Value::Object(m) => m
                     .iter()
                     .map(|(k, v)| format!("{k}={v}"))
@@ -407,7 +535,7 @@ impl StrategyPoint {
                 serde_json::Value::Null => String::new(),
                 v => v.to_string(),
             },
-            _ => self.settings().map_or(String::new(), |s| s.detail()),
+            None => self.settings().map_or(String::new(), |s| s.detail()),
         }
     }
 
@@ -418,13 +546,15 @@ impl StrategyPoint {
     }
 
     /// The built-in strategy this point runs; `None` for a registered one, which
-    /// [`crate::train::Parts`] builds.
+    /// [`crate::train::Parts`] builds, and for a trainer's method, which runs in the trainer.
     pub fn build(&self, ctx: &BuildContext) -> Option<Box<dyn Strategy>> {
         match (self, self.settings()) {
             (_, Some(s)) => Some(s.build(ctx)),
-            (StrategyPoint::Static { w1 }, None) => Some(Box::new(StaticWeights::new(*w1))),
-            (StrategyPoint::Registered(_), None) => None,
-            (_, None) => unreachable!("only static and registered points have no settings"),
+            (StrategyPoint::Static(p), None) => Some(Box::new(StaticWeights::new(p.weights()))),
+            (StrategyPoint::Registered(_) | StrategyPoint::External(_), None) => None,
+            (_, None) => {
+                unreachable!("only static, registered and external points have no settings")
+            }
         }
     }
 }
@@ -458,10 +588,27 @@ pub(crate) mod testing {
 
     /// Constant task losses.
     pub fn losses(fv: f32, ex: f32, device: &Device) -> TaskLosses {
-        TaskLosses {
-            fv: Tensor::from_data(TensorData::new(vec![fv], vec![1]), device),
-            ex: Tensor::from_data(TensorData::new(vec![ex], vec![1]), device),
-        }
+        losses_of(&[fv, ex], device)
+    }
+
+    /// Constant task losses, any number of them.
+    pub fn losses_of(values: &[f32], device: &Device) -> TaskLosses {
+        TaskLosses(
+            values
+                .iter()
+                .map(|&v| Tensor::from_data(TensorData::new(vec![v], vec![1]), device))
+                .collect(),
+        )
+    }
+
+    /// The paper's two tasks.
+    pub fn two() -> Tasks {
+        Tasks::default()
+    }
+
+    /// Three tasks (the face model's fv, ex and pose).
+    pub fn three() -> Tasks {
+        serde_yaml::from_str("[fv, ex, pose]").unwrap()
     }
 
     /// A probe that must not be called.
@@ -477,29 +624,41 @@ pub(crate) mod testing {
         ex: f64,
         probe: &dyn Fn() -> SharedGradients,
     ) -> (Objective, [f64; 2]) {
+        let (obj, w) = step_n(strategy, &[fv, ex], probe);
+        (obj, [w[0], w[1]])
+    }
+
+    /// [`step`] for any number of tasks (the face model's first ones).
+    pub fn step_n(
+        strategy: &mut dyn Strategy,
+        values: &[f64],
+        probe: &dyn Fn() -> SharedGradients,
+    ) -> (Objective, Vec<f64>) {
         let device = device();
-        let unit = unit(4, 1, &device);
+        let tasks = if values.len() == 2 { two() } else { three() };
+        let unit = WeightUnitConfig::default().init(4, values.len(), &device);
+        let unit = crate::model::seeded_init(unit, 1);
+        let f32s: Vec<f32> = values.iter().map(|&v| v as f32).collect();
         let obj = strategy.objective(StepContext {
             z: features(4, 4, 1, &device),
             unit: &unit,
-            losses: losses(fv as f32, ex as f32, &device),
+            losses: losses_of(&f32s, &device),
+            tasks: &tasks,
             shared_gradients: probe,
         });
         let w = obj_weights(&obj);
-        strategy.after_step([fv, ex]);
+        strategy.after_step(values);
         (obj, w)
     }
 
     /// The objective's raw weights as `f64`.
-    pub fn obj_weights(obj: &Objective) -> [f64; 2] {
-        let v = obj
-            .weights
+    pub fn obj_weights(obj: &Objective) -> Vec<f64> {
+        obj.weights
             .clone()
             .into_data()
             .convert::<f64>()
             .try_to_vec::<f64>()
-            .unwrap();
-        [v[0], v[1]]
+            .unwrap()
     }
 
     /// One SGD step at `lr` of a zero-initialised unit over the single feature vector (1, 2)
@@ -514,6 +673,7 @@ pub(crate) mod testing {
             z: z.clone(),
             unit: &unit,
             losses: losses(fv, ex, &device),
+            tasks: &two(),
             shared_gradients: &no_probe,
         });
         let lr = strategy.unit_lr().unwrap();
@@ -552,6 +712,7 @@ pub(crate) mod testing {
                 z: z.clone(),
                 unit: &unit,
                 losses: losses(fv, ex, &device),
+                tasks: &two(),
                 shared_gradients: &no_probe,
             });
             let grads = GradientsParams::from_grads(obj.loss.backward(), &unit);

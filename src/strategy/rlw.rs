@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     constant_objective, BuildContext, Objective, Settings, SettingsError, StepContext, Strategy,
-    TASKS,
 };
 use crate::rng::Rng;
 
@@ -53,11 +52,11 @@ impl Rlw {
 }
 
 /// softmax of `z`.
-fn softmax(z: [f64; TASKS]) -> [f64; TASKS] {
+fn softmax(z: &[f64]) -> Vec<f64> {
     let max = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let e = z.map(|x| (x - max).exp());
+    let e: Vec<f64> = z.iter().map(|x| (x - max).exp()).collect();
     let sum: f64 = e.iter().sum();
-    e.map(|x| x / sum)
+    e.iter().map(|x| x / sum).collect()
 }
 
 impl Strategy for Rlw {
@@ -76,15 +75,15 @@ impl Strategy for Rlw {
     }
 
     fn objective(&mut self, ctx: StepContext<'_>) -> Objective {
-        let z: [f64; TASKS] = std::array::from_fn(|_| self.rng.normal());
-        constant_objective(softmax(z), &ctx.losses)
+        let z: Vec<f64> = (0..ctx.losses.len()).map(|_| self.rng.normal()).collect();
+        constant_objective(&softmax(&z), &ctx.losses)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::testing::{no_probe, step};
+    use crate::strategy::testing::{no_probe, step, step_n};
 
     #[test]
     fn each_step_is_the_softmax_of_the_seeded_normal_draws() {
@@ -103,5 +102,18 @@ mod tests {
         assert!(seen.windows(2).all(|p| p[0] != p[1]), "{seen:?}");
         let other = step(&mut Rlw::new(8), 1.0, 1.0, &no_probe).1;
         assert_ne!(other[0], seen[0]);
+    }
+
+    #[test]
+    fn three_tasks_draw_three_normals_a_step() {
+        let mut rlw = Rlw::new(7);
+        let mut rng = Rng::derive(7, RLW_STREAM);
+        let z: Vec<f64> = (0..3).map(|_| rng.normal()).collect();
+        let e: Vec<f64> = z.iter().map(|x| x.exp()).collect();
+        let s: f64 = e.iter().sum();
+        let w = step_n(&mut rlw, &[1.0, 1.0, 1.0], &no_probe).1;
+        for i in 0..3 {
+            assert!((w[i] - e[i] / s).abs() < 1e-6, "{w:?}");
+        }
     }
 }

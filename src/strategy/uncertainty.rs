@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::scalar_adam::ScalarAdam;
 use super::{
     constant_weights, non_default, weighted_sum, BuildContext, Objective, Settings, SettingsError,
-    StepContext, Strategy, TASKS,
+    StepContext, Strategy,
 };
 
 /// Settings of `uncertainty` (`uncertainty: { init: -0.5 }` in the YAML).
@@ -58,7 +58,7 @@ impl Settings for UncertaintyConfig {
     }
 
     fn build(&self, ctx: &BuildContext) -> Box<dyn Strategy> {
-        Box::new(Uncertainty::new(self, ctx.theta_lr))
+        Box::new(Uncertainty::new(self, ctx.theta_lr, ctx.tasks.len()))
     }
 
     fn detail(&self) -> String {
@@ -69,21 +69,21 @@ impl Settings for UncertaintyConfig {
 /// Uncertainty weighting.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Uncertainty {
-    log_var: [f64; TASKS],
+    log_var: Vec<f64>,
     optim: ScalarAdam,
 }
 
 impl Uncertainty {
     /// Uncertainty weighting with `config`; s is trained at `theta_lr` unless `config.lr` is set.
-    pub fn new(config: &UncertaintyConfig, theta_lr: f64) -> Self {
+    pub fn new(config: &UncertaintyConfig, theta_lr: f64, tasks: usize) -> Self {
         Self {
-            log_var: [config.init; TASKS],
-            optim: ScalarAdam::new(TASKS, config.lr.unwrap_or(theta_lr)),
+            log_var: vec![config.init; tasks],
+            optim: ScalarAdam::new(tasks, config.lr.unwrap_or(theta_lr)),
         }
     }
 
-    fn weights(&self) -> [f64; TASKS] {
-        self.log_var.map(|s| 0.5 * (-s).exp())
+    fn weights(&self) -> Vec<f64> {
+        self.log_var.iter().map(|s| 0.5 * (-s).exp()).collect()
     }
 }
 
@@ -93,8 +93,10 @@ impl Strategy for Uncertainty {
     }
 
     fn restore(&mut self, state: &serde_json::Value) -> crate::error::Result<()> {
-        *self = Self::deserialize(state)
+        let state = Self::deserialize(state)
             .map_err(|e| crate::error::Error::Checkpoint(format!("the strategy's state: {e}")))?;
+        super::same_task_count(self.log_var.len(), state.log_var.len())?;
+        *self = state;
         Ok(())
     }
 
@@ -103,7 +105,7 @@ impl Strategy for Uncertainty {
     }
 
     fn objective(&mut self, ctx: StepContext<'_>) -> Objective {
-        let weights = constant_weights(self.weights(), &ctx.losses.fv.device());
+        let weights = constant_weights(&self.weights(), &ctx.losses.device());
         let total = weighted_sum(weights.clone(), &ctx.losses);
         // The s_i / 2 term is constant for Θ; it is added so that `loss` is Kendall's objective.
         let regulariser: f64 = self.log_var.iter().sum::<f64>() / 2.0;
@@ -119,9 +121,9 @@ impl Strategy for Uncertainty {
         true
     }
 
-    fn after_step(&mut self, losses: [f64; TASKS]) {
+    fn after_step(&mut self, losses: &[f64]) {
         let w = self.weights();
-        let grads: Vec<f64> = (0..TASKS).map(|i| 0.5 - w[i] * losses[i]).collect();
+        let grads: Vec<f64> = (0..w.len()).map(|i| 0.5 - w[i] * losses[i]).collect();
         self.optim.step(&mut self.log_var, &grads);
     }
 }
@@ -129,11 +131,11 @@ impl Strategy for Uncertainty {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::testing::{no_probe, step};
+    use crate::strategy::testing::{no_probe, step, step_n};
 
     #[test]
     fn first_steps_match_hand_values() {
-        let mut u = Uncertainty::new(&UncertaintyConfig::default(), 0.01);
+        let mut u = Uncertainty::new(&UncertaintyConfig::default(), 0.01, 2);
         let (obj, w) = step(&mut u, 3.0, 1.0, &no_probe);
         // s = −0.5: w = e^{0.5} / 2 for both; L = Σ w L_i + Σ s_i / 2.
         let w0 = 0.5f64.exp() / 2.0;
@@ -161,6 +163,7 @@ mod tests {
                 init: -0.5,
             },
             0.001,
+            2,
         );
         for _ in 0..3000 {
             step(&mut u, 3.0, 1.0, &no_probe);
@@ -168,5 +171,24 @@ mod tests {
         let (_, w) = step(&mut u, 3.0, 1.0, &no_probe);
         assert!((w[0] - 1.0 / 6.0).abs() < 1e-3, "{w:?}");
         assert!((w[1] - 0.5).abs() < 1e-3, "{w:?}");
+    }
+
+    #[test]
+    fn three_tasks_each_settle_at_one_over_twice_their_loss() {
+        let config = UncertaintyConfig {
+            lr: Some(0.05),
+            init: -0.5,
+        };
+        let mut u = Uncertainty::new(&config, 0.001, 3);
+        for _ in 0..3000 {
+            step_n(&mut u, &[3.0, 1.0, 0.5], &no_probe);
+        }
+        let (_, w) = step_n(&mut u, &[3.0, 1.0, 0.5], &no_probe);
+        for (w, l) in w.iter().zip([3.0, 1.0, 0.5]) {
+            assert!((w - 1.0 / (2.0 * l)).abs() < 1e-3, "{w} for loss {l}");
+        }
+        // A checkpoint of another task count does not fit.
+        let two = Uncertainty::new(&config, 0.001, 2).state();
+        assert!(u.restore(&two).is_err());
     }
 }

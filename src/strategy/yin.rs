@@ -5,6 +5,12 @@
 //! are not detached, so Θ also receives gradient through w. Since ∂L/∂a_j = w_j (L_j − Σ w_i L_i),
 //! descent lowers the weight of the task with the larger loss: the hard task gets the smaller
 //! weight. As in the authors' baseline, w1 is clipped to [0.01, 0.99] and w2 = 1 − w1.
+//!
+//! With more tasks the unit's softmax gives one weight per task, as in Yin & Liu's own
+//! multi-task network (their side tasks share softmax weights): each weight is clipped to the
+//! same bounds and the clipped weights are divided by their sum, so they stay on the simplex.
+//! For two tasks and bounds symmetric about ½ that is the rule above; the two-task path
+//! computes it as the authors do.
 
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -22,7 +28,7 @@ pub struct YinConfig {
     /// Learning rate of the weight unit.
     #[serde(default = "default_lr")]
     pub lr: f64,
-    /// Bounds of w1.
+    /// Bounds of w1 (two tasks), of every weight before renormalising (more tasks).
     #[serde(default = "default_clip")]
     pub clip: [f64; 2],
     /// Unit-length logits before the softmax.
@@ -104,9 +110,14 @@ impl Strategy for Yin {
     fn objective(&mut self, ctx: StepContext<'_>) -> Objective {
         let out = ctx.unit.forward(ctx.z);
         let [lo, hi] = self.config.clip;
-        let w1 = out.weights.narrow(0, 0, 1).clamp(lo, hi); // [1]
-        let w2 = w1.clone().neg().add_scalar(1.0);
-        let weights = Tensor::cat(vec![w1, w2], 0); // [2]
+        let weights = if ctx.losses.len() == 2 {
+            let w1 = out.weights.narrow(0, 0, 1).clamp(lo, hi); // [1]
+            let w2 = w1.clone().neg().add_scalar(1.0);
+            Tensor::cat(vec![w1, w2], 0) // [2]
+        } else {
+            let clipped = out.weights.clamp(lo, hi); // [T]
+            clipped.clone() / clipped.sum()
+        };
         let total = weighted_sum(weights.clone(), &ctx.losses);
         Objective {
             loss: total.clone(),
@@ -138,5 +149,39 @@ mod tests {
         assert!(after < before - 0.01, "w_fv {before} -> {after}");
         let (before, after) = drive(&mut yin, 1.0, 3.0, 20);
         assert!(after > before + 0.01, "w_fv {before} -> {after}");
+    }
+
+    #[test]
+    fn three_tasks_clip_every_weight_and_stay_on_the_simplex() {
+        use crate::strategy::testing::{device, losses_of, three};
+        use burn::optim::{GradientsParams, SgdConfig};
+        let device = device();
+        let z = crate::strategy::testing::features(16, 8, 3, &device);
+        let mut unit = crate::model::WeightUnitConfig::default().init(8, 3, &device);
+        let mut yin = Yin::new(YinConfig {
+            lr: 5.0,
+            ..YinConfig::default()
+        });
+        let mut optim = SgdConfig::new().init();
+        let mut last = Vec::new();
+        for _ in 0..200 {
+            let obj = yin.objective(StepContext {
+                z: z.clone(),
+                unit: &unit,
+                losses: losses_of(&[3.0, 1.0, 0.5], &device),
+                tasks: &three(),
+                shared_gradients: &crate::strategy::testing::no_probe,
+            });
+            last = crate::strategy::testing::obj_weights(&obj);
+            let grads = GradientsParams::from_grads(obj.loss.backward(), &unit);
+            unit = optim.step(5.0, unit, grads);
+        }
+        assert!((last.iter().sum::<f64>() - 1.0).abs() < 1e-5, "{last:?}");
+        // The hardest task is pushed to the lower bound, the easiest up.
+        assert!(last[0] < 0.02 && last[2] > last[1], "{last:?}");
+        assert!(
+            last.iter().all(|w| *w >= 0.0099 / (1.0 + 0.0198)),
+            "{last:?}"
+        );
     }
 }

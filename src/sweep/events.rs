@@ -4,6 +4,7 @@
 use crate::config::Adapter;
 use crate::metrics::{EpochMetrics, StepMetrics};
 use crate::runlog::JobState;
+use crate::task::Tasks;
 
 /// Something that happened in a sweep.
 #[derive(Debug, Clone)]
@@ -36,6 +37,8 @@ pub enum SweepEvent {
         total_steps: usize,
         /// The (epochs done, step) of the checkpoint it resumes from.
         resumed_at: Option<(usize, usize)>,
+        /// Its tasks: the order of the per-task values of its metrics.
+        tasks: Tasks,
     },
     /// A training step finished.
     Step {

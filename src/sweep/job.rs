@@ -15,7 +15,6 @@ use crate::config::{BackendKind, Job};
 use crate::data::{FaceSet, Split};
 use crate::error::{Error, Result};
 use crate::files::atomic_write;
-use crate::model::NetShape;
 use crate::runlog::{
     progress, EpochRow, JobDir, JobState, PairRow, RunDir, RunRecord, Status, StepRow,
 };
@@ -143,19 +142,77 @@ impl<'a> JobEnv<'a> {
     }
 }
 
-/// Train `job` and record the outcome in its folder. Emits JobStarted, Step, EpochFinished and
-/// JobFinished, JobFailed or JobInterrupted.
+/// Train `job` and record the outcome in its folder: with weightlab's own trainer on `data`,
+/// or with the experiment's process trainer (which reads its own data: `data` is `None`).
+/// Emits JobStarted, Step, EpochFinished and JobFinished, JobFailed or JobInterrupted.
 pub fn run_job(
     dir: &RunDir,
     job: &Job,
-    data: &Arc<(FaceSet, Split)>,
+    data: Option<&Arc<(FaceSet, Split)>>,
     env: JobEnv<'_>,
     emit: &mut dyn FnMut(SweepEvent),
 ) {
-    let device = env.device;
     let started = Instant::now();
     let jd = dir.job(&job.run_id);
-    let outcome = (|| -> Result<()> {
+    let outcome = match (&job.trainer, data) {
+        (Some(trainer), _) => run_process_job(dir, &jd, job, trainer, &env, started, emit),
+        (None, Some(data)) => run_own_job(dir, &jd, job, data, &env, started, emit),
+        (None, None) => Err(Error::Failed(format!(
+            "no data loaded for dataset `{}`",
+            job.dataset.name
+        ))),
+    };
+    finish(dir, job, outcome, started, emit);
+}
+
+/// A job of a process trainer: its rows become the same logs as a built-in job's.
+fn run_process_job(
+    dir: &RunDir,
+    jd: &JobDir,
+    job: &Job,
+    trainer: &crate::config::TrainerConfig,
+    env: &JobEnv<'_>,
+    started: Instant,
+    emit: &mut dyn FnMut(SweepEvent),
+) -> Result<()> {
+    jd.clear_logs();
+    mark(dir, job, JobState::Running, None)?;
+    emit(SweepEvent::JobStarted {
+        run_id: job.run_id.clone(),
+        epochs: job.train.epochs,
+        total_steps: job.train.epochs,
+        resumed_at: None,
+        tasks: job.tasks.clone(),
+    });
+    let rows = super::process::run(jd, job, trainer, env, started, emit)?;
+    let epochs: Vec<EpochRow> = rows.epochs.iter().map(|m| EpochRow::new(job, m)).collect();
+    let steps: Vec<StepRow> = rows
+        .steps
+        .iter()
+        .map(|m| StepRow::new(&job.run_id, m))
+        .collect();
+    jd.write_logs(&job.tasks, &epochs, &steps, None)?;
+    jd.write_status(&Status {
+        state: JobState::Done,
+        reason: None,
+        config_hash: job.config_hash.clone(),
+        wall_s: Some(started.elapsed().as_secs_f64()),
+    })
+}
+
+/// A job of weightlab's own trainer on `data`.
+fn run_own_job(
+    dir: &RunDir,
+    jd: &JobDir,
+    job: &Job,
+    data: &Arc<(FaceSet, Split)>,
+    env: &JobEnv<'_>,
+    started: Instant,
+    emit: &mut dyn FnMut(SweepEvent),
+) -> Result<()> {
+    let device = env.device;
+    let jd = jd.clone();
+    (|| -> Result<()> {
         // Logs are written whole at the end: those of an interrupted attempt must not survive
         // (the progress log holds the rows its checkpoint counts).
         jd.clear_logs();
@@ -172,6 +229,7 @@ pub fn run_job(
             resumed_at: resume
                 .as_ref()
                 .map(|r| (r.checkpoint.header.epoch, r.checkpoint.header.step)),
+            tasks: job.tasks.clone(),
         });
         let resumed = resume.is_some();
         let mut attempt = |resume: Option<Resume>| -> Result<TrainOutput> {
@@ -214,14 +272,9 @@ pub fn run_job(
         };
 
         // Logs and model first, status last: `done` implies complete logs.
-        let (set, split) = data.as_ref();
-        let shape = NetShape {
-            image_size: set.image_size,
-            identities: split.n_train_subjects,
-            expressions: set.expression_names.len(),
-        };
-        let shape_json =
-            serde_json::to_vec_pretty(&shape).map_err(|e| Error::log(&jd.model_shape(), e))?;
+        let set = &data.as_ref().0;
+        let shape_json = serde_json::to_vec_pretty(&output.shape)
+            .map_err(|e| Error::log(&jd.model_shape(), e))?;
         atomic_write(&jd.model_shape(), &shape_json)?;
         atomic_write(&jd.model_theta(), &output.model.theta)?;
         atomic_write(&jd.model_psi(), &output.model.psi)?;
@@ -236,7 +289,7 @@ pub fn run_job(
             .map(|m| StepRow::new(&job.run_id, m))
             .collect();
         let pairs: Vec<PairRow> = output.pairs.iter().map(|p| PairRow::new(set, p)).collect();
-        jd.write_logs(&epochs, &steps, &pairs)?;
+        jd.write_logs(&job.tasks, &epochs, &steps, Some(&pairs))?;
         jd.write_status(&Status {
             state: JobState::Done,
             reason: None,
@@ -245,7 +298,17 @@ pub fn run_job(
         })?;
         // The logs hold every row now.
         jd.clear_progress()
-    })();
+    })()
+}
+
+/// Record how a job ended (done, failed with its reason, or stopped and pending) and emit it.
+fn finish(
+    dir: &RunDir,
+    job: &Job,
+    outcome: Result<()>,
+    started: Instant,
+    emit: &mut dyn FnMut(SweepEvent),
+) {
     match outcome {
         Ok(()) => emit(SweepEvent::JobFinished {
             run_id: job.run_id.clone(),

@@ -6,8 +6,10 @@
 mod events;
 mod job;
 mod lock;
+mod process;
 pub mod sinks;
 pub mod slurm;
+pub mod tables;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -39,6 +41,8 @@ pub struct RunOptions {
     /// Raised to stop: running jobs finish their step, write a checkpoint and are left
     /// pending; no new job starts.
     pub stop: StopSignal,
+    /// Run only the jobs with these run ids (a sequential study's round); `None`: every job.
+    pub only: Option<std::collections::BTreeSet<String>>,
 }
 
 /// A stop request, shared between whoever raises it (a signal handler, a test) and the jobs
@@ -243,10 +247,11 @@ impl Sweep {
             .collect()
     }
 
-    /// Load every dataset that `jobs` need, once each.
+    /// Load every dataset that `jobs` need, once each (none for a process trainer's jobs, which
+    /// read their own).
     fn load_datasets(&self, jobs: &[Job]) -> Result<HashMap<String, Arc<(FaceSet, Split)>>> {
         let mut data = HashMap::new();
-        for job in jobs {
+        for job in jobs.iter().filter(|j| j.trainer.is_none()) {
             if !data.contains_key(&job.dataset.name) {
                 tracing::info!(dataset = %job.dataset.name, "loading dataset");
                 let loaded = self.parts.load(&job.dataset)?;
@@ -276,9 +281,14 @@ impl Sweep {
         } else {
             self.plan()?
         };
-        Ok(plan
-            .into_iter()
-            .partition(|p| !busy(&p.job) && opts.selects(p.state)))
+        Ok(plan.into_iter().partition(|p| {
+            !busy(&p.job)
+                && opts.selects(p.state)
+                && opts
+                    .only
+                    .as_ref()
+                    .is_none_or(|only| only.contains(&p.job.run_id))
+        }))
     }
 
     /// Ready the folder for a run: wipe it with `fresh`, pick the jobs to run (see
@@ -406,11 +416,11 @@ impl Sweep {
                     }
                     let k = next.fetch_add(1, Ordering::SeqCst);
                     let Some(job) = run_jobs.get(k) else { break };
-                    let set = data[&job.dataset.name].clone();
+                    let set = data.get(&job.dataset.name).cloned();
                     run_job(
                         dir,
                         job,
-                        &set,
+                        set.as_ref(),
                         JobEnv::of(device, backend, stop, parts),
                         &mut |e| {
                             if matches!(e, SweepEvent::JobInterrupted { .. }) {
@@ -504,12 +514,15 @@ pub fn run_single(
     sweep.check_parts(&sweep.dir.experiment().display().to_string())?;
     let backend = backend.unwrap_or(sweep.experiment.device);
     let device = backend.device()?;
-    let data = sweep.parts.load(&job.dataset)?;
+    let data = match job.trainer {
+        Some(_) => None,
+        None => Some(Arc::new(sweep.parts.load(&job.dataset)?)),
+    };
     let mut ok = true;
     run_job(
         &sweep.dir,
         &job,
-        &Arc::new(data),
+        data.as_ref(),
         JobEnv::of(&device, backend, stop, &sweep.parts),
         &mut |e| {
             if matches!(

@@ -9,7 +9,9 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{EventSink, Sweep, SweepEvent};
 use crate::error::Result;
+use crate::metrics::per_task_text;
 use crate::runlog::{IndexRow, JobState, JobSummary};
+use crate::task::Tasks;
 
 /// Whether stderr is a terminal (progress bars) or not (tracing lines).
 pub fn stderr_is_terminal() -> bool {
@@ -22,16 +24,16 @@ pub fn for_stderr() -> Box<dyn EventSink> {
     if stderr_is_terminal() {
         Box::new(ProgressSink::new())
     } else {
-        Box::new(TracingSink)
+        Box::new(TracingSink::default())
     }
 }
 
 /// indicatif bars: one for the sweep (jobs done / total, ETA), one per running job (epoch,
-/// step, current w_fv and losses).
+/// step, current weights and losses).
 pub struct ProgressSink {
     multi: MultiProgress,
     sweep: Option<ProgressBar>,
-    jobs: HashMap<String, (ProgressBar, usize)>,
+    jobs: HashMap<String, (ProgressBar, usize, Tasks)>,
 }
 
 impl Default for ProgressSink {
@@ -70,6 +72,7 @@ impl EventSink for ProgressSink {
                 run_id,
                 epochs,
                 total_steps,
+                tasks,
                 ..
             } => {
                 let bar = self.multi.add(ProgressBar::new(*total_steps as u64));
@@ -79,21 +82,25 @@ impl EventSink for ProgressSink {
                         .progress_chars("=> "),
                 );
                 bar.set_prefix(run_id.clone());
-                self.jobs.insert(run_id.clone(), (bar, *epochs));
+                self.jobs
+                    .insert(run_id.clone(), (bar, *epochs, tasks.clone()));
             }
             SweepEvent::Step { run_id, metrics: m } => {
-                if let Some((bar, epochs)) = self.jobs.get(run_id) {
+                if let Some((bar, epochs, tasks)) = self.jobs.get(run_id) {
                     bar.set_position(m.step as u64);
                     bar.set_message(format!(
-                        "epoch {}/{epochs} step {}  w_fv {:.3}  L1 {:.3}  L2 {:.3}",
-                        m.epoch, m.step, m.w_fv, m.loss_fv, m.loss_ex
+                        "epoch {}/{epochs} step {}  w {}  L {}",
+                        m.epoch,
+                        m.step,
+                        per_task_text(&m.w, tasks),
+                        per_task_text(&m.loss, tasks)
                     ));
                 }
             }
             SweepEvent::JobFinished { run_id, .. }
             | SweepEvent::JobFailed { run_id, .. }
             | SweepEvent::JobInterrupted { run_id, .. } => {
-                if let Some((bar, _)) = self.jobs.remove(run_id) {
+                if let Some((bar, _, _)) = self.jobs.remove(run_id) {
                     bar.finish_and_clear();
                     self.multi.remove(&bar);
                 }
@@ -122,10 +129,16 @@ impl EventSink for ProgressSink {
 
 /// Plain `tracing` lines, for logs and non-terminal stderr.
 #[derive(Debug, Default)]
-pub struct TracingSink;
+pub struct TracingSink {
+    /// The tasks of each running job, which name its per-task values.
+    tasks: HashMap<String, Tasks>,
+}
 
 impl EventSink for TracingSink {
     fn event(&mut self, event: &SweepEvent) {
+        if let SweepEvent::JobStarted { run_id, tasks, .. } = event {
+            self.tasks.insert(run_id.clone(), tasks.clone());
+        }
         match event {
             SweepEvent::Started {
                 name,
@@ -162,20 +175,29 @@ impl EventSink for TracingSink {
             SweepEvent::Step { run_id, metrics: m } => {
                 tracing::trace!(run_id = %run_id, epoch = m.epoch, step = m.step, "step")
             }
-            SweepEvent::EpochFinished { run_id, metrics: m } => tracing::info!(
-                run_id = %run_id,
-                epoch = m.epoch,
-                w_fv = format!("{:.3}", m.w_fv),
-                loss_fv = format!("{:.3}", m.loss_fv),
-                loss_ex = format!("{:.3}", m.loss_ex),
-                fv_acc = format!("{:.3}", m.fv_acc),
-                ex_acc = format!("{:.3}", m.ex_acc),
-                "epoch finished"
-            ),
+            SweepEvent::EpochFinished { run_id, metrics: m } => {
+                let default = Tasks::default();
+                let tasks = self.tasks.get(run_id).unwrap_or(&default);
+                let metrics: Vec<String> = tasks
+                    .iter()
+                    .zip(&m.test)
+                    .map(|(t, v)| format!("{} {v:.3}", t.metric_column()))
+                    .collect();
+                tracing::info!(
+                    run_id = %run_id,
+                    epoch = m.epoch,
+                    w = per_task_text(&m.w, tasks),
+                    loss = per_task_text(&m.loss, tasks),
+                    test = metrics.join(" "),
+                    "epoch finished"
+                )
+            }
             SweepEvent::JobFinished { run_id, wall_s } => {
+                self.tasks.remove(run_id);
                 tracing::info!(run_id = %run_id, wall_s = format!("{wall_s:.1}"), "job done")
             }
             SweepEvent::JobFailed { run_id, reason } => {
+                self.tasks.remove(run_id);
                 tracing::warn!(run_id = %run_id, reason = %reason, "job failed")
             }
             SweepEvent::Finished(o) => tracing::info!(
@@ -238,10 +260,11 @@ fn index_rows(sweep: &Sweep, done: &mut HashMap<String, JobSummary>) -> Result<V
         .map(|p| {
             let summary = (p.state == JobState::Done)
                 .then(|| match done.get(&p.job.run_id) {
-                    Some(s) => Some(*s),
+                    Some(s) => Some(s.clone()),
                     None => {
-                        let s = sweep.dir.job(&p.job.run_id).summary().ok().flatten()?;
-                        done.insert(p.job.run_id.clone(), s);
+                        let jd = sweep.dir.job(&p.job.run_id);
+                        let s = jd.summary(&p.job.tasks).ok().flatten()?;
+                        done.insert(p.job.run_id.clone(), s.clone());
                         Some(s)
                     }
                 })
@@ -266,7 +289,8 @@ fn write_index(sweep: &Sweep, done: &mut HashMap<String, JobSummary>) {
     if !sweep.dir.root().exists() {
         return;
     }
-    if let Err(e) = index_rows(sweep, done).and_then(|rows| sweep.dir.write_index(&rows)) {
+    let tasks = &sweep.experiment.tasks;
+    if let Err(e) = index_rows(sweep, done).and_then(|rows| sweep.dir.write_index(&rows, tasks)) {
         tracing::error!(error = %e, "cannot update the run index");
     }
 }
@@ -334,19 +358,14 @@ mod tests {
             run_id: run_id.into(),
             metrics: EpochMetrics {
                 epoch,
-                raw_w_fv: 0.5,
-                raw_w_ex: 0.5,
-                w_fv: 0.5,
-                w_ex: 0.5,
-                loss_fv: 1.0,
-                loss_ex: 1.0,
+                raw_w: vec![0.5, 0.5],
+                w: vec![0.5, 0.5],
+                loss: vec![1.0, 1.0],
                 loss_total: 1.0,
                 loss_l3: None,
-                fv_acc: 0.5,
-                ex_acc: 0.5,
+                test: vec![0.5, 0.5],
                 elapsed_s,
-                val_fv_acc: None,
-                val_ex_acc: None,
+                val: None,
             },
         }
     }
@@ -418,6 +437,7 @@ mod tests {
                 epochs: 2,
                 total_steps: 10,
                 resumed_at: Some((1, 5)),
+                tasks: Tasks::default(),
             },
             epoch("b", 2, 3.0),
             SweepEvent::JobFinished {
@@ -436,11 +456,11 @@ mod tests {
                 wall_s: 9.0,
             }),
         ];
-        let text = printed(&mut [&mut TracingSink], &events);
+        let text = printed(&mut [&mut TracingSink::default()], &events);
         let want = " INFO sweep started sweep=s total=3 to_run=2 workers=2
 DEBUG job skipped run_id=a state=\"done\"
  INFO job resumed from its checkpoint run_id=b epochs=2 from_epoch=2 after_step=5
- INFO epoch finished run_id=b epoch=2 w_fv=\"0.500\" loss_fv=\"1.000\" loss_ex=\"1.000\" fv_acc=\"0.500\" ex_acc=\"0.500\"
+ INFO epoch finished run_id=b epoch=2 w=\"fv 0.500 ex 0.500\" loss=\"fv 1.000 ex 1.000\" test=\"fv_acc 0.500 ex_acc 0.500\"
  INFO job done run_id=b wall_s=\"4.2\"
  WARN job failed run_id=c reason=non-finite loss_fv at epoch 1, step 3
  INFO sweep finished done=2 failed=1 wall_s=\"9.0\"

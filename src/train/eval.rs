@@ -1,23 +1,17 @@
-//! Evaluation after every epoch: face-verification accuracy on balanced test pairs with
-//! LFW-style 10-fold thresholds, and expression top-1 accuracy on the test images.
+//! Evaluation after every epoch, each task by its metric: face-verification accuracy on
+//! balanced test pairs with LFW-style 10-fold thresholds, expression top-1 accuracy (or error
+//! rate) on the test images, and the tilt's mean absolute error in degrees (or RMSE, MSE).
 
 use burn::prelude::*;
 
 use super::batch_images;
+use super::heads::FaceTasks;
 use crate::data::pairs::Pair;
 use crate::data::FaceSet;
-use crate::model::{MultiTaskNet, SharedTrunk};
+use crate::model::{Head, MultiTaskNet, SharedTrunk};
 
-/// Accuracies of one evaluation.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Evaluation {
-    /// Face-verification accuracy (mean over the 10 folds of the pairs).
-    pub fv_acc: f64,
-    /// Expression top-1 accuracy on the test images.
-    pub ex_acc: f64,
-}
-
-/// Evaluate `net` (a validation copy, no autodiff) on the `test` images and `pairs`.
+/// Evaluate `net` (a validation copy, no autodiff) on the `test` images and `pairs`: one
+/// metric per task of `face`, in task order.
 pub fn evaluate<T: SharedTrunk>(
     net: &MultiTaskNet<T>,
     set: &FaceSet,
@@ -25,11 +19,14 @@ pub fn evaluate<T: SharedTrunk>(
     pairs: &[Pair],
     batch_size: usize,
     device: &Device,
-) -> Evaluation {
+    face: &FaceTasks,
+) -> Vec<f64> {
     let dim_pos: std::collections::HashMap<usize, usize> =
         test.iter().enumerate().map(|(k, &i)| (i, k)).collect();
     let mut embeddings: Vec<Vec<f32>> = Vec::with_capacity(test.len());
     let mut correct = 0usize;
+    // Tilt errors in degrees, image by image.
+    let mut pose_errors: Vec<f64> = Vec::new();
     for chunk in test.chunks(batch_size.max(1)) {
         let images = batch_images(set, chunk, device);
         let out = net.forward(images);
@@ -49,6 +46,19 @@ pub fn evaluate<T: SharedTrunk>(
             .zip(&predicted)
             .filter(|(&i, &p)| set.expressions[i] as i64 == p)
             .count();
+        if let (Some(pred), Some(scale), true) = (out.pose, face.pose, set.has_poses()) {
+            let pred = pred
+                .into_data()
+                .convert::<f64>()
+                .try_to_vec::<f64>()
+                .unwrap_or_default();
+            pose_errors.extend(
+                chunk
+                    .iter()
+                    .zip(&pred)
+                    .map(|(&i, p)| p * scale.std + scale.mean - set.poses[i] as f64),
+            );
+        }
     }
     let distances: Vec<(f64, bool)> = pairs
         .iter()
@@ -59,10 +69,25 @@ pub fn evaluate<T: SharedTrunk>(
             (d, p.same)
         })
         .collect();
-    Evaluation {
-        fv_acc: ten_fold_accuracy(&distances, 10),
-        ex_acc: correct as f64 / test.len().max(1) as f64,
-    }
+    let ex_acc = correct as f64 / test.len().max(1) as f64;
+    // No tilt labels in the scored data: no tilt error.
+    let n = if pose_errors.is_empty() {
+        f64::NAN
+    } else {
+        pose_errors.len() as f64
+    };
+    face.heads
+        .iter()
+        .zip(face.tasks.iter())
+        .map(|(head, task)| match (head, task.metric.name.as_str()) {
+            (Head::Verification, _) => ten_fold_accuracy(&distances, 10),
+            (Head::Expression, "error") => 1.0 - ex_acc,
+            (Head::Expression, _) => ex_acc,
+            (Head::Pose, "mse") => pose_errors.iter().map(|e| e * e).sum::<f64>() / n,
+            (Head::Pose, "rmse") => (pose_errors.iter().map(|e| e * e).sum::<f64>() / n).sqrt(),
+            (Head::Pose, _) => pose_errors.iter().map(|e| e.abs()).sum::<f64>() / n,
+        })
+        .collect()
 }
 
 /// LFW-style verification accuracy: the pairs (distance, same?) are cut into `folds`

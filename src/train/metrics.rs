@@ -8,30 +8,29 @@ use crate::error::{Error, Result};
 use crate::metrics::StepMetrics;
 use crate::strategy::{Objective, TaskLosses};
 
-/// A step's weights and losses still on the device, as one `[5]` tensor (`[6]` with the
-/// strategy's own loss term): raw w_fv, raw w_ex, L1, L2, total (, L3).
+/// A step's weights and losses still on the device, as one `[2T + 1]` tensor (`[2T + 2]` with
+/// the strategy's own loss term): the T raw weights, the T losses, the total (, L3).
 #[derive(Debug, Clone)]
 pub struct StepValues {
     epoch: usize,
     step: usize,
+    tasks: usize,
     values: Tensor<1>,
 }
 
 impl StepValues {
     /// The logged values of one step's objective and task losses, detached.
     pub fn of(epoch: usize, step: usize, objective: &Objective, task: &TaskLosses) -> Self {
-        let mut logged = vec![
-            objective.weights.clone().detach(),
-            task.fv.clone().detach(),
-            task.ex.clone().detach(),
-            objective.total.clone().detach(),
-        ];
+        let mut logged = vec![objective.weights.clone().detach()];
+        logged.extend(task.0.iter().map(|l| l.clone().detach()));
+        logged.push(objective.total.clone().detach());
         if let Some(extra) = &objective.extra {
             logged.push(extra.clone().detach());
         }
         Self {
             epoch,
             step,
+            tasks: task.len(),
             values: Tensor::cat(logged, 0),
         }
     }
@@ -44,7 +43,7 @@ pub fn read_back(steps: Vec<StepValues>) -> Result<Vec<StepMetrics>> {
         return Ok(Vec::new());
     }
     let lens: Vec<usize> = steps.iter().map(|s| s.values.dims()[0]).collect();
-    let at: Vec<(usize, usize)> = steps.iter().map(|s| (s.epoch, s.step)).collect();
+    let at: Vec<(usize, usize, usize)> = steps.iter().map(|s| (s.epoch, s.step, s.tasks)).collect();
     let mut values: Vec<Tensor<1>> = steps.into_iter().map(|s| s.values).collect();
     let all = if values.len() == 1 {
         values.remove(0)
@@ -60,8 +59,8 @@ pub fn read_back(steps: Vec<StepValues>) -> Result<Vec<StepMetrics>> {
     Ok(lens
         .iter()
         .zip(at)
-        .map(|(&len, (epoch, step))| {
-            let m = from_values(epoch, step, &v[start..start + len]);
+        .map(|(&len, (epoch, step, tasks))| {
+            let m = from_values(epoch, step, tasks, &v[start..start + len]);
             start += len;
             m
         })
@@ -69,18 +68,13 @@ pub fn read_back(steps: Vec<StepValues>) -> Result<Vec<StepMetrics>> {
 }
 
 /// A step's metrics from its read-back values, in the layout of [`StepValues`].
-fn from_values(epoch: usize, step: usize, v: &[f64]) -> StepMetrics {
-    let (raw_w_fv, raw_w_ex) = (v[0], v[1]);
-    StepMetrics {
+fn from_values(epoch: usize, step: usize, tasks: usize, v: &[f64]) -> StepMetrics {
+    StepMetrics::new(
         epoch,
         step,
-        raw_w_fv,
-        raw_w_ex,
-        w_fv: raw_w_fv / (raw_w_fv + raw_w_ex),
-        w_ex: raw_w_ex / (raw_w_fv + raw_w_ex),
-        loss_fv: v[2],
-        loss_ex: v[3],
-        loss_total: v[4],
-        loss_l3: v.get(5).copied(),
-    }
+        v[..tasks].to_vec(),
+        v[tasks..2 * tasks].to_vec(),
+        v[2 * tasks],
+        v.get(2 * tasks + 1).copied(),
+    )
 }

@@ -1,7 +1,7 @@
 //! One job, trained top to bottom: data → model → strategy → step → evaluation → metrics.
 //!
-//! Each step: a batch → forward Θ → task losses (L1 with center loss, L2) → the strategy's
-//! objective → backward → Θ's gradients to Θ's optimiser, Ψ's gradients to Ψ's optimiser (when
+//! Each step: a batch → forward Θ → the task losses (one per task, from its head: see
+//! [`FaceTasks`]) → the strategy's objective → backward → Θ's gradients to Θ's optimiser, Ψ's gradients to Ψ's optimiser (when
 //! the strategy trains the unit) → center update → the step's [`StepMetrics`]. After each
 //! epoch: the epoch-mean losses to the strategy, evaluation on a validation copy of Θ, the
 //! epoch's [`EpochMetrics`]. The loop never names a strategy and writes no file: the sweep turns
@@ -9,6 +9,7 @@
 
 pub mod checkpoint;
 pub mod eval;
+pub mod heads;
 pub mod losses;
 mod metrics;
 mod parts;
@@ -29,11 +30,12 @@ use crate::data::{FaceSet, Split};
 use crate::error::{Error, Result};
 pub use crate::metrics::Rows;
 use crate::metrics::{EpochMeans, EpochMetrics, StepMetrics};
-use crate::model::{MultiTaskNet, Outputs, SharedTrunk, WeightUnit};
+use crate::model::{MultiTaskNet, SharedTrunk, WeightUnit};
 use crate::rng::Rng;
-use crate::strategy::{SharedGradients, StepContext, Strategy, TaskLosses};
+use crate::strategy::{SharedGradients, StepContext, Strategy};
 pub use checkpoint::{Checkpoint, CheckpointHeader, PartialEpoch};
-pub use eval::{evaluate, Evaluation};
+pub use eval::evaluate;
+pub use heads::{FaceTasks, Labels};
 pub use losses::CenterLoss;
 pub use metrics::{read_back, StepValues};
 use parts::BuiltStrategy;
@@ -91,6 +93,8 @@ pub struct TrainOutput {
     pub epochs: Vec<EpochMetrics>,
     /// The steps `log.every_steps` keeps.
     pub steps: Vec<StepMetrics>,
+    /// What Θ was built for.
+    pub shape: crate::model::NetShape,
     /// The verification pairs used for evaluation.
     pub pairs: Vec<Pair>,
     /// Seconds spent in training steps.
@@ -130,13 +134,7 @@ pub fn load_model(
             ),
         ));
     }
-    let net = model.init(
-        shape.image_size,
-        shape.identities,
-        shape.expressions,
-        seed,
-        device,
-    );
+    let net = model.init(shape, seed, device);
     load_module(net, theta)
         .map_err(|e| Error::Failed(format!("cannot load the trained model: {e}")))
 }
@@ -151,48 +149,32 @@ pub fn batch_images(set: &FaceSet, indices: &[usize], device: &Device) -> Tensor
     Tensor::from_data(TensorData::new(v, vec![indices.len(), 1, s, s]), device)
 }
 
-/// L1 (identity cross-entropy + center loss) and L2 (expression cross-entropy) of one forward
-/// pass, for one-hot identity and expression labels.
-pub fn task_losses(
-    o: &Outputs,
-    id_1h: &Tensor<2>,
-    ex_1h: &Tensor<2>,
-    centers: &CenterLoss,
-) -> TaskLosses {
-    TaskLosses {
-        fv: losses::cross_entropy(o.identity_logits.clone(), id_1h.clone())
-            + centers.loss(o.embedding.clone(), id_1h.clone()),
-        ex: losses::cross_entropy(o.expression_logits.clone(), ex_1h.clone()),
-    }
-}
-
 /// The task losses and ‖∇_W L_i‖ on the last shared layer W, from restarts of the forward
 /// pass at the detached input of that layer: each probe graph spans the last shared layer and
-/// the branches only, and the step's own graph is left untouched. One restart per task, since
-/// a backward pass consumes the graph it runs on.
+/// the heads only, and the step's own graph is left untouched. One restart per task, since a
+/// backward pass consumes the graph it runs on.
 pub fn shared_gradients<T: SharedTrunk>(
     net: &MultiTaskNet<T>,
     features: &Tensor<2>,
-    id_1h: &Tensor<2>,
-    ex_1h: &Tensor<2>,
+    labels: &Labels,
     centers: &CenterLoss,
+    face: &FaceTasks,
 ) -> SharedGradients {
     let weight = net.last_shared_weight();
-    let measure = |pick: fn(TaskLosses) -> Tensor<1>| {
-        let probe = net.forward_from_features(features.clone().detach());
-        let loss = pick(task_losses(&probe, id_1h, ex_1h, centers));
-        let value = loss.clone().detach().into_scalar::<f64>();
-        let norm = weight.grad(&loss.backward()).map_or(f64::NAN, |g| {
-            g.powf_scalar(2.0).sum().sqrt().into_scalar::<f64>()
-        });
-        (value, norm)
-    };
-    let (fv, fv_norm) = measure(|l| l.fv);
-    let (ex, ex_norm) = measure(|l| l.ex);
-    SharedGradients {
-        losses: [fv, ex],
-        norms: [fv_norm, ex_norm],
-    }
+    let (losses, norms) = face
+        .heads
+        .iter()
+        .map(|&head| {
+            let probe = net.forward_from_features(features.clone().detach());
+            let loss = heads::head_loss(head, &probe, labels, centers);
+            let value = loss.clone().detach().into_scalar::<f64>();
+            let norm = weight.grad(&loss.backward()).map_or(f64::NAN, |g| {
+                g.powf_scalar(2.0).sum().sqrt().into_scalar::<f64>()
+            });
+            (value, norm)
+        })
+        .unzip();
+    SharedGradients { losses, norms }
 }
 
 /// Images per forward pass of evaluation: no gradients are kept, so larger batches than
@@ -287,20 +269,16 @@ fn train_in_pool<T: SharedTrunk>(
     let plain = device.clone();
     let device = device.clone().autodiff();
     let cfg = &job.train;
-    let net = MultiTaskNet::new(
-        build(&device),
-        &job.model,
-        split.n_train_subjects,
-        set.expression_names.len(),
-        job.seed,
-        &device,
-    );
+    let face = FaceTasks::new(&job.tasks, set, split)?;
+    let shape = face.shape(set, split);
+    let net = MultiTaskNet::new(build(&device), &job.model, shape, job.seed, &device);
     let mut learner = Learner::new(job, net, strategy, split.n_train_subjects, &device);
     let pairs = evaluation_pairs(set, split);
     let val_pairs = verification_pairs(set, &split.val, PAIRS_SEED);
     let mut out = TrainOutput {
         epochs: Vec::new(),
         steps: Vec::new(),
+        shape,
         pairs: pairs.clone(),
         train_s: 0.0,
         eval_s: 0.0,
@@ -355,13 +333,13 @@ fn train_in_pool<T: SharedTrunk>(
         let order = epoch_order(job.seed, epoch, split.train.len());
         for (k, positions) in order.chunks(cfg.batch_size).enumerate().skip(skip) {
             step += 1;
-            let batch = Batch::new(set, split, positions, &device);
+            let batch = Batch::new(set, split, &face, positions, &device);
             let logged;
-            (learner, logged) = learner.step(batch, epoch, step, defer)?;
+            (learner, logged) = learner.step(batch, &face, epoch, step, defer)?;
             match logged {
                 Logged::Read(m) => {
                     out.read_backs += 1;
-                    record(m, &mut means, &mut out, job.log.every_steps, observe);
+                    record(*m, &mut means, &mut out, job.log.every_steps, observe);
                 }
                 Logged::Pending(v) => pending.push(*v),
             }
@@ -370,7 +348,7 @@ fn train_in_pool<T: SharedTrunk>(
                     &mut pending,
                     &mut means,
                     &mut out,
-                    job.log.every_steps,
+                    (job.log.every_steps, &job.tasks),
                     observe,
                 )?;
                 out.train_s += epoch_start.elapsed().as_secs_f64();
@@ -393,30 +371,23 @@ fn train_in_pool<T: SharedTrunk>(
             &mut pending,
             &mut means,
             &mut out,
-            job.log.every_steps,
+            (job.log.every_steps, &job.tasks),
             observe,
         )?;
-        learner.strategy.end_epoch(means.mean_losses());
+        learner.strategy.end_epoch(&means.mean_losses());
         out.train_s += epoch_start.elapsed().as_secs_f64();
 
         // Evaluate a copy of Θ without autodiff, on the test split and on the validation
         // split that model selection reads.
         let eval_start = Instant::now();
         let net = learner.net.valid();
-        let scores = evaluate(&net, set, &split.test, &pairs, EVAL_BATCH, &plain);
-        let val = (!split.val.is_empty()).then(|| {
-            let v = evaluate(&net, set, &split.val, &val_pairs, EVAL_BATCH, &plain);
-            [v.fv_acc, v.ex_acc]
-        });
+        let scores = evaluate(&net, set, &split.test, &pairs, EVAL_BATCH, &plain, &face);
+        let val = (!split.val.is_empty())
+            .then(|| evaluate(&net, set, &split.val, &val_pairs, EVAL_BATCH, &plain, &face));
         out.eval_s += eval_start.elapsed().as_secs_f64();
 
-        let metrics = means.finish(
-            epoch,
-            [scores.fv_acc, scores.ex_acc],
-            val,
-            started.elapsed().as_secs_f64(),
-        );
-        observe(TrainEvent::Epoch(metrics));
+        let metrics = means.finish(epoch, scores, val, started.elapsed().as_secs_f64());
+        observe(TrainEvent::Epoch(metrics.clone()));
         out.epochs.push(metrics);
         let every = cfg.checkpoint_every;
         if every > 0 && (epoch.is_multiple_of(every) || epoch == cfg.epochs) {
@@ -469,22 +440,24 @@ fn load_module<M: Module>(module: M, bytes: &[u8]) -> std::result::Result<M, Str
         .map_err(|e| format!("{e:?}"))
 }
 
-/// One mini-batch on the autodiff device: images and one-hot labels of both tasks.
+/// One mini-batch on the autodiff device: images and the labels of every head.
 struct Batch {
     images: Tensor<4>,
-    id_1h: Tensor<2>,
-    ex_1h: Tensor<2>,
+    labels: Labels,
 }
 
 impl Batch {
     /// The training images at `positions` of the split's training list.
-    fn new(set: &FaceSet, split: &Split, positions: &[usize], device: &Device) -> Self {
+    fn new(
+        set: &FaceSet,
+        split: &Split,
+        face: &FaceTasks,
+        positions: &[usize],
+        device: &Device,
+    ) -> Self {
         let indices: Vec<usize> = positions.iter().map(|&k| split.train[k]).collect();
-        let ids: Vec<u32> = positions.iter().map(|&k| split.train_labels[k]).collect();
-        let exprs: Vec<u32> = indices.iter().map(|&i| set.expressions[i]).collect();
         Self {
-            id_1h: losses::one_hot(&ids, split.n_train_subjects, device),
-            ex_1h: losses::one_hot(&exprs, set.expression_names.len(), device),
+            labels: face.labels(set, split, positions, device),
             images: batch_images(set, &indices, device),
         }
     }
@@ -520,7 +493,7 @@ impl<T: SharedTrunk> Learner<T> {
     ) -> Self {
         Self {
             net,
-            unit: built.unit.init(job.model.z_dim, 2, device),
+            unit: built.unit.init(job.model.z_dim, job.tasks.len(), device),
             theta_optim: optimizer(job.train.optimizer),
             psi_optim: optimizer(job.train.unit_optimizer),
             strategy: built.strategy,
@@ -599,27 +572,23 @@ impl<T: SharedTrunk> Learner<T> {
     fn step(
         mut self,
         batch: Batch,
+        face: &FaceTasks,
         epoch: usize,
         step: usize,
         defer: bool,
     ) -> Result<(Self, Logged)> {
         // Forward Θ and the task losses.
         let o = self.net.forward(batch.images);
-        let task = task_losses(&o, &batch.id_1h, &batch.ex_1h, &self.centers);
+        let task = face.losses(&o, &batch.labels, &self.centers);
 
         // The strategy weighs them and routes the gradients.
         let objective = self.strategy.objective(StepContext {
             z: o.z.clone(),
             unit: &self.unit,
             losses: task.clone(),
+            tasks: &face.tasks,
             shared_gradients: &|| {
-                shared_gradients(
-                    &self.net,
-                    &o.features,
-                    &batch.id_1h,
-                    &batch.ex_1h,
-                    &self.centers,
-                )
+                shared_gradients(&self.net, &o.features, &batch.labels, &self.centers, face)
             },
         });
         let values = StepValues::of(epoch, step, &objective, &task);
@@ -627,8 +596,8 @@ impl<T: SharedTrunk> Learner<T> {
             Logged::Pending(Box::new(values))
         } else {
             let m = read_back(vec![values])?.remove(0);
-            m.check_finite()?;
-            Logged::Read(m)
+            m.check_finite(&face.tasks)?;
+            Logged::Read(Box::new(m))
         };
 
         // Backward; Θ's and Ψ's gradients go to their own optimisers.
@@ -641,9 +610,9 @@ impl<T: SharedTrunk> Learner<T> {
         }
 
         // The center-loss state and the strategy learn the step's outcome.
-        self.centers.update(o.embedding, batch.id_1h);
+        self.centers.update(o.embedding, batch.labels.id_1h);
         if let Logged::Read(m) = &logged {
-            self.strategy.after_step([m.loss_fv, m.loss_ex]);
+            self.strategy.after_step(&m.loss);
         }
         Ok((self, logged))
     }
@@ -651,7 +620,7 @@ impl<T: SharedTrunk> Learner<T> {
 
 /// A step's logged values: read back already, or still on the device.
 enum Logged {
-    Read(StepMetrics),
+    Read(Box<StepMetrics>),
     Pending(Box<StepValues>),
 }
 
@@ -664,10 +633,10 @@ fn record(
     observe: &mut dyn FnMut(TrainEvent),
 ) {
     means.add(&m);
+    observe(TrainEvent::Step(m.clone()));
     if every_steps > 0 && m.step.is_multiple_of(every_steps) {
         out.steps.push(m);
     }
-    observe(TrainEvent::Step(m));
 }
 
 /// Read the pending steps back in one transfer, check them in order (a non-finite value
@@ -676,7 +645,7 @@ fn flush(
     pending: &mut Vec<StepValues>,
     means: &mut EpochMeans,
     out: &mut TrainOutput,
-    every_steps: usize,
+    (every_steps, tasks): (usize, &crate::task::Tasks),
     observe: &mut dyn FnMut(TrainEvent),
 ) -> Result<()> {
     if pending.is_empty() {
@@ -685,7 +654,7 @@ fn flush(
     let steps = read_back(std::mem::take(pending))?;
     out.read_backs += 1;
     for m in steps {
-        m.check_finite()?;
+        m.check_finite(tasks)?;
         record(m, means, out, every_steps, observe);
     }
     Ok(())

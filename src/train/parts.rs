@@ -58,6 +58,7 @@ fn build_context(job: &Job) -> BuildContext {
     BuildContext {
         seed: job.seed,
         theta_lr: job.train.lr,
+        tasks: job.tasks.clone(),
     }
 }
 
@@ -236,8 +237,13 @@ impl Parts {
             field: "registered.name".into(),
             message: format!("`{}` is not registered; {NOT_BUILT_IN}", r.name),
         })?;
+        // A refusal of the study's tasks is about `tasks:`, not the entry's settings.
         let strategy = builder.build(&r.settings, ctx).map_err(|e| SettingsError {
-            field: format!("registered.settings.{}", e.field),
+            field: if e.field == "tasks" {
+                e.field
+            } else {
+                format!("registered.settings.{}", e.field)
+            },
             message: e.message,
         })?;
         Ok(BuiltStrategy {
@@ -296,7 +302,7 @@ mod tests {
     ) -> std::result::Result<Box<dyn Strategy>, SettingsError> {
         let k = settings["k"].as_f64().unwrap_or(0.0);
         SettingsError::ensure(k < 2.0, "k", format!("must be < 2 (got {k})"))?;
-        Ok(Box::new(StaticWeights::new(0.5)))
+        Ok(Box::new(StaticWeights::new(vec![0.5, 0.5])))
     }
 
     fn trunk(cfg: &ModelConfig, side: usize, device: &Device) -> SmallTrunk {

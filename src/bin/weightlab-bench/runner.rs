@@ -9,7 +9,8 @@ use std::time::Instant;
 use burn::module::Module;
 use serde_json::{json, Value};
 use weightlab::config::{self, BackendKind, Job};
-use weightlab::runlog::{EpochRow, StepRow, Table};
+use weightlab::model::NetShape;
+use weightlab::runlog::{EpochRow, StepRow};
 use weightlab::strategy::StrategyPoint;
 use weightlab::train::{batch_images, train_job, Parts, TrainEvent, EVAL_BATCH};
 
@@ -70,18 +71,18 @@ pub(crate) fn step(
     job.train.epochs = (warmup + steps + per_epoch).div_ceil(per_epoch);
     let backend = backend_of(device)?;
     let device = backend.device()?;
-    let net = job.model.init(
-        data.0.image_size,
-        data.1.n_train_subjects,
-        data.0.expression_names.len(),
-        1,
-        &device,
-    );
+    let shape = NetShape {
+        image_size: data.0.image_size,
+        identities: data.1.n_train_subjects,
+        expressions: data.0.expression_names.len(),
+        pose: None,
+    };
+    let net = job.model.init(shape, 1, &device);
     let (theta, costs) = (net.num_params(), net.costs(data.0.image_size));
     let psi = job
         .strategy
         .unit_config()
-        .init(job.model.z_dim, 2, &device)
+        .init(job.model.z_dim, job.tasks.len(), &device)
         .num_params();
 
     let (mut timed_s, mut images, mut counted) = (0.0, 0usize, 0usize);
@@ -133,13 +134,13 @@ pub(crate) fn forward(
     let job = first_job(experiment, "l3: {}")?;
     let (set, split) = job.dataset.load()?;
     let device = backend_of(device)?.device()?;
-    let net = job.model.init(
-        set.image_size,
-        split.n_train_subjects,
-        set.expression_names.len(),
-        1,
-        &device,
-    );
+    let shape = NetShape {
+        image_size: set.image_size,
+        identities: split.n_train_subjects,
+        expressions: set.expression_names.len(),
+        pose: None,
+    };
+    let net = job.model.init(shape, 1, &device);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build()?;
@@ -202,8 +203,8 @@ pub(crate) fn job(experiment: &Path, device: &str) -> Result<Value, Box<dyn std:
         .iter()
         .map(|m| StepRow::new(&job.run_id, m))
         .collect();
-    EpochRow::to_parquet(&tmp.join("epochs.parquet"), &epochs)?;
-    StepRow::to_parquet(&tmp.join("steps.parquet"), &steps)?;
+    EpochRow::to_parquet(&tmp.join("epochs.parquet"), &epochs, &job.tasks)?;
+    StepRow::to_parquet(&tmp.join("steps.parquet"), &steps, &job.tasks)?;
     std::fs::remove_dir_all(&tmp)?;
     let log_s = log_start.elapsed().as_secs_f64();
     let wall = started.elapsed().as_secs_f64();
@@ -219,8 +220,8 @@ pub(crate) fn job(experiment: &Path, device: &str) -> Result<Value, Box<dyn std:
         "rest_s": rest,
         "outside_train_step_fraction": (wall - out.train_s) / wall,
         "peak_rss_mb": peak_rss_mb(),
-        "final_fv_acc": out.epochs.last().map(|r| r.fv_acc),
-        "final_ex_acc": out.epochs.last().map(|r| r.ex_acc),
+        "final_fv_acc": out.epochs.last().map(|r| r.test[0]),
+        "final_ex_acc": out.epochs.last().map(|r| r.test[1]),
     }))
 }
 

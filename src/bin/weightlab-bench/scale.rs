@@ -54,50 +54,41 @@ fn build(yaml: &Path, dir: &Path) -> Result<usize, Box<dyn std::error::Error>> {
         let mut steps = Vec::new();
         let epochs: Vec<EpochRow> = (1..=3)
             .map(|epoch| {
-                let m = StepMetrics {
+                let m = StepMetrics::new(
                     epoch,
-                    step: epoch * 3,
-                    raw_w_fv: w1,
-                    raw_w_ex: 1.0 - w1,
-                    w_fv: w1,
-                    w_ex: 1.0 - w1,
-                    loss_fv: 1.0 / epoch as f64,
-                    loss_ex: 0.5 / epoch as f64,
-                    loss_total: 0.75 / epoch as f64,
-                    loss_l3: None,
-                };
+                    epoch * 3,
+                    vec![w1, 1.0 - w1],
+                    vec![1.0 / epoch as f64, 0.5 / epoch as f64],
+                    0.75 / epoch as f64,
+                    None,
+                );
                 for k in 0..3 {
                     steps.push(StepRow::new(
                         &job.run_id,
                         &StepMetrics {
                             step: (epoch - 1) * 3 + k + 1,
-                            ..m
+                            ..m.clone()
                         },
                     ));
                 }
                 let (fv, ex) = (0.7 + 0.1 * w1 + noise(), 0.9 - 0.2 * w1 + noise());
                 let e = EpochMetrics {
                     epoch,
-                    raw_w_fv: w1,
-                    raw_w_ex: 1.0 - w1,
-                    w_fv: w1,
-                    w_ex: 1.0 - w1,
-                    loss_fv: m.loss_fv,
-                    loss_ex: m.loss_ex,
+                    raw_w: m.raw_w.clone(),
+                    w: m.w.clone(),
+                    loss: m.loss.clone(),
                     loss_total: m.loss_total,
                     loss_l3: None,
-                    fv_acc: fv,
-                    ex_acc: ex,
+                    test: vec![fv, ex],
                     elapsed_s: epoch as f64,
-                    val_fv_acc: Some(fv + noise()),
-                    val_ex_acc: Some(ex + noise()),
+                    val: Some(vec![fv + noise(), ex + noise()]),
                 };
                 EpochRow::new(job, &e)
             })
             .collect();
         let jd = sweep.dir.job(&job.run_id);
         jd.ensure_record(&RunRecord::of(job))?;
-        jd.write_logs(&epochs, &steps, &[])?;
+        jd.write_logs(&job.tasks, &epochs, &steps, Some(&[]))?;
         jd.write_status(&Status {
             state: JobState::Done,
             reason: None,

@@ -1,12 +1,15 @@
-//! Figure 2: FV and EX accuracy against the static w1, with each dynamic strategy as a
-//! horizontal line per task. [`panels`] computes what is drawn; [`draw`] lays it out.
+//! Figure 2 of a two-task study: each task's metric against the static w1 (FV and EX accuracy
+//! in the paper's study), with each dynamic strategy as a horizontal line per task. [`panels`]
+//! computes what is drawn; [`draw`] lays it out. A study of three tasks draws its static grid
+//! on the simplex instead (`simplex.rs`).
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{dash, draw_legend, DrawResult, Glyph, EX, FONT, FV, LEGEND_ROW};
+use super::{dash, draw_legend, DrawResult, Glyph, FONT, LEGEND_ROW, TASK_COLOURS};
 use crate::report::load::{Metric, Point};
 use crate::report::stats::Summary;
+use crate::task::Tasks;
 
 /// A task's accuracy at one strategy point: the mean over seeds and the half-width of its bar
 /// or band, the confidence interval of the mean (`None` with one seed).
@@ -46,13 +49,27 @@ pub struct Panel {
 }
 
 impl Panel {
-    /// The static w1 with the highest mean accuracy of FV (`fv`) or EX, and that accuracy
-    /// (the last such w1 on ties).
-    pub fn best(&self, fv: bool) -> Option<(f64, f64)> {
+    /// The static w1 with the best mean metric of the first task (`first`) or the second,
+    /// and that metric (the last such w1 on ties); `sign` is +1 where higher is better, −1
+    /// where lower is.
+    pub fn best(&self, first: bool, sign: f64) -> Option<(f64, f64)> {
         self.statics
             .iter()
-            .map(|(w, f, e)| (*w, if fv { f.mean } else { e.mean }))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(w, f, e)| (*w, if first { f.mean } else { e.mean }))
+            .max_by(|a, b| (sign * a.1).total_cmp(&(sign * b.1)))
+    }
+
+    /// The lowest and highest values any bar or band reaches.
+    fn range(&self) -> (f64, f64) {
+        let all = self
+            .statics
+            .iter()
+            .flat_map(|(_, f, e)| [*f, *e])
+            .chain(self.dynamics.iter().flat_map(|(_, f, e)| [*f, *e]));
+        all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), s| {
+            let h = s.spread.unwrap_or(0.0);
+            (lo.min(s.mean - h), hi.max(s.mean + h))
+        })
     }
 
     /// The lowest value any bar or band reaches.
@@ -76,10 +93,10 @@ pub fn panels(datasets: &[String], points: &[Point<'_>], metric: Metric, level: 
         .map(|dataset| {
             let mine: Vec<&Point<'_>> = points.iter().filter(|p| &p.dataset == dataset).collect();
             let stats = |p: &Point<'_>| {
-                let acc: Vec<(f64, f64)> = p.jobs.iter().map(|j| j.accuracy(metric)).collect();
+                let acc: Vec<Vec<f64>> = p.jobs.iter().map(|j| j.metrics(metric)).collect();
                 (
-                    Stat::of(&acc.iter().map(|a| a.0).collect::<Vec<_>>(), level),
-                    Stat::of(&acc.iter().map(|a| a.1).collect::<Vec<_>>(), level),
+                    Stat::of(&acc.iter().map(|a| a[0]).collect::<Vec<_>>(), level),
+                    Stat::of(&acc.iter().map(|a| a[1]).collect::<Vec<_>>(), level),
                 )
             };
             Panel {
@@ -89,12 +106,12 @@ pub fn panels(datasets: &[String], points: &[Point<'_>], metric: Metric, level: 
                     .iter()
                     .filter_map(|p| {
                         let (fv, ex) = stats(p);
-                        p.static_w1.map(|w| (w, fv, ex))
+                        p.static_w1().map(|w| (w, fv, ex))
                     })
                     .collect(),
                 dynamics: mine
                     .iter()
-                    .filter(|p| p.static_w1.is_none())
+                    .filter(|p| p.static_w.is_none())
                     .map(|p| {
                         let (fv, ex) = stats(p);
                         (p.label.clone(), fv, ex)
@@ -110,7 +127,7 @@ pub fn panels(datasets: &[String], points: &[Point<'_>], metric: Metric, level: 
 pub fn margin(points: &[Point<'_>]) -> u32 {
     let longest = points
         .iter()
-        .filter(|p| p.static_w1.is_none())
+        .filter(|p| p.static_w.is_none())
         .map(|p| p.label.chars().count() + 9)
         .max();
     longest.map_or(12, |n| 16 + 7 * n as u32)
@@ -119,7 +136,7 @@ pub fn margin(points: &[Point<'_>]) -> u32 {
 /// Height of the legend under a Figure-2 panel: two columns of entries (each dynamic
 /// strategy, the two static curves and the two best points).
 pub fn legend_height(points: &[Point<'_>]) -> u32 {
-    let dynamics = points.iter().filter(|p| p.static_w1.is_none()).count();
+    let dynamics = points.iter().filter(|p| p.static_w.is_none()).count();
     let rows = (dynamics + 4).div_ceil(2) as u32;
     rows * LEGEND_ROW as u32 + 16
 }
@@ -149,6 +166,7 @@ pub fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     datasets: &[String],
     points: &[Point<'_>],
+    tasks: &Tasks,
     metric: Metric,
     level: f64,
 ) -> DrawResult
@@ -156,6 +174,17 @@ where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE)?;
+    let names = [tasks[0].name.as_str(), tasks[1].name.as_str()];
+    let metric_name = if tasks[0].metric == tasks[1].metric {
+        tasks[0].metric.name.clone()
+    } else {
+        "metric".to_string()
+    };
+    let signs = [
+        tasks[0].metric.direction().sign(),
+        tasks[1].metric.direction().sign(),
+    ];
+    let (fv_colour, ex_colour) = (TASK_COLOURS[0], TASK_COLOURS[1]);
     let areas = root.split_evenly((1, datasets.len()));
     for (cell, data) in areas.iter().zip(panels(datasets, points, metric, level)) {
         // The legend goes under the plot, never on its data.
@@ -169,13 +198,20 @@ where
             statics,
             dynamics,
         } = &data;
-        let y_lo = (data.lowest() - 0.08).clamp(0.0, 0.9);
-        let (y_lo, y_hi) = ((y_lo * 10.0).floor() / 10.0, 1.03);
+        let fractions = tasks[0].metric.is_fraction() && tasks[1].metric.is_fraction();
+        let (y_lo, y_hi) = if fractions {
+            let y_lo = (data.lowest() - 0.08).clamp(0.0, 0.9);
+            ((y_lo * 10.0).floor() / 10.0, 1.03)
+        } else {
+            let (lo, hi) = data.range();
+            let pad = 0.08 * (hi - lo).max(1e-9);
+            (lo - pad, hi + pad)
+        };
 
         let mut chart = ChartBuilder::on(panel)
             .caption(
                 format!(
-                    "{dataset}: accuracy vs static w1 ({} epoch, {seeds} seed{})",
+                    "{dataset}: {metric_name} vs static w1 ({} epoch, {seeds} seed{})",
                     metric.as_str(),
                     if *seeds == 1 { "" } else { "s" }
                 ),
@@ -189,14 +225,17 @@ where
             .build_cartesian_2d(-0.03f64..1.03f64, y_lo..y_hi)?;
         chart
             .configure_mesh()
-            .x_desc("static w1 (face-verification weight; w2 = 1 − w1)")
+            .x_desc(format!(
+                "static w1 ({} weight; the {} weight is 1 − w1)",
+                names[0], names[1]
+            ))
             .y_desc(if *seeds > 1 {
                 format!(
-                    "test accuracy (mean, {} % CI over seeds)",
+                    "test {metric_name} (mean, {} % CI over seeds)",
                     (level * 100.0).round()
                 )
             } else {
-                "test accuracy".to_string()
+                format!("test {metric_name}")
             })
             .x_labels(11)
             .y_labels(8)
@@ -214,7 +253,9 @@ where
         let mut texts: Vec<(String, RGBColor)> = Vec::new();
         for (k, (label, fv, ex)) in dynamics.iter().enumerate() {
             let (size, gap) = dash(k);
-            for (task, Stat { mean: m, spread: s }, color) in [("FV", *fv, FV), ("EX", *ex, EX)] {
+            for (task, Stat { mean: m, spread: s }, color) in
+                [(names[0], *fv, fv_colour), (names[1], *ex, ex_colour)]
+            {
                 if let Some(s) = s {
                     chart.draw_series(std::iter::once(Rectangle::new(
                         [(-0.03, m - s), (1.03, m + s)],
@@ -228,10 +269,10 @@ where
                     color.stroke_width(2),
                 ))?;
                 let _ = line;
-                if task == "FV" {
+                if task == names[0] {
                     entries.push((
                         Glyph::Line(BLACK, Some((size, gap))),
-                        format!("{label} (dynamic; FV and EX)"),
+                        format!("{label} (dynamic; {} and {})", names[0], names[1]),
                     ));
                 }
                 let y_px = chart.backend_coord(&(1.03, m)).1 as f64;
@@ -255,22 +296,19 @@ where
         }
 
         // Static grid: mean with its confidence interval per task, and the best w1 of each task.
-        for (task, color) in [("FV", FV), ("EX", EX)] {
+        for (k, color) in [(0, fv_colour), (1, ex_colour)] {
+            let task = names[k];
             let series: Vec<(f64, f64, Option<f64>)> = statics
                 .iter()
                 .map(|(w, fv, ex)| {
-                    let s = if task == "FV" { fv } else { ex };
+                    let s = if k == 0 { fv } else { ex };
                     (*w, s.mean, s.spread)
                 })
                 .collect();
             if series.is_empty() {
                 continue;
             }
-            let name = if task == "FV" {
-                "face verification (static w1)"
-            } else {
-                "expression (static w1)"
-            };
+            let name = format!("{task} (static w1)");
             chart.draw_series(LineSeries::new(
                 series.iter().map(|s| (s.0, s.1)),
                 color.stroke_width(2),
@@ -286,7 +324,7 @@ where
                     ErrorBar::new_vertical(s.0, s.1 - sd, s.1, s.1 + sd, color.stroke_width(1), 8)
                 })
             }))?;
-            if let Some(best) = data.best(task == "FV") {
+            if let Some(best) = data.best(k == 0, signs[k]) {
                 chart.draw_series(std::iter::once(TriangleMarker::new(
                     (best.0, best.1),
                     9,
@@ -295,7 +333,7 @@ where
                 entries.push((
                     Glyph::Triangle(color),
                     format!(
-                        "highest mean {task}: w1={} ({:.3})",
+                        "best mean {task}: w1={} ({:.3})",
                         crate::strategy::format_w1(best.0),
                         best.1
                     ),
@@ -324,8 +362,9 @@ mod tests {
             ],
             dynamics: vec![("dynamic".into(), s(0.6, Some(0.3)), s(0.6, None))],
         };
-        assert_eq!(panel.best(true), Some((0.5, 0.8)));
-        assert_eq!(panel.best(false), Some((0.0, 0.9)));
+        assert_eq!(panel.best(true, 1.0), Some((0.5, 0.8)));
+        assert_eq!(panel.best(false, 1.0), Some((0.0, 0.9)));
+        assert_eq!(panel.best(false, -1.0), Some((1.0, 0.3)));
         assert!((panel.lowest() - 0.28).abs() < 1e-12);
         let spread = spread(vec![(10.0, 0), (12.0, 1), (40.0, 2)], 15.0, 0.0, 100.0);
         assert_eq!(spread, vec![(10.0, 0), (25.0, 1), (40.0, 2)]);

@@ -1,5 +1,6 @@
-//! `report plot`: the paper's Figure 2, the weight trajectories, the accuracy curves and the
-//! comparison, each as PNG and SVG, one file per figure. Each figure's series are computed by
+//! `report plot`: the paper's Figure 2 (two tasks) or its analogue on the simplex (three
+//! tasks), the Pareto view, the weight trajectories, the metric curves and the comparison,
+//! each as PNG and SVG, one file per figure. Each figure's series are computed by
 //! pure functions (tested without drawing); the `draw` functions only lay them out. Text uses
 //! a font embedded in the binary, so no system font is needed.
 
@@ -7,6 +8,7 @@ mod compare;
 pub mod curves;
 pub mod fig2;
 pub mod pareto;
+pub mod simplex;
 pub mod weights;
 
 use std::path::{Path, PathBuf};
@@ -23,14 +25,26 @@ use compare::draw as draw_compare;
 use curves::draw as draw_curves;
 use fig2::draw as draw_fig2;
 use pareto::draw as draw_pareto;
+use simplex::draw as draw_simplex;
 use weights::draw as draw_weights;
 
 pub(super) type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
-/// Face-verification colour.
-pub(super) const FV: RGBColor = RGBColor(31, 119, 180);
-/// Expression colour.
-pub(super) const EX: RGBColor = RGBColor(214, 39, 40);
+/// The colour of each task, in task order (face verification blue, expression red, the third
+/// task green, as in every figure so far).
+pub(super) const TASK_COLOURS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+];
+
+/// The colour of task `k`.
+pub(super) fn task_colour(k: usize) -> RGBColor {
+    TASK_COLOURS[k % TASK_COLOURS.len()]
+}
 /// Colours of dynamic strategies in the trajectory and curve figures.
 pub(super) const DYNAMIC: [RGBColor; 10] = [
     RGBColor(255, 127, 14),
@@ -87,43 +101,57 @@ macro_rules! render {
     }};
 }
 
-/// Write `fig2` (when the sweep has two static w1 or more), `weights` (when it has dynamic
-/// strategies), `curves` and `compare` into `out`.
-/// Returns the files written.
+/// Write into `out`: `fig2` (two tasks, two static w1 or more) or `simplex` (three tasks,
+/// three static points or more), `weights` (when the sweep has dynamic strategies), `curves`,
+/// `pareto` (two static points or more) and `compare`. Returns the files written.
 pub fn plot_all(logs: &SweepLogs, out: &Path, compare: &CompareOptions) -> Result<Vec<PathBuf>> {
     let metric = compare.metric;
+    let tasks = &logs.tasks;
     ensure_font();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, "cannot create report folder", e))?;
     let datasets = logs.datasets();
     let points = logs.points();
     let n = datasets.len() as u32;
+    let t = tasks.len() as u32;
     let mut written = Vec::new();
 
-    let mut grid: Vec<u64> = points
+    let mut grid: Vec<Vec<u64>> = points
         .iter()
-        .filter_map(|p| p.static_w1.map(f64::to_bits))
+        .filter_map(|p| {
+            p.static_w
+                .as_ref()
+                .map(|w| w.iter().map(|x| x.to_bits()).collect())
+        })
         .collect();
     grid.sort_unstable();
     grid.dedup();
-    if grid.len() >= 2 {
+    let rows = super::compare::compare(logs, &out.display().to_string(), compare)?;
+    if tasks.len() == 2 && grid.len() >= 2 {
         let stem = out.join("fig2");
         let margin = fig2::margin(&points);
         written.extend(render!(
             stem,
             ((520 + margin) * n, 480 + fig2::legend_height(&points)),
-            draw_fig2(&datasets, &points, metric, compare.level)
+            draw_fig2(&datasets, &points, tasks, metric, compare.level)
+        ));
+    } else if tasks.len() == 3 && grid.len() >= 3 {
+        let stem = out.join("simplex");
+        written.extend(render!(
+            stem,
+            (simplex::PANEL * 4, (simplex::PANEL + 40) * n),
+            draw_simplex(&datasets, &rows, tasks, compare)
         ));
     } else {
-        tracing::info!("fewer than two static w1 values in this sweep: no fig2 figure");
+        tracing::info!("no static grid to draw against the weights: no fig2 or simplex figure");
     }
 
-    if points.iter().any(|p| p.static_w1.is_none()) {
+    if points.iter().any(|p| p.static_w.is_none()) {
         let stem = out.join("weights");
         let legend_w = label_width(&points);
         written.extend(render!(
             stem,
-            ((620 + legend_w) * n, 640),
-            draw_weights(&datasets, &points)
+            ((620 + legend_w) * n, weights::height(tasks)),
+            draw_weights(&datasets, &points, tasks)
         ));
     } else {
         tracing::info!("no dynamic strategy in this sweep: no weights figure");
@@ -132,17 +160,22 @@ pub fn plot_all(logs: &SweepLogs, out: &Path, compare: &CompareOptions) -> Resul
     let stem = out.join("curves");
     written.extend(render!(
         stem,
-        (990 + label_width(&points).max(190), 380 * n),
-        draw_curves(&datasets, &points)
+        (495 * t + label_width(&points).max(190), 380 * n),
+        draw_curves(&datasets, &points, tasks)
     ));
 
-    let rows = super::compare::compare(logs, &out.display().to_string(), compare)?;
     if grid.len() >= 2 {
         let stem = out.join("pareto");
         let legend_w = pareto::legend_width(&rows);
+        let pairs = pareto::pairs(tasks.len()).len() as u32;
+        let (cols, panel_rows) = if pairs == 1 {
+            (n.min(2), n.div_ceil(2))
+        } else {
+            (pairs.min(3), n * pairs.div_ceil(3))
+        };
         written.extend(render!(
             stem,
-            ((600 + legend_w) * n.min(2), 520 * n.div_ceil(2)),
+            ((600 + legend_w) * cols, 520 * panel_rows),
             draw_pareto(&datasets, &rows, compare)
         ));
     }
@@ -152,9 +185,10 @@ pub fn plot_all(logs: &SweepLogs, out: &Path, compare: &CompareOptions) -> Resul
         .max()
         .unwrap_or(1) as u32;
     let stem = out.join("compare");
+    let panels = compare::groups(tasks).len() as u32;
     written.extend(render!(
         stem,
-        (980, (90 + 26 * most) * n),
+        (650 + 330 * panels, (90 + 26 * most) * n),
         draw_compare(&datasets, &rows, compare)
     ));
     Ok(written)

@@ -1,12 +1,23 @@
-//! `weights` figure: w_fv per step of every dynamic strategy (mean over seeds with a band,
-//! smoothed by [`window`]), with the task losses beneath.
+//! `weights` figure: each task's normalised weight per step of every dynamic strategy (mean
+//! over seeds with a band, smoothed by [`window`]), one panel per task, with the task losses
+//! beneath.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{DrawResult, DYNAMIC, FONT};
+use super::{dash, DrawResult, DYNAMIC, FONT};
 use crate::report::load::{mean_std, Point};
 use crate::runlog::StepRow;
+use crate::task::Tasks;
+
+/// Height of a weight panel and of the loss panel, in pixels.
+const WEIGHT_PANEL: u32 = 300;
+const LOSS_PANEL: u32 = 300;
+
+/// Height of the figure for `tasks`: a weight panel per task and the loss panel.
+pub fn height(tasks: &Tasks) -> u32 {
+    WEIGHT_PANEL * tasks.len() as u32 + LOSS_PANEL
+}
 
 /// The moving-average window of the figure: about 60 windows across the longest run, smooth
 /// enough for rlw, short enough that l3's switches stay sharp at the figure's scale.
@@ -25,7 +36,7 @@ pub type Band = Vec<(f64, f64, f64)>;
 /// Mean and std over seeds, step by step, of `value` along the steps of `p`'s jobs, each
 /// replaced by the mean over the `window` logged steps ending at it: rlw draws new weights
 /// every step, and its raw trajectory is a band of noise that hides the others.
-pub fn step_band(p: &Point<'_>, value: fn(&StepRow) -> f64, window: usize) -> Band {
+pub fn step_band(p: &Point<'_>, value: &dyn Fn(&StepRow) -> f64, window: usize) -> Band {
     let len = p.jobs.iter().map(|j| j.steps.len()).min().unwrap_or(0);
     let per_step: Vec<(f64, f64, f64)> = (0..len)
         .map(|i| {
@@ -49,12 +60,13 @@ pub fn step_band(p: &Point<'_>, value: fn(&StepRow) -> f64, window: usize) -> Ba
         .collect()
 }
 
-/// Draw w_fv per step (top) and the task losses (bottom) of every dynamic point, one column
-/// per dataset.
+/// Draw each task's weight per step (a panel per task) and the task losses (bottom) of every
+/// dynamic point, one column per dataset.
 pub fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     datasets: &[String],
     points: &[Point<'_>],
+    tasks: &Tasks,
 ) -> DrawResult
 where
     DB::ErrorType: 'static,
@@ -64,7 +76,7 @@ where
     for (column, dataset) in columns.iter().zip(datasets) {
         let dynamics: Vec<&Point<'_>> = points
             .iter()
-            .filter(|p| &p.dataset == dataset && p.static_w1.is_none())
+            .filter(|p| &p.dataset == dataset && p.static_w.is_none())
             .collect();
         // One legend for both panels, in a column of its own: with many strategies an inset
         // legend covers the trajectories.
@@ -82,7 +94,8 @@ where
                 TextStyle::from((FONT, 12).into_font()),
             ))?;
         }
-        let (top, bottom) = plots.split_vertically(360);
+        let (top, bottom) = plots.split_vertically(WEIGHT_PANEL * tasks.len() as u32);
+        let weight_panels = top.split_evenly((tasks.len(), 1));
         let max_step = dynamics
             .iter()
             .flat_map(|p| p.jobs.iter().filter_map(|j| j.steps.last().map(|s| s.step)))
@@ -97,70 +110,85 @@ where
             String::new()
         };
 
-        let mut w_chart = ChartBuilder::on(&top)
-            .caption(
-                format!(
-                    "{dataset}: w_fv per step (mean over {seeds} seed{}{smoothing})",
-                    if seeds == 1 { "" } else { "s" }
-                ),
-                (FONT, 16),
-            )
-            .margin(12)
-            .x_label_area_size(34)
-            .y_label_area_size(52)
-            .build_cartesian_2d(0f64..max_step, 0f64..1.02f64)?;
-        w_chart
-            .configure_mesh()
-            .y_desc("w_fv  (w_ex = 1 − w_fv)")
-            .x_desc("step")
-            .y_label_formatter(&|y| format!("{y:.1}"))
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()?;
-        w_chart.draw_series(LineSeries::new(
-            vec![(0.0, 0.5), (max_step, 0.5)],
-            RGBColor(150, 150, 150).stroke_width(1),
-        ))?;
-        w_chart.draw_series(LineSeries::new(
-            vec![(0.0, 1.0), (max_step, 1.0)],
-            RGBColor(90, 90, 90).stroke_width(1),
-        ))?;
-        for (k, p) in dynamics.iter().enumerate() {
-            let color = DYNAMIC[k % DYNAMIC.len()];
-            let band = step_band(p, |s| s.w_fv, window);
-            if p.jobs.len() > 1 {
-                let mut poly: Vec<(f64, f64)> =
-                    band.iter().map(|b| (b.0, (b.1 + b.2).min(1.0))).collect();
-                poly.extend(band.iter().rev().map(|b| (b.0, (b.1 - b.2).max(0.0))));
-                w_chart
-                    .draw_series(std::iter::once(Polygon::new(poly, color.mix(0.2).filled())))?;
-            }
+        let equal = 1.0 / tasks.len() as f64;
+        for (t, (panel, task)) in weight_panels.iter().zip(tasks.iter()).enumerate() {
+            let mut w_chart = ChartBuilder::on(panel)
+                .caption(
+                    format!(
+                        "{dataset}: w_{} per step (mean over {seeds} seed{}{smoothing})",
+                        task.name,
+                        if seeds == 1 { "" } else { "s" }
+                    ),
+                    (FONT, 16),
+                )
+                .margin(12)
+                .x_label_area_size(34)
+                .y_label_area_size(52)
+                .build_cartesian_2d(0f64..max_step, 0f64..1.02f64)?;
+            w_chart
+                .configure_mesh()
+                .y_desc(format!("w_{} (weights sum to 1)", task.name))
+                .x_desc("step")
+                .y_label_formatter(&|y| format!("{y:.1}"))
+                .x_label_formatter(&|x| format!("{x:.0}"))
+                .label_style((FONT, 13))
+                .axis_desc_style((FONT, 14))
+                .light_line_style(RGBColor(235, 235, 235))
+                .draw()?;
             w_chart.draw_series(LineSeries::new(
-                band.iter().map(|b| (b.0, b.1)),
-                color.stroke_width(2),
+                vec![(0.0, equal), (max_step, equal)],
+                RGBColor(150, 150, 150).stroke_width(1),
             ))?;
+            w_chart.draw_series(LineSeries::new(
+                vec![(0.0, 1.0), (max_step, 1.0)],
+                RGBColor(90, 90, 90).stroke_width(1),
+            ))?;
+            for (k, p) in dynamics.iter().enumerate() {
+                let color = DYNAMIC[k % DYNAMIC.len()];
+                let band = step_band(p, &|s| s.w[t], window);
+                if p.jobs.len() > 1 {
+                    let mut poly: Vec<(f64, f64)> =
+                        band.iter().map(|b| (b.0, (b.1 + b.2).min(1.0))).collect();
+                    poly.extend(band.iter().rev().map(|b| (b.0, (b.1 - b.2).max(0.0))));
+                    w_chart.draw_series(std::iter::once(Polygon::new(
+                        poly,
+                        color.mix(0.2).filled(),
+                    )))?;
+                }
+                w_chart.draw_series(LineSeries::new(
+                    band.iter().map(|b| (b.0, b.1)),
+                    color.stroke_width(2),
+                ))?;
+            }
         }
 
-        let losses: Vec<(Band, Band)> = dynamics
+        // Per strategy, one band per task.
+        let losses: Vec<Vec<Band>> = dynamics
             .iter()
             .map(|p| {
-                (
-                    step_band(p, |s| s.loss_fv, window),
-                    step_band(p, |s| s.loss_ex, window),
-                )
+                (0..tasks.len())
+                    .map(|t| step_band(p, &|s| s.loss[t], window))
+                    .collect()
             })
             .collect();
         let l_max = losses
             .iter()
-            .flat_map(|(fv, ex)| fv.iter().chain(ex).map(|b| b.1))
+            .flatten()
+            .flat_map(|band| band.iter().map(|b| b.1))
             .fold(0.0f64, f64::max)
             .max(1e-3)
             * 1.05;
+        let styles: Vec<String> = tasks
+            .iter()
+            .enumerate()
+            .map(|(t, task)| {
+                let style = if t == 0 { "solid" } else { "dashed" };
+                format!("{style} {}", task.name)
+            })
+            .collect();
         let mut l_chart = ChartBuilder::on(&bottom)
             .caption(
-                format!("{dataset}: task losses per step (solid L_fv, dashed L_ex)"),
+                format!("{dataset}: task losses per step ({})", styles.join(", ")),
                 (FONT, 16),
             )
             .margin(12)
@@ -176,18 +204,22 @@ where
             .axis_desc_style((FONT, 14))
             .light_line_style(RGBColor(235, 235, 235))
             .draw()?;
-        for (k, (fv, ex)) in losses.iter().enumerate() {
+        for (k, bands) in losses.iter().enumerate() {
             let color = DYNAMIC[k % DYNAMIC.len()];
-            l_chart.draw_series(LineSeries::new(
-                fv.iter().map(|b| (b.0, b.1)),
-                color.stroke_width(2),
-            ))?;
-            l_chart.draw_series(DashedLineSeries::new(
-                ex.iter().map(|b| (b.0, b.1)).collect::<Vec<_>>(),
-                6,
-                4,
-                color.stroke_width(2),
-            ))?;
+            for (t, band) in bands.iter().enumerate() {
+                let line = band.iter().map(|b| (b.0, b.1));
+                if t == 0 {
+                    l_chart.draw_series(LineSeries::new(line, color.stroke_width(2)))?;
+                } else {
+                    let (size, gap) = dash(t - 1);
+                    l_chart.draw_series(DashedLineSeries::new(
+                        line.collect::<Vec<_>>(),
+                        size,
+                        gap,
+                        color.stroke_width(2),
+                    ))?;
+                }
+            }
         }
     }
     Ok(())
@@ -203,14 +235,14 @@ mod tests {
         let a = test_job(1, None, &[(0.5, 0.5)], &[0.2, 0.4, 0.6, 0.8]);
         let b = test_job(2, None, &[(0.5, 0.5)], &[0.4, 0.6, 0.8, 1.0]);
         let p = test_point(vec![&a, &b]);
-        let raw = step_band(&p, |s| s.w_fv, 1);
+        let raw = step_band(&p, &|s| s.w[0], 1);
         let means: Vec<f64> = raw.iter().map(|b| b.1).collect();
         for (m, want) in means.iter().zip([0.3, 0.5, 0.7, 0.9]) {
             assert!((m - want).abs() < 1e-12, "{means:?}");
         }
         // Two seeds 0.2 apart: sample std √0.02.
         assert!((raw[0].2 - 0.02f64.sqrt()).abs() < 1e-12);
-        let smooth = step_band(&p, |s| s.w_fv, 2);
+        let smooth = step_band(&p, &|s| s.w[0], 2);
         assert!((smooth[0].1 - 0.3).abs() < 1e-12 && (smooth[3].1 - 0.8).abs() < 1e-12);
         assert_eq!(window(&[&p]), 1);
     }
