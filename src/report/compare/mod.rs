@@ -97,7 +97,12 @@ impl CompareOptions {
     pub fn reference_label(&self, tasks: &Tasks) -> String {
         match self.reference {
             Reference::Baseline => self.baseline_label(tasks),
-            Reference::SingleTask => "single-task (each task alone)".to_string(),
+            Reference::SingleTask if tasks.len() == 2 => format!(
+                "single-task ({}: w1=1, {}: w1=0)",
+                tasks[0].name.to_uppercase(),
+                tasks[1].name.to_uppercase()
+            ),
+            Reference::SingleTask => "single-task (each task at weight 1)".to_string(),
         }
     }
 }

@@ -327,7 +327,12 @@ pub fn csv_header(tasks: &Tasks) -> Vec<String> {
         vec![format!("{c}_mean"), format!("{c}_std")]
     }));
     h.extend(fixed(&CSV_FIXED[3..5]));
-    h.extend(per(&|t| vec![format!("mean_w_{}", t.name)]));
+    h.extend(
+        tasks
+            .iter()
+            .take(weight_columns(tasks))
+            .map(|t| format!("mean_w_{}", t.name)),
+    );
     h.extend(fixed(&CSV_FIXED[5..6]));
     h.extend(per(&|t| {
         let c = t.metric_column();
@@ -349,6 +354,16 @@ pub fn csv_header(tasks: &Tasks) -> Vec<String> {
     h
 }
 
+/// How many `mean_w_<task>` columns the CSV has: with two tasks only the first task's, as in
+/// earlier versions (the other is one minus it), so a two-task table keeps its columns.
+fn weight_columns(tasks: &Tasks) -> usize {
+    if tasks.len() == 2 {
+        1
+    } else {
+        tasks.len()
+    }
+}
+
 /// A CSV table of `rows` (full precision, empty cells for missing values).
 pub fn to_csv(rows: &[CompareRow], opts: &CompareOptions) -> String {
     let tasks = tasks_of(rows);
@@ -364,7 +379,12 @@ pub fn to_csv(rows: &[CompareRow], opts: &CompareOptions) -> String {
             record.extend([m.mean.to_string(), f(m.std)]);
         }
         record.extend([f(r.delta_p.map(|d| d.mean)), r.best_epoch.to_string()]);
-        record.extend(r.mean_w.iter().map(|w| w.to_string()));
+        record.extend(
+            r.mean_w
+                .iter()
+                .take(weight_columns(&tasks))
+                .map(|w| w.to_string()),
+        );
         record.push(f(r.wall_s));
         for m in &r.metrics {
             record.extend([f(m.ci.map(|c| c.0)), f(m.ci.map(|c| c.1))]);

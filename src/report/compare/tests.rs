@@ -371,3 +371,19 @@ fn three_tasks_read_each_metric_in_its_direction() {
         assert!(header.split(',').any(|x| x == c), "{c}: {header}");
     }
 }
+
+#[test]
+fn a_two_task_csv_keeps_the_columns_of_earlier_versions() {
+    // The header of reports/fig2/compare.csv as committed before tasks had names of their own.
+    let legacy = "dataset,strategy,seeds,fv_acc_mean,fv_acc_std,ex_acc_mean,ex_acc_std,delta_p,\
+best_epoch,mean_w_fv,wall_s,fv_acc_ci_low,fv_acc_ci_high,ex_acc_ci_low,ex_acc_ci_high,\
+delta_p_ci_low,delta_p_ci_high,p_value,p_holm,verdict,folder,paired_seeds,sd_delta_p,\
+mde_delta_p,mde_level,mde_delta_p_alpha,seeds_needed,seeds_needed_alpha,effect,fv_delta,\
+fv_delta_ci_low,fv_delta_ci_high,fv_p_value,fv_p_holm,ex_delta,ex_delta_ci_low,\
+ex_delta_ci_high,ex_p_value,ex_p_holm,dominated_by,opposite_effects,test,reference,\
+selected_epoch,epochs";
+    assert_eq!(
+        super::render::csv_header(&Tasks::default()).join(","),
+        legacy
+    );
+}
