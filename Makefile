@@ -177,18 +177,18 @@ TORCH_PYTHON := trainer.command.0=$(TORCH_VENV)/bin/python
 TORCH := runs/torch-digits
 torch-digits: build torch-venv
 	$(BIN) sweep run experiments/torch-digits.yaml $(TORCH_PYTHON)
-	$(BIN) report plot $(TORCH) --out reports/torch-digits
-	$(BIN) report compare $(TORCH) > reports/torch-digits/compare.md
-	$(BIN) report compare $(TORCH) --format csv > reports/torch-digits/compare.csv
+	$(BIN) report plot $(TORCH) --baseline mean --out reports/torch-digits
+	$(BIN) report compare $(TORCH) --baseline mean > reports/torch-digits/compare.md
+	$(BIN) report compare $(TORCH) --baseline mean --format csv > reports/torch-digits/compare.csv
 	$(BIN) report compare $(TORCH) --baseline "$$(cat experiments/torch-digits/best-static.txt)" > reports/torch-digits/compare-vs-best-static.md
 	$(BIN) report compare $(TORCH) --baseline "$$(cat experiments/torch-digits/best-static.txt)" --format csv > reports/torch-digits/compare-vs-best-static.csv
-	$(BIN) report power $(TORCH) > reports/torch-digits/power.txt
-	$(BIN) report seeds $(TORCH) > reports/torch-digits/seeds.csv
+	$(BIN) report power $(TORCH) --baseline mean > reports/torch-digits/power.txt
+	$(BIN) report seeds $(TORCH) --baseline mean > reports/torch-digits/seeds.csv
 
 torch-digits-calibration: build torch-venv
 	$(BIN) sweep run experiments/torch-digits/calibration.yaml $(TORCH_PYTHON)
-	$(BIN) report compare runs/torch-digits-calibration --format csv > experiments/torch-digits/calibration.csv
-	$(BIN) report power runs/torch-digits-calibration > experiments/torch-digits/calibration-power.txt
+	$(BIN) report compare runs/torch-digits-calibration --baseline mean --format csv > experiments/torch-digits/calibration.csv
+	$(BIN) report power runs/torch-digits-calibration --baseline mean > experiments/torch-digits/calibration-power.txt
 
 ## The torch trainer in CI: two seeds, two epochs, a few methods, with the real venv.
 TORCH_CI := $(CARGO_TARGET_DIR)/tmp/torch-ci
