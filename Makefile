@@ -53,6 +53,7 @@ strategies: build
 	$(BIN) report plot runs/strategies --baseline equal
 	$(BIN) report compare runs/strategies --baseline equal > reports/strategies/compare.md
 	$(BIN) report compare runs/strategies --baseline equal --format csv > reports/strategies/compare.csv
+	$(BIN) report seeds runs/strategies --baseline equal > reports/strategies/seeds.csv
 
 ## The three-task face study (fv, ex and the head's tilt, a lower-is-better error): the static
 ## grid on the simplex and every dynamic strategy, its figures, page, tables and power into

@@ -27,6 +27,10 @@ pub struct Round {
     pub done: usize,
     /// Jobs failed so far (their seeds are left out and replaced by the next ones).
     pub failed: usize,
+    /// The summed wall seconds of the jobs done or failed so far (those that logged one).
+    pub job_seconds: f64,
+    /// How many jobs `job_seconds` sums.
+    pub timed: usize,
     /// Every dataset's points and verdicts after the looks taken.
     pub states: Vec<DatasetState>,
 }
@@ -92,6 +96,11 @@ pub fn round(sweep: &Sweep) -> Result<Round> {
     }
     let done = plan.iter().filter(|p| p.state == JobState::Done).count();
     let failed = plan.iter().filter(|p| p.state == JobState::Failed).count();
+    let walls: Vec<f64> = plan
+        .iter()
+        .filter(|p| matches!(p.state, JobState::Done | JobState::Failed))
+        .filter_map(|p| p.wall_s)
+        .collect();
     let logs = if done > 0 {
         Some(SweepLogs::load(sweep.dir.root())?)
     } else {
@@ -142,8 +151,28 @@ pub fn round(sweep: &Sweep) -> Result<Round> {
         needed,
         done,
         failed,
+        job_seconds: walls.iter().sum(),
+        timed: walls.len(),
         states,
     })
+}
+
+/// Which limit of `budget` the next round of `r` would pass, if any.
+fn over_budget(budget: &crate::config::Budget, r: &Round) -> Option<String> {
+    let spent = r.done + r.failed;
+    if let Some(jobs) = budget.jobs {
+        if spent + r.needed.len() > jobs {
+            return Some(format!("{jobs} jobs"));
+        }
+    }
+    if let (Some(hours), true) = (budget.hours, r.timed > 0) {
+        let mean = r.job_seconds / r.timed as f64;
+        let after = (r.job_seconds + mean * r.needed.len() as f64) / 3600.0;
+        if after > hours {
+            return Some(format!("{hours} job-hours; the round would end near {after:.2}"));
+        }
+    }
+    None
 }
 
 /// Run the sequential study of `sweep`: round after round until every point is decided or
@@ -162,17 +191,15 @@ pub fn run(
             tracing::info!(summary = %r.summary(), "sequential study finished");
             break;
         }
-        if let Some(b) = &seq.budget {
-            if r.done + r.failed + r.needed.len() > b.jobs {
-                tracing::warn!(
-                    budget = b.jobs,
-                    spent = r.done + r.failed,
-                    next_round = r.needed.len(),
-                    summary = %r.summary(),
-                    "the next round would pass the budget: the open points stay open"
-                );
-                break;
-            }
+        if let Some(why) = seq.budget.as_ref().and_then(|b| over_budget(b, &r)) {
+            tracing::warn!(
+                spent_jobs = r.done + r.failed,
+                spent_job_hours = format!("{:.2}", r.job_seconds / 3600.0),
+                next_round = r.needed.len(),
+                summary = %r.summary(),
+                "the next round would pass the budget ({why}): the open points stay open"
+            );
+            break;
         }
         tracing::info!(jobs = r.needed.len(), summary = %r.summary(), "sequential round");
         let round_opts = RunOptions {
@@ -199,4 +226,40 @@ pub fn run(
         interrupted: last.interrupted,
         wall_s: started.elapsed().as_secs_f64(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Budget;
+
+    fn round(done: usize, needed: usize, job_seconds: f64) -> Round {
+        Round {
+            needed: (0..needed).map(|i| format!("job{i}")).collect(),
+            done,
+            failed: 0,
+            job_seconds,
+            timed: done,
+            states: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_round_that_would_pass_the_budget_does_not_start() {
+        let jobs = Budget {
+            jobs: Some(100),
+            hours: None,
+        };
+        assert_eq!(over_budget(&jobs, &round(80, 20, 0.0)), None);
+        assert!(over_budget(&jobs, &round(80, 21, 0.0)).is_some());
+        // 60 jobs of 60 s: one job-hour spent; 30 more at that rate end at 1.5.
+        let hours = Budget {
+            jobs: None,
+            hours: Some(1.5),
+        };
+        assert_eq!(over_budget(&hours, &round(60, 30, 3600.0)), None);
+        assert!(over_budget(&hours, &round(60, 31, 3600.0)).is_some());
+        // Before any job has a time, the first round runs.
+        assert_eq!(over_budget(&hours, &round(0, 1000, 0.0)), None);
+    }
 }

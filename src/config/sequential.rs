@@ -7,7 +7,7 @@ use weightlab_stats::{Design, Looks, Plan, PlanError};
 
 /// A sequential design's name in the YAML.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "kebab-case")]
 pub enum DesignName {
     /// Repeated confidence intervals with O'Brien–Fleming-type alpha spending (the default).
     #[default]
@@ -81,7 +81,13 @@ impl<'de> Deserialize<'de> for LooksConfig {
 #[serde(deny_unknown_fields)]
 pub struct Budget {
     /// Jobs in all (the reference's included): a round that would pass it does not start.
-    pub jobs: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<usize>,
+    /// Job-hours in all: the summed wall time of the study's jobs. A round that would pass it,
+    /// at the mean wall time of the jobs run so far, does not start (the first round always
+    /// does: nothing is known about a job's time before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<f64>,
 }
 
 /// `sequential:` — how the seeds are spent.

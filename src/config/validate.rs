@@ -470,13 +470,26 @@ fn validate_sequential(exp: &Experiment, c: &Checker<'_>) -> Result<()> {
     })?;
     let (first, max) = (plan.looks()[0], plan.max_seeds());
     if let Some(b) = &seq.budget {
+        c.ensure(
+            b.jobs.is_some() || b.hours.is_some(),
+            "sequential.budget",
+            "give `jobs` (jobs in all), `hours` (job-hours in all) or both",
+        )?;
+        if let Some(hours) = b.hours {
+            c.ensure(
+                hours > 0.0 && hours.is_finite(),
+                "sequential.budget.hours",
+                format!("{hours} job-hours: give a positive number"),
+            )?;
+        }
+    }
+    if let Some(jobs) = seq.budget.as_ref().and_then(|b| b.jobs) {
         let needed = exp.datasets.len() * labels.len() * first;
         c.ensure(
-            b.jobs >= needed,
+            jobs >= needed,
             "sequential.budget.jobs",
             format!(
-                "{} jobs cannot reach the first look: it takes {needed} ({} points and the reference × {first} seeds × {} dataset(s))",
-                b.jobs,
+                "{jobs} jobs cannot reach the first look: it takes {needed} ({} points and the reference × {first} seeds × {} dataset(s))",
                 labels.len() - 1,
                 exp.datasets.len()
             ),

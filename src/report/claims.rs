@@ -49,15 +49,15 @@ pub struct Query {
     /// A CSV file with a header row.
     #[serde(default)]
     pub csv: Option<PathBuf>,
-    /// With `csv`: the rows to use, `column: condition`; a condition is a value to equal, or
-    /// `<x`, `<=x`, `>x`, `>=x`, `!=x` on a number.
+    /// With `csv`: the rows to use, `column: condition`; a condition is a value to equal, a
+    /// list of values (any of them), or `<x`, `<=x`, `>x`, `>=x`, `!=x` on a number.
     #[serde(default)]
-    pub row: BTreeMap<String, String>,
+    pub row: BTreeMap<String, Condition>,
     /// With `csv`: the column read (not needed for `agg: count`).
     #[serde(default)]
     pub column: Option<String>,
     /// With `csv` or `yaml`: how the matched values become one: `one` (exactly one row, the
-    /// default), `mean`, `median`, `min`, `max`, `sum`, `count`.
+    /// default), `mean`, `median`, `min`, `max`, `max_abs`, `sum`, `count`.
     #[serde(default)]
     pub agg: Agg,
     /// A YAML file.
@@ -86,6 +86,25 @@ fn one() -> f64 {
     1.0
 }
 
+/// Which cells a row's column may hold.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Condition {
+    /// A value to equal, or a comparison (`<0.3`).
+    One(String),
+    /// Any of these values.
+    AnyOf(Vec<String>),
+}
+
+impl Condition {
+    fn holds(&self, cell: &str) -> bool {
+        match self {
+            Condition::One(c) => matches(cell, c),
+            Condition::AnyOf(list) => list.iter().any(|c| c == cell),
+        }
+    }
+}
+
 /// How the matched values become one number.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -101,6 +120,8 @@ pub enum Agg {
     Min,
     /// The largest.
     Max,
+    /// The largest absolute value.
+    MaxAbs,
     /// Their sum.
     Sum,
     /// How many there are.
@@ -531,7 +552,7 @@ fn csv_value(q: &Query, path: &Path) -> std::result::Result<f64, String> {
     let filters = q
         .row
         .iter()
-        .map(|(c, cond)| Ok((index(c)?, cond.as_str())))
+        .map(|(c, cond)| Ok((index(c)?, cond)))
         .collect::<std::result::Result<Vec<_>, String>>()?;
     let column = match (&q.column, q.agg) {
         (Some(c), _) => Some(index(c)?),
@@ -544,7 +565,7 @@ fn csv_value(q: &Query, path: &Path) -> std::result::Result<f64, String> {
         let record = record.map_err(|e| format!("{}: {e}", path.display()))?;
         let keep = filters
             .iter()
-            .all(|(i, cond)| matches(record.get(*i).unwrap_or(""), cond));
+            .all(|(i, cond)| cond.holds(record.get(*i).unwrap_or("")));
         if !keep {
             continue;
         }
@@ -609,6 +630,7 @@ fn aggregate(values: &[f64], agg: Agg) -> std::result::Result<f64, String> {
         }
         Agg::Min => sorted[0],
         Agg::Max => sorted[sorted.len() - 1],
+        Agg::MaxAbs => values.iter().fold(0.0, |m, v| v.abs().max(m)),
         Agg::Sum => values.iter().sum(),
         Agg::Count => values.len() as f64,
     })
@@ -653,6 +675,7 @@ fn text_value(q: &Query, path: &Path) -> std::result::Result<f64, String> {
     let rest = &text[at + marker.len()..];
     let rest = rest.trim_start();
     if let Some(part) = q.time {
+        let rest = rest.trim_start_matches(|c: char| !c.is_ascii_digit());
         let token: String = rest
             .chars()
             .take_while(|c| c.is_ascii_digit() || *c == ':' || *c == '.')
@@ -740,6 +763,10 @@ mod tests {
         assert!(!matches("0.35", "<=0.3"));
         assert!(matches("static w1=0.9", "static w1=0.9"));
         assert!(matches("l3", "!=yin"));
+        let any = Condition::AnyOf(vec!["dwa".into(), "rlw".into()]);
+        assert!(any.holds("rlw") && !any.holds("gls"));
+        assert_eq!(aggregate(&[0.0, -0.0, 0.0], Agg::MaxAbs).unwrap(), 0.0);
+        assert_eq!(aggregate(&[1.0, -3.0], Agg::MaxAbs).unwrap(), 3.0);
         assert_eq!(aggregate(&[3.0, 1.0, 2.0, 10.0], Agg::Median).unwrap(), 2.5);
         assert!(aggregate(&[1.0, 2.0], Agg::One).is_err());
     }

@@ -31,6 +31,8 @@ pub struct SeedRow {
     pub mean_w: Vec<f64>,
     /// Δp (%) against the reference of the same seed; `None` without one.
     pub delta_p: Option<f64>,
+    /// The job's wall seconds, as its status logged them.
+    pub wall_s: Option<f64>,
 }
 
 /// The rows of every job of `logs` (labelled `folder`), by dataset, point and seed.
@@ -54,6 +56,7 @@ pub fn per_seed(logs: &SweepLogs, folder: &str, opts: &CompareOptions) -> Result
                     epoch: j.epoch(opts.metric),
                     delta_p: base.get(&j.seed).map(|b| delta_p(&metrics, b, &logs.tasks)),
                     mean_w: j.summary.mean_w.clone(),
+                    wall_s: j.wall_s,
                     metrics,
                 });
             }
@@ -63,7 +66,7 @@ pub fn per_seed(logs: &SweepLogs, folder: &str, opts: &CompareOptions) -> Result
 }
 
 /// The rows as CSV (full precision): folder, dataset, point, seed, run id, epoch, one column
-/// per task's metric and mean weight, and Δp.
+/// per task's metric and mean weight, Δp and the job's wall seconds.
 pub fn seeds_csv(rows: &[SeedRow], tasks: &crate::task::Tasks) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<String> = ["folder", "dataset", "strategy", "seed", "run_id", "epoch"]
@@ -71,7 +74,7 @@ pub fn seeds_csv(rows: &[SeedRow], tasks: &crate::task::Tasks) -> String {
         .to_vec();
     header.extend(tasks.iter().map(|t| t.metric_column()));
     header.extend(tasks.iter().map(|t| format!("mean_w_{}", t.name)));
-    header.push("delta_p".into());
+    header.extend(["delta_p".into(), "wall_s".into()]);
     let _ = w.write_record(&header);
     for r in rows {
         let mut record = vec![
@@ -85,6 +88,7 @@ pub fn seeds_csv(rows: &[SeedRow], tasks: &crate::task::Tasks) -> String {
         record.extend(r.metrics.iter().map(|m| m.to_string()));
         record.extend(r.mean_w.iter().map(|m| m.to_string()));
         record.push(r.delta_p.map_or(String::new(), |d| d.to_string()));
+        record.push(r.wall_s.map_or(String::new(), |d| d.to_string()));
         let _ = w.write_record(&record);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()

@@ -106,8 +106,8 @@ fn points_are_paired_by_seed_and_judged_after_holm() {
     }
     assert_eq!(
         header.split(',').count(),
-        CSV_FIXED.len() + 10 * 2 + 2,
-        "the fixed columns, 10 per task, selected_epoch and epochs"
+        CSV_FIXED.len() + 10 * 2 - 1 + 2,
+        "the fixed columns, 10 per task (one weight column for two tasks), selected_epoch and epochs"
     );
     // An explicit baseline that does not exist is an input error naming the flag.
     let opts = CompareOptions {
