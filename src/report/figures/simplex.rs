@@ -52,6 +52,32 @@ pub fn place(w: &[f64], corners: [(f64, f64); 3]) -> (f64, f64) {
     (x, y)
 }
 
+/// Each value's rank among `values` scaled to [0, 1] (ties share the mean rank): colours by
+/// rank, so one collapsed point does not flatten every other into one shade.
+pub fn ranks(values: &[f64]) -> Vec<f64> {
+    let n = values.len();
+    if n < 2 {
+        return vec![1.0; n];
+    }
+    values
+        .iter()
+        .map(|v| {
+            let below = values.iter().filter(|x| *x < v).count() as f64;
+            let equal = values.iter().filter(|x| *x == v).count() as f64;
+            (below + (equal - 1.0) / 2.0) / (n - 1) as f64
+        })
+        .collect()
+}
+
+/// A value in at most five significant characters: three decimals below 10, one above.
+fn short(v: f64) -> String {
+    if v.abs() < 10.0 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
 /// A colour from worst (`t` = 0, pale yellow) to best (`t` = 1, dark blue).
 fn ramp(t: f64) -> RGBColor {
     const STOPS: [(u8, u8, u8); 5] = [
@@ -88,7 +114,7 @@ where
         let (title, body) = line.split_vertically(40);
         title.draw(&Text::new(
             format!(
-                "{dataset}: the static grid on the simplex of the weights ({} epoch; value (seeds))",
+                "{dataset}: the static grid on the simplex of the weights ({} epoch; value (seeds); colour by rank, darkest = best, ringed = best)",
                 opts.metric.as_str()
             ),
             (12, 12),
@@ -152,10 +178,11 @@ where
         RGBColor(120, 120, 120).stroke_width(1),
     ))?;
     for (k, c) in corners.iter().enumerate() {
+        // Below the bottom corners' value labels, above the top corner's point.
         let (dx, dy) = match k {
-            0 => (-30, 6),
-            1 => (-10, 6),
-            _ => (-30, -22),
+            0 => (-34, 24),
+            1 => (-8, 24),
+            _ => (-22, -30),
         };
         area.draw(&Text::new(
             format!("{} = 1", tasks[k].name),
@@ -164,12 +191,7 @@ where
         ))?;
     }
     let values: Vec<f64> = marks.iter().map(|m| sign * m.value).collect();
-    let (lo, hi) = values
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-            (a.min(*v), b.max(*v))
-        });
-    let scale = |v: f64| if hi > lo { (v - lo) / (hi - lo) } else { 1.0 };
+    let shade = ranks(&values);
     let best = values
         .iter()
         .enumerate()
@@ -177,13 +199,13 @@ where
         .map(|(i, _)| i);
     for (i, m) in marks.iter().enumerate() {
         let at = px(place(&m.w, corners));
-        area.draw(&Circle::new(at, 9, ramp(scale(values[i])).filled()))?;
+        area.draw(&Circle::new(at, 9, ramp(shade[i]).filled()))?;
         if Some(i) == best {
             area.draw(&Circle::new(at, 13, BLACK.stroke_width(2)))?;
         }
         area.draw(&Text::new(
-            format!("{:.3} ({})", m.value, m.seeds),
-            (at.0 - 22, at.1 + 10),
+            format!("{} ({})", short(m.value), m.seeds),
+            (at.0 - 22, at.1 + 14),
             (FONT, 9).into_font(),
         ))?;
     }
@@ -193,6 +215,14 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colours_follow_rank_not_distance() {
+        // One collapsed point does not squeeze the others together.
+        assert_eq!(ranks(&[-500.0, 1.0, 2.0, 3.0]), vec![0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0]);
+        assert_eq!(ranks(&[1.0, 1.0, 2.0]), vec![0.25, 0.25, 1.0]);
+        assert_eq!(ranks(&[7.0]), vec![1.0]);
+    }
 
     #[test]
     fn corners_and_centre_land_where_their_weights_say() {
