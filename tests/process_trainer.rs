@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{run, skipped, write};
+use common::{run, skipped, sweep_ok, write};
 use weightlab::runlog::{EpochRow, RunDir, Status};
 use weightlab::task::Tasks;
 
@@ -87,19 +87,7 @@ fn a_process_study_logs_and_reports_like_a_built_in_one() {
             60.0,
         ),
     );
-    let o = run(
-        tmp.path(),
-        &[
-            "sweep",
-            "run",
-            exp.to_str().unwrap(),
-            "--out",
-            "a",
-            "--jobs",
-            "2",
-        ],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    sweep_ok(tmp.path(), &exp, "a", 2);
     let a = tmp.path().join("a");
     let st = statuses(&a);
     assert_eq!(st.len(), 8);

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{run, tiny_yaml, write};
+use common::{run, sweep_ok, tiny_yaml, write};
 use weightlab::runlog::{JobState, RunDir};
 
 /// A tiny study of three static points and l3 on seeds 1–6, looked at after 3, 4 and 5 seeds.
@@ -38,19 +38,7 @@ fn a_decided_point_gets_no_more_seeds_and_reports_say_how() {
     let tmp = tempfile::tempdir().unwrap();
     // A margin of 500 % holds any difference: every point is equivalent at the first look.
     let exp = write(tmp.path(), "s.yaml", &study("s", 500.0));
-    let o = run(
-        tmp.path(),
-        &[
-            "sweep",
-            "run",
-            exp.to_str().unwrap(),
-            "--out",
-            "s",
-            "--jobs",
-            "2",
-        ],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    sweep_ok(tmp.path(), &exp, "s", 2);
     let ran = done(&tmp.path().join("s"));
     // 4 points × 3 seeds: the first look decided everything; seeds 4–6 never ran.
     assert_eq!(ran.len(), 12, "{ran:?}");
@@ -88,19 +76,7 @@ fn a_study_stopped_in_the_middle_of_a_round_resumes_to_the_same_logs() {
     let tmp = tempfile::tempdir().unwrap();
     // A margin of 0.001 % holds nothing: points stay open until they separate or run out.
     let exp = write(tmp.path(), "r.yaml", &study("r", 0.001));
-    let o = run(
-        tmp.path(),
-        &[
-            "sweep",
-            "run",
-            exp.to_str().unwrap(),
-            "--out",
-            "whole",
-            "--jobs",
-            "1",
-        ],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    sweep_ok(tmp.path(), &exp, "whole", 1);
     let whole = done(&tmp.path().join("whole"));
     assert!(
         whole.len() > 12,
@@ -138,19 +114,7 @@ fn a_study_stopped_in_the_middle_of_a_round_resumes_to_the_same_logs() {
         partial < whole.len(),
         "stopped after {partial} jobs ({status:?})"
     );
-    let o = run(
-        tmp.path(),
-        &[
-            "sweep",
-            "run",
-            exp.to_str().unwrap(),
-            "--out",
-            "parted",
-            "--jobs",
-            "1",
-        ],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    sweep_ok(tmp.path(), &exp, "parted", 1);
     let mut parted = done(&tmp.path().join("parted"));
     let mut whole_sorted = whole.clone();
     parted.sort();

@@ -107,19 +107,7 @@ pub fn validate(exp: &Experiment, text: &str, file: &str) -> Result<()> {
     let mut names = HashSet::new();
     for (i, d) in exp.datasets.iter().enumerate() {
         let at = format!("datasets[{i}]");
-        c.ensure(
-            safe_name(&d.name),
-            &format!("{at}.name"),
-            format!(
-                "`{}` is not a usable label; use letters, digits, - _ .",
-                d.name
-            ),
-        )?;
-        c.ensure(
-            names.insert(&d.name),
-            &format!("{at}.name"),
-            format!("duplicate dataset name `{}`", d.name),
-        )?;
+        check_dataset_name(&c, &at, &d.name, &mut names)?;
         let size = d.image_size();
         match &d.source {
             DatasetSource::Synthetic(s) => {
@@ -377,19 +365,7 @@ fn validate_process_study(exp: &Experiment, t: &TrainerConfig, c: &Checker<'_>) 
     let mut names = HashSet::new();
     for (i, d) in exp.datasets.iter().enumerate() {
         let at = format!("datasets[{i}]");
-        c.ensure(
-            safe_name(&d.name),
-            &format!("{at}.name"),
-            format!(
-                "`{}` is not a usable label; use letters, digits, - _ .",
-                d.name
-            ),
-        )?;
-        c.ensure(
-            names.insert(&d.name),
-            &format!("{at}.name"),
-            format!("duplicate dataset name `{}`", d.name),
-        )?;
+        check_dataset_name(c, &at, &d.name, &mut names)?;
         c.ensure(
             matches!(d.source, DatasetSource::External(_)),
             &at,
@@ -431,6 +407,25 @@ fn validate_process_study(exp: &Experiment, t: &TrainerConfig, c: &Checker<'_>) 
         }
     }
     Ok(())
+}
+
+/// A dataset's label at `at`: usable in paths and tables, and not taken by another entry.
+fn check_dataset_name<'a>(
+    c: &Checker<'_>,
+    at: &str,
+    name: &'a String,
+    names: &mut HashSet<&'a String>,
+) -> Result<()> {
+    c.ensure(
+        safe_name(name),
+        &format!("{at}.name"),
+        format!("`{name}` is not a usable label; use letters, digits, - _ ."),
+    )?;
+    c.ensure(
+        names.insert(name),
+        &format!("{at}.name"),
+        format!("duplicate dataset name `{name}`"),
+    )
 }
 
 /// A sequential study's looks, margin and level (as weightlab-stats checks them), seeds
