@@ -149,7 +149,7 @@ sed "s|FAKE|$ROOT/tests/fake_trainer/fake_trainer.py|" "$ROOT/tests/slurm/proces
 XJOB="$("$BIN" sweep run process.yaml --executor slurm --out process --time 00:10:00)"
 say "submitted process-trainer job $XJOB"
 for _ in $(seq 240); do
-  [ "$(wc -l < process/*/rows.jsonl 2>/dev/null || echo 0)" -ge 6 ] && break
+  [ "$(cat process/*/rows.jsonl 2>/dev/null | wc -l)" -ge 6 ] && break
   sleep 0.25
 done
 scontrol requeue "${XJOB}_0"
