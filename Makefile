@@ -4,7 +4,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/weightlab-target
 CARGO ?= cargo
 BIN := $(CARGO_TARGET_DIR)/release/weightlab
 
-.PHONY: build fig2 fig2-full fig2-sequential claims faces3 faces3-calibration torch-digits torch-digits-calibration torch-ci calibration strategies smoke test lint bench bench-scale bench-avx2 bench-venv chaos golden memcheck slurm-test wgpu-check clean-runs torch-venv verify-sequential
+.PHONY: bench-process build fig2 fig2-full fig2-sequential claims faces3 faces3-calibration torch-digits torch-digits-calibration torch-ci calibration strategies smoke test lint bench bench-scale bench-avx2 bench-venv chaos golden memcheck slurm-test wgpu-check clean-runs torch-venv verify-sequential
 
 build:
 	$(CARGO) build --release
@@ -136,6 +136,10 @@ bench: build bench-venv
 
 ## Study folders of 500, 1,000 and 5,000 finished jobs: sweep status, report compare, report
 ## plot and a resume with nothing to do, time and peak memory (about 3 minutes on 2 cores).
+## weightlab's own cost per process job (spawn, rows, parquet) against the trainer's time.
+bench-process: build
+	scripts/process-overhead.sh bench/process-overhead.txt
+
 bench-scale: build
 	$(CARGO) build --release --bin weightlab-bench
 	$(CARGO_TARGET_DIR)/release/weightlab-bench scale --out bench/scale.json
