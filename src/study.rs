@@ -63,6 +63,18 @@ impl Round {
     }
 }
 
+impl Round {
+    /// The study's line under `sweep status`: how the points stand and what is left to run.
+    pub fn status(&self) -> String {
+        let next = if self.needed.is_empty() {
+            "the study is over: its pending jobs are not needed".to_string()
+        } else {
+            format!("the next round needs {} job(s)", self.needed.len())
+        };
+        format!("sequential: {}; {next}", self.summary())
+    }
+}
+
 /// The study's design (an input error when the experiment has none).
 fn design(sweep: &Sweep) -> Result<&SequentialConfig> {
     sweep.experiment.sequential.as_ref().ok_or_else(|| {
@@ -169,7 +181,9 @@ fn over_budget(budget: &crate::config::Budget, r: &Round) -> Option<String> {
         let mean = r.job_seconds / r.timed as f64;
         let after = (r.job_seconds + mean * r.needed.len() as f64) / 3600.0;
         if after > hours {
-            return Some(format!("{hours} job-hours; the round would end near {after:.2}"));
+            return Some(format!(
+                "{hours} job-hours; the round would end near {after:.2}"
+            ));
         }
     }
     None

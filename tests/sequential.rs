@@ -47,12 +47,53 @@ fn a_decided_point_gets_no_more_seeds_and_reports_say_how() {
         .all(|id| ["-s1-", "-s2-", "-s3-"].iter().any(|s| id.contains(s))));
     let md = String::from_utf8(run(tmp.path(), &["report", "compare", "s"]).stdout).unwrap();
     assert!(
-        md.contains("equivalent within ±500 % (decided at look 1, 3 seeds)"),
+        md.contains("equivalent within ±500 % (decided at look 1, 3 seeds; design's interval ["),
         "{md}"
     );
+    // The CSV says it per point: design, look, seeds and the design's interval.
+    let csv =
+        String::from_utf8(run(tmp.path(), &["report", "compare", "s", "--format", "csv"]).stdout)
+            .unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let tested: Vec<&csv::StringRecord> = rows
+        .iter()
+        .filter(|r| &r[col("verdict")] != "baseline")
+        .collect();
+    assert_eq!(tested.len(), 3, "{csv}");
+    for r in tested {
+        assert_eq!(&r[col("verdict")], "equivalent", "{csv}");
+        assert_eq!(&r[col("design")], "group-sequential");
+        assert_eq!(&r[col("decided_at_look")], "1");
+        assert_eq!(&r[col("design_seeds")], "3");
+        assert_eq!(&r[col("margin")], "500");
+        let lo: f64 = r[col("design_ci_low")].parse().unwrap();
+        let hi: f64 = r[col("design_ci_high")].parse().unwrap();
+        assert!(-500.0 < lo && lo <= hi && hi < 500.0, "{lo} {hi}");
+    }
     assert!(md.contains("How these verdicts were reached."), "{md}");
+    // Points stopped by the design are not jobs gone missing.
+    assert!(!md.contains("**Warning:**"), "{md}");
+    let status = String::from_utf8(run(tmp.path(), &["sweep", "status", "s"]).stdout).unwrap();
+    assert!(
+        status.contains("12 done, 0 failed, 0 running, 12 pending"),
+        "{status}"
+    );
+    assert!(
+        status.contains(
+            "equivalent, 0 open after 1 look(s); the study is over: its pending jobs are not needed"
+        ),
+        "{status}"
+    );
     assert!(
         md.contains("group-sequential design, looks at [3, 4, 5] paired seeds"),
+        "{md}"
+    );
+    // 3 points and the reference on 3 seeds each, where a fixed study runs 5 each.
+    assert!(
+        md.contains("with the reference's 3, 12 jobs against 20 (40.0 % fewer)"),
         "{md}"
     );
     // Running it again finds nothing to do.

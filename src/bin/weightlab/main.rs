@@ -140,6 +140,9 @@ fn sweep_status(dir: PathBuf) -> Result<ExitCode> {
         "{}",
         tables::status_table(&sweep, &sweep.plan()?, &slurm_states)
     );
+    if sweep.experiment.sequential.is_some() {
+        out!("{}", study::round(&sweep)?.status());
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -7,10 +7,16 @@ use super::{CompareOptions, CompareRow, TaskEffect, Verdict};
 use crate::report::stats::Summary;
 use crate::task::Tasks;
 
-/// Warnings about the rows: points with fewer paired seeds than their reference has.
+/// Warnings about the rows: points with fewer paired seeds than their reference has, unless a
+/// sequential study stopped the point there by design.
 pub fn warnings(rows: &[CompareRow]) -> Vec<String> {
     rows.iter()
         .filter(|r| r.verdict != Verdict::Baseline && r.paired_seeds < r.reference_seeds)
+        .filter(|r| {
+            r.sequential
+                .as_ref()
+                .is_none_or(|s| s.seeds != r.paired_seeds)
+        })
         .map(|r| {
             format!(
                 "{} {}: {} of the reference's {} seeds paired (a job missing, failed or still \
@@ -77,10 +83,13 @@ pub fn dominance_text(r: &CompareRow) -> String {
 /// sequential study's verdict how it was reached.
 pub fn verdict_text(r: &CompareRow, alpha: f64) -> String {
     if let Some(s) = &r.sequential {
-        let at = match s.decided_at {
+        let mut at = match s.decided_at {
             Some(k) => format!("decided at look {k}, {} seeds", s.seeds),
             None => format!("{} seeds", s.seeds),
         };
+        if let Some((lo, hi)) = s.interval {
+            at.push_str(&format!("; design's interval [{lo:+.2}, {hi:+.2}]"));
+        }
         return match r.verdict {
             Verdict::Equivalent => format!("equivalent within ±{} % ({at})", s.margin),
             Verdict::Open => format!("open: not decided after its last look ({at})"),
@@ -140,11 +149,19 @@ pub fn sequential_sentences(rows: &[CompareRow]) -> Option<Vec<String>> {
                     .filter_map(|r| r.sequential.as_ref().map(|s| s.seeds))
                     .sum();
                 let max = first.looks.last().copied().unwrap_or(0);
+                let reference = rows
+                    .iter()
+                    .find(|r| r.dataset == d && r.verdict == Verdict::Baseline)
+                    .map_or(0, |r| r.seeds);
+                let jobs = used + reference;
+                let fixed = max * (mine.len() + 1);
+                let saved = 100.0 * (1.0 - jobs as f64 / fixed.max(1) as f64);
                 format!(
                     "{d}: a sequential study ({} design, looks at {:?} paired seeds, α = {} over its {} points, \
                      equivalence margin ±{} % on Δp): each point got seeds until its verdict was decided, \
                      {} better, {} worse, {} equivalent, {} open after the last look; the points' verdicts rest on \
-                     {used} paired seeds against {} for a fixed study of {max} seeds each.",
+                     {used} paired seeds against {} for a fixed study of {max} seeds each; with the reference's \
+                     {reference}, {jobs} jobs against {fixed} ({saved:.1} % fewer).",
                     first.design,
                     first.looks,
                     first.alpha,
@@ -354,6 +371,32 @@ pub fn csv_header(tasks: &Tasks) -> Vec<String> {
     h
 }
 
+/// The columns a sequential study's rows add to the CSV: how each verdict was reached.
+pub const CSV_SEQUENTIAL: [&str; 6] = [
+    "design",
+    "decided_at_look",
+    "design_seeds",
+    "design_ci_low",
+    "design_ci_high",
+    "margin",
+];
+
+/// A sequential row's values of [`CSV_SEQUENTIAL`] (empty cells for the reference).
+fn sequential_cells(r: &CompareRow) -> Vec<String> {
+    let f = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+    match &r.sequential {
+        Some(s) => vec![
+            s.design.to_string(),
+            s.decided_at.map_or(String::new(), |k| k.to_string()),
+            s.seeds.to_string(),
+            f(s.interval.map(|i| i.0)),
+            f(s.interval.map(|i| i.1)),
+            s.margin.to_string(),
+        ],
+        None => vec![String::new(); CSV_SEQUENTIAL.len()],
+    }
+}
+
 /// How many `mean_w_<task>` columns the CSV has: with two tasks only the first task's, as in
 /// earlier versions (the other is one minus it), so a two-task table keeps its columns.
 fn weight_columns(tasks: &Tasks) -> usize {
@@ -368,7 +411,12 @@ fn weight_columns(tasks: &Tasks) -> usize {
 pub fn to_csv(rows: &[CompareRow], opts: &CompareOptions) -> String {
     let tasks = tasks_of(rows);
     let mut w = csv::Writer::from_writer(Vec::new());
-    let _ = w.write_record(csv_header(&tasks));
+    let sequential = rows.iter().any(|r| r.sequential.is_some());
+    let mut header = csv_header(&tasks);
+    if sequential {
+        header.extend(CSV_SEQUENTIAL.iter().map(|c| c.to_string()));
+    }
+    let _ = w.write_record(header);
     let f = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
     let n = |v: Option<usize>| v.map_or(String::new(), |x| x.to_string());
     for r in rows {
@@ -427,6 +475,9 @@ pub fn to_csv(rows: &[CompareRow], opts: &CompareOptions) -> String {
             f(r.selected_epoch),
             r.epochs.to_string(),
         ]);
+        if sequential {
+            record.extend(sequential_cells(r));
+        }
         let _ = w.write_record(record);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()

@@ -272,6 +272,32 @@ fn missing_pairs_are_counted_and_warned_about() {
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(w[0].contains("3 of the reference's 4 seeds paired"));
     assert!(to_markdown(&rows, &CompareOptions::default()).contains("**Warning:**"));
+
+    // A sequential study that stopped the point at its 3 seeds: by design, not a missing job.
+    let mut stopped = rows.clone();
+    let r = stopped
+        .iter_mut()
+        .find(|r| r.point == "static w1=0.7")
+        .unwrap();
+    let outcome = |seeds| SequentialOutcome {
+        decision: weightlab_stats::Decision::Better,
+        decided_at: Some(1),
+        seeds,
+        interval: None,
+        design: "group-sequential",
+        looks: vec![3, 4],
+        margin: 1.0,
+        alpha: 0.05,
+    };
+    r.sequential = Some(outcome(3));
+    assert!(warnings(&stopped).is_empty());
+    // One of its seeds' jobs lost: it rests on fewer pairs than the design gave it.
+    let r = stopped
+        .iter_mut()
+        .find(|r| r.point == "static w1=0.7")
+        .unwrap();
+    r.sequential = Some(outcome(4));
+    assert_eq!(warnings(&stopped).len(), 1);
 }
 
 /// Three tasks, the third lower-is-better: Δp counts its fall as a gain, each task gets its own

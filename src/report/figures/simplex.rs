@@ -219,7 +219,10 @@ mod tests {
     #[test]
     fn colours_follow_rank_not_distance() {
         // One collapsed point does not squeeze the others together.
-        assert_eq!(ranks(&[-500.0, 1.0, 2.0, 3.0]), vec![0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0]);
+        assert_eq!(
+            ranks(&[-500.0, 1.0, 2.0, 3.0]),
+            vec![0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0]
+        );
         assert_eq!(ranks(&[1.0, 1.0, 2.0]), vec![0.25, 0.25, 1.0]);
         assert_eq!(ranks(&[7.0]), vec![1.0]);
     }
