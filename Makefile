@@ -174,10 +174,10 @@ torch-venv:
 	$(TORCH_VENV)/bin/python examples/torch/check_venv.py
 
 ## The torch-digits study: examples/torch's trainer (PyTorch, torchjd) run as a process job
-## on scikit-learn's digits with three tasks, the static grid on the simplex and torchjd's
-## methods; its figures, page, tables and power into reports/torch-digits/. The calibration
-## (seeds 101–104) chose its best static point and seed count by the rule in
-## experiments/torch-digits/calibration.yaml.
+## on scikit-learn's digits with three tasks, the best static point of its calibration and
+## torchjd's methods; its figures, page, tables and power into reports/torch-digits/. The
+## calibration (seeds 101–104, the static grid on the simplex) chose that point and the seed
+## count by the rule in experiments/torch-digits/calibration.yaml.
 TORCH_PYTHON := trainer.command.0=$(TORCH_VENV)/bin/python
 TORCH := runs/torch-digits
 torch-digits: build torch-venv

@@ -46,15 +46,27 @@ fn delta_cell(d: &Option<Summary>) -> String {
     }
 }
 
-fn task_cell(t: &Option<TaskEffect>) -> String {
-    match t {
-        Some(t) => format!(
-            "{} (p_H {})",
-            delta_cell(&Some(t.summary)),
-            p_cell(t.p_holm.or(Some(t.p_value)))
-        ),
-        None => String::new(),
-    }
+/// A task's paired difference: accuracies in points with two decimals; a metric in its own
+/// units (an error of 0.05, say) with as many decimals as three significant digits of the
+/// interval's largest end need, so that a small-valued metric's effect does not read as 0.
+pub(super) fn task_cell(t: &Option<TaskEffect>, task: &crate::task::Task) -> String {
+    let Some(t) = t else {
+        return String::new();
+    };
+    let s = &t.summary;
+    let largest = s
+        .ci
+        .map_or(s.mean.abs(), |(lo, hi)| s.mean.abs().max(lo.abs()).max(hi.abs()));
+    let cell = if !task.metric.is_fraction() && largest > 0.0 && largest < 0.1 {
+        let d = (2.0 - largest.log10().floor()) as usize;
+        match s.ci {
+            Some((lo, hi)) => format!("{:+.d$} [{lo:+.d$}, {hi:+.d$}]", s.mean),
+            None => format!("{:+.d$}", s.mean),
+        }
+    } else {
+        delta_cell(&Some(*s))
+    };
+    format!("{cell} (p_H {})", p_cell(t.p_holm.or(Some(t.p_value))))
 }
 
 fn p_cell(p: Option<f64>) -> String {
@@ -93,7 +105,7 @@ pub fn verdict_text(r: &CompareRow, alpha: f64) -> String {
         return match r.verdict {
             Verdict::Equivalent => format!("equivalent within ±{} % ({at})", s.margin),
             Verdict::Open => format!("open: not decided after its last look ({at})"),
-            v => format!("{} ({at})", v.as_str()),
+            v => format!("{} ({at}){}", v.as_str(), trade(r, alpha)),
         };
     }
     match r.verdict {
@@ -104,28 +116,47 @@ pub fn verdict_text(r: &CompareRow, alpha: f64) -> String {
                 .map_or(String::new(), |m| format!(" (MDE {m:.2} %)"));
             let mut s = format!("tie: not separated at this power{mde}");
             if r.opposite_effects {
-                let effects: Vec<String> = r
-                    .deltas
-                    .iter()
-                    .zip(r.tasks.iter())
-                    .filter_map(|(d, t)| {
-                        let gain = d.and_then(|d| d.gain(alpha, t.metric.direction().sign()))?;
-                        Some(format!(
-                            "{} {}",
-                            t.name,
-                            if gain > 0.0 { "better" } else { "worse" }
-                        ))
-                    })
-                    .collect();
                 s.push_str(&format!(
                     "; hides opposite task effects ({} after Holm)",
-                    effects.join(", ")
+                    separated_effects(r, alpha).join(", ")
                 ));
             }
             s
         }
         Verdict::Untested => format!("untested: {}", r.untested.as_deref().unwrap_or("no test")),
-        v => v.as_str().to_string(),
+        v => format!("{}{}", v.as_str(), trade(r, alpha)),
+    }
+}
+
+/// The tasks a point is separated on after Holm, e.g. `["fv worse", "ex better"]`.
+fn separated_effects(r: &CompareRow, alpha: f64) -> Vec<String> {
+    r.deltas
+        .iter()
+        .zip(r.tasks.iter())
+        .filter_map(|(d, t)| {
+            let gain = d.and_then(|d| d.gain(alpha, t.metric.direction().sign()))?;
+            Some(format!(
+                "{} {}",
+                t.name,
+                if gain > 0.0 { "better" } else { "worse" }
+            ))
+        })
+        .collect()
+}
+
+/// For a `better` or `worse` point that gains on one task and loses on another (both after
+/// Holm), what its Δp verdict averages over: `; trades tasks (digit worse, inpaint better)`.
+fn trade(r: &CompareRow, alpha: f64) -> String {
+    if !matches!(r.verdict, Verdict::Better | Verdict::Worse) {
+        return String::new();
+    }
+    let effects = separated_effects(r, alpha);
+    let gains = effects.iter().any(|e| e.ends_with("better"));
+    let losses = effects.iter().any(|e| e.ends_with("worse"));
+    if gains && losses {
+        format!("; trades tasks ({} after Holm)", effects.join(", "))
+    } else {
+        String::new()
     }
 }
 
@@ -237,7 +268,7 @@ pub fn to_markdown(rows: &[CompareRow], opts: &CompareOptions) -> String {
             p_cell(r.p_holm),
             verdict_text(r, opts.alpha),
         ]);
-        cells.extend(r.deltas.iter().map(task_cell));
+        cells.extend(r.deltas.iter().zip(r.tasks.iter()).map(|(d, t)| task_cell(d, t)));
         cells.extend([
             dominance_text(r),
             opt(r.power.map(|p| p.sd), 2),

@@ -163,6 +163,19 @@ fn per_task_effects_and_opposite_signs_under_a_tie() {
     let r = rows.iter().find(|r| r.point == "static w1=0.8").unwrap();
     assert_eq!(r.verdict, Verdict::Better);
     assert!(!r.opposite_effects);
+    assert_eq!(verdict_text(r, 0.05), "better");
+    // Gaining 6 FV points for 2 EX points is better on Δp, and a trade the verdict names.
+    let logs = grid(&[0.5, 0.8], 8, |w, s| {
+        let (up, down) = if w == 0.8 { (0.06, 0.02) } else { (0.0, 0.0) };
+        (0.80 + up + noise(w, s), 0.80 - down + noise(w + 1.0, s))
+    });
+    let rows = compare(&logs, "r", &CompareOptions::default()).unwrap();
+    let r = rows.iter().find(|r| r.point == "static w1=0.8").unwrap();
+    assert_eq!(r.verdict, Verdict::Better, "{r:?}");
+    assert_eq!(
+        verdict_text(r, 0.05),
+        "better; trades tasks (fv better, ex worse after Holm)"
+    );
 }
 
 #[test]
@@ -411,5 +424,42 @@ selected_epoch,epochs";
     assert_eq!(
         super::render::csv_header(&Tasks::default()).join(","),
         legacy
+    );
+}
+
+/// A small-valued metric's effect keeps three significant digits; accuracy points keep two
+/// decimals.
+#[test]
+fn task_cells_show_small_effects() {
+    let three: Tasks = serde_yaml::from_str(
+        "[fv, ex, { name: inpaint, kind: regression, metric: mse, scale: 0.1 }]",
+    )
+    .unwrap();
+    let effect = |mean, lo, hi| {
+        Some(TaskEffect {
+            summary: Summary {
+                n: 30,
+                mean,
+                std: Some(0.001),
+                ci: Some((lo, hi)),
+            },
+            p_value: 1e-30,
+            p_holm: Some(1e-29),
+            test: TestKind::PairedT,
+        })
+    };
+    let tasks: Vec<_> = three.iter().collect();
+    assert_eq!(
+        super::render::task_cell(&effect(-0.02207, -0.02301, -0.02113), tasks[2]),
+        "-0.0221 [-0.0230, -0.0211] (p_H 1.0e-29)"
+    );
+    assert_eq!(
+        super::render::task_cell(&effect(-0.18, -0.24, -0.12), tasks[2]),
+        "-0.18 [-0.24, -0.12] (p_H 1.0e-29)"
+    );
+    // Accuracy differences are in points: two decimals however small.
+    assert_eq!(
+        super::render::task_cell(&effect(0.02, -0.03, 0.07), tasks[0]),
+        "+0.02 [-0.03, +0.07] (p_H 1.0e-29)"
     );
 }

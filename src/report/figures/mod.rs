@@ -45,8 +45,9 @@ pub(super) const TASK_COLOURS: [RGBColor; 6] = [
 pub(super) fn task_colour(k: usize) -> RGBColor {
     TASK_COLOURS[k % TASK_COLOURS.len()]
 }
-/// Colours of dynamic strategies in the trajectory and curve figures.
-pub(super) const DYNAMIC: [RGBColor; 10] = [
+/// Colours of dynamic strategies in the trajectory and curve figures: distinct for up to 14
+/// strategies (torchjd's methods in one study are 11), the dash patterns of [`dash`] beside.
+pub(super) const DYNAMIC: [RGBColor; 14] = [
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(148, 103, 189),
@@ -57,6 +58,10 @@ pub(super) const DYNAMIC: [RGBColor; 10] = [
     RGBColor(127, 127, 127),
     RGBColor(57, 59, 121),
     RGBColor(255, 187, 120),
+    RGBColor(152, 223, 138),
+    RGBColor(197, 176, 213),
+    RGBColor(158, 218, 229),
+    RGBColor(196, 156, 148),
 ];
 pub(super) const FONT: &str = "sans-serif";
 
