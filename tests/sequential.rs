@@ -202,6 +202,35 @@ fn a_fixed_study_replays_under_a_design() {
             && text.contains("reversed verdicts over all points and orders"),
         "{text}"
     );
+    // The same replay as CSV: one row per point, whose counts add up to the orders.
+    let o = run(
+        tmp.path(),
+        &[
+            "report", "replay", "f", "--first", "3", "--every", "1", "--max", "6", "--margin", "5",
+            "--orders", "50", "--format", "csv",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut reader = csv::Reader::from_reader(o.stdout.as_slice());
+    let header = reader.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 2, "the two points beside the reference");
+    for r in &rows {
+        let counted: usize = [
+            "same",
+            "undecided",
+            "reversed",
+            "separated_where_fixed_tied",
+            "equivalent_where_fixed_separated",
+        ]
+        .iter()
+        .map(|c| r[col(c)].parse::<usize>().unwrap())
+        .sum();
+        assert_eq!(counted, 50, "{r:?}");
+        assert_eq!(&r[col("fixed_jobs")], "18");
+        assert_eq!(&r[col("orders")], "50");
+    }
     // A design the plan refuses is bad input.
     let o = run(tmp.path(), &["report", "replay", "f", "--first", "2"]);
     assert_eq!(

@@ -279,6 +279,60 @@ pub fn replay(
     Ok(out)
 }
 
+/// The replays as CSV, one row per (dataset, point): the fixed verdict, how many orders the
+/// design agreed with it (and how it did not), the point's mean jobs, and the dataset's jobs
+/// per order (mean, 5/50/95 %) against the fixed study's, repeated on each of its rows.
+pub fn replay_csv(replays: &[DatasetReplay], seq: &SequentialConfig, orders: usize) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record([
+        "dataset",
+        "point",
+        "reference",
+        "design",
+        "margin",
+        "orders",
+        "fixed_verdict",
+        "same",
+        "undecided",
+        "reversed",
+        "separated_where_fixed_tied",
+        "equivalent_where_fixed_separated",
+        "mean_jobs",
+        "dataset_jobs_mean",
+        "dataset_jobs_p05",
+        "dataset_jobs_p50",
+        "dataset_jobs_p95",
+        "fixed_jobs",
+    ]);
+    for r in replays {
+        let j = &r.summary.jobs;
+        for (label, p) in r.labels.iter().zip(&r.summary.points) {
+            let a = &p.agreement;
+            let _ = w.write_record([
+                r.dataset.clone(),
+                label.clone(),
+                r.reference.clone(),
+                seq.design.design().as_str().to_string(),
+                seq.margin.to_string(),
+                orders.to_string(),
+                format!("{:?}", p.verdict).to_lowercase(),
+                a.same.to_string(),
+                a.undecided.to_string(),
+                a.reversed.to_string(),
+                a.separated_where_fixed_tied.to_string(),
+                a.equivalent_where_fixed_separated.to_string(),
+                p.mean_jobs.to_string(),
+                j.mean.to_string(),
+                j.p05.to_string(),
+                j.p50.to_string(),
+                j.p95.to_string(),
+                r.summary.fixed_jobs.to_string(),
+            ]);
+        }
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
 /// The replays as a table: per dataset the jobs the design would have run against the fixed
 /// study's, then per point how often its decision matched the fixed verdict.
 pub fn replay_table(replays: &[DatasetReplay], seq: &SequentialConfig, orders: usize) -> String {

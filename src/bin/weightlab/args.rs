@@ -95,6 +95,9 @@ pub enum ReportCmd {
         /// Random seed orders.
         #[arg(long, default_value_t = 1000, value_parser = at_least_one)]
         orders: usize,
+        /// Table format (csv: one row per point).
+        #[arg(long, value_enum, default_value_t = Format::Md)]
+        format: Format,
         #[command(flatten)]
         compare: CompareArgs,
     },

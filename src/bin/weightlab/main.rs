@@ -187,6 +187,7 @@ fn report(cmd: ReportCmd) -> Result<ExitCode> {
             max,
             margin,
             orders,
+            format,
             compare,
         } => {
             let seq = weightlab::config::SequentialConfig {
@@ -201,18 +202,22 @@ fn report(cmd: ReportCmd) -> Result<ExitCode> {
                 orders,
                 ..Default::default()
             };
+            let mut replays = Vec::new();
             for (_, logs) in weightlab::report::load_folders(&input.dirs, input.pool)? {
                 let opts = compare.options();
                 let opts = weightlab::report::compare::CompareOptions {
                     metric: logs.effective(opts.metric),
                     ..opts
                 };
-                let replays = weightlab::report::sequential::replay(&logs, &seq, &opts, options)?;
-                out!(
-                    "{}",
-                    weightlab::report::sequential::replay_table(&replays, &seq, orders)
-                );
+                replays.extend(weightlab::report::sequential::replay(
+                    &logs, &seq, &opts, options,
+                )?);
             }
+            let text = match format {
+                Format::Md => weightlab::report::sequential::replay_table(&replays, &seq, orders),
+                Format::Csv => weightlab::report::sequential::replay_csv(&replays, &seq, orders),
+            };
+            out!("{text}");
         }
         ReportCmd::Seeds { input, compare } => {
             // The metric the logs can answer, as the comparison reads them.

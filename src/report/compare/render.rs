@@ -54,9 +54,9 @@ pub(super) fn task_cell(t: &Option<TaskEffect>, task: &crate::task::Task) -> Str
         return String::new();
     };
     let s = &t.summary;
-    let largest = s
-        .ci
-        .map_or(s.mean.abs(), |(lo, hi)| s.mean.abs().max(lo.abs()).max(hi.abs()));
+    let largest = s.ci.map_or(s.mean.abs(), |(lo, hi)| {
+        s.mean.abs().max(lo.abs()).max(hi.abs())
+    });
     let cell = if !task.metric.is_fraction() && largest > 0.0 && largest < 0.1 {
         let d = (2.0 - largest.log10().floor()) as usize;
         match s.ci {
@@ -268,7 +268,12 @@ pub fn to_markdown(rows: &[CompareRow], opts: &CompareOptions) -> String {
             p_cell(r.p_holm),
             verdict_text(r, opts.alpha),
         ]);
-        cells.extend(r.deltas.iter().zip(r.tasks.iter()).map(|(d, t)| task_cell(d, t)));
+        cells.extend(
+            r.deltas
+                .iter()
+                .zip(r.tasks.iter())
+                .map(|(d, t)| task_cell(d, t)),
+        );
         cells.extend([
             dominance_text(r),
             opt(r.power.map(|p| p.sd), 2),
