@@ -23,11 +23,13 @@ fig2-full: build
 	$(BIN) report compare $(FULL) --format csv > reports/fig2/compare.csv
 	$(BIN) report compare $(FULL) --reference single-task > reports/fig2/compare-single-task.md
 	$(BIN) report compare $(FULL) --reference single-task --format csv > reports/fig2/compare-single-task.csv
+	$(BIN) report compare $(FULL) --baseline 'static w1=0.9' > reports/fig2/compare-vs-w0.9.md
 	$(BIN) report compare $(FULL) --baseline 'static w1=0.9' --format csv > reports/fig2/compare-vs-w0.9.csv
 	$(BIN) report power $(FULL) > reports/fig2/power.txt
 	$(BIN) report seeds $(FULL) > reports/fig2/seeds.csv
 	$(BIN) report seeds $(FULL) --reference single-task > reports/fig2/seeds-single-task.csv
 	$(BIN) report replay $(FULL) > reports/fig2-sequential/replay.txt
+	$(BIN) report replay $(FULL) --format csv > reports/fig2-sequential/replay.csv
 
 ## fig2-full as a sequential study: seeds in rounds, each point stopped once it is better,
 ## worse or within ±1 % of w1 = 0.5 (docs/sequential.md). Its jobs are fig2-full's; its
