@@ -74,8 +74,6 @@ fn a_decided_point_gets_no_more_seeds_and_reports_say_how() {
         assert!(-500.0 < lo && lo <= hi && hi < 500.0, "{lo} {hi}");
     }
     assert!(md.contains("How these verdicts were reached."), "{md}");
-    // Points stopped by the design are not jobs gone missing.
-    assert!(!md.contains("**Warning:**"), "{md}");
     let status = String::from_utf8(run(tmp.path(), &["sweep", "status", "s"]).stdout).unwrap();
     assert!(
         status.contains("12 done, 0 failed, 0 running, 12 pending"),
@@ -93,7 +91,9 @@ fn a_decided_point_gets_no_more_seeds_and_reports_say_how() {
     );
     // 3 points and the reference on 3 seeds each, where a fixed study runs 5 each.
     assert!(
-        md.contains("with the reference's 3, 12 jobs against 20 (40.0 % fewer)"),
+        md.contains(
+            "with the reference's 3, 12 jobs done against 20 for the fixed study (40.0 % fewer)"
+        ),
         "{md}"
     );
     // Running it again finds nothing to do.
@@ -229,6 +229,7 @@ fn a_fixed_study_replays_under_a_design() {
         .sum();
         assert_eq!(counted, 50, "{r:?}");
         assert_eq!(&r[col("fixed_jobs")], "18");
+        assert_eq!(&r[col("folder")], "f");
         assert_eq!(&r[col("orders")], "50");
     }
     // A design the plan refuses is bad input.

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use super::compare::{
-    detectability, dominance_text, sequential_sentences, verdict_text, warnings, CompareOptions,
-    CompareRow, TaskEffect,
+    detectability, dominance_text, effect_text, sequential_sentences, verdict_text, warnings,
+    CompareOptions, CompareRow, TaskEffect,
 };
 use super::stats::Summary;
 use crate::error::{Error, Result};
@@ -201,13 +201,13 @@ pub fn page(
             Some((lo, hi)) => format!("{:+.2} [{lo:+.2}, {hi:+.2}]", d.mean),
             None => format!("{:+.2}", d.mean),
         });
-        let task = |t: &Option<TaskEffect>| {
+        let task = |t: &Option<TaskEffect>, task: &crate::task::Task| {
             let text = t.map_or(String::new(), |t| {
-                let ci = t
-                    .summary
-                    .ci
-                    .map_or(String::new(), |(lo, hi)| format!(" [{lo:+.2}, {hi:+.2}]"));
-                format!("{:+.2}{ci} p_H {}", t.summary.mean, p_text(t.p_holm))
+                format!(
+                    "{} p_H {}",
+                    effect_text(&t.summary, task),
+                    p_text(t.p_holm.or(Some(t.p_value)))
+                )
             });
             cell(&text, t.map(|t| t.summary.mean))
         };
@@ -233,8 +233,8 @@ pub fn page(
             escape(r.verdict.as_str()),
             escape(&verdict_text(r, opts.alpha))
         ));
-        for d in &r.deltas {
-            h.push_str(&task(d));
+        for (d, t) in r.deltas.iter().zip(r.tasks.iter()) {
+            h.push_str(&task(d, t));
         }
         h.push_str(&cell(&dominance_text(r), None));
         let sd = r.power.map(|p| p.sd).filter(|s| s.is_finite());

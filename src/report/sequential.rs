@@ -279,12 +279,26 @@ pub fn replay(
     Ok(out)
 }
 
-/// The replays as CSV, one row per (dataset, point): the fixed verdict, how many orders the
+/// The fixed study's verdict as the replay's tables write it.
+fn fixed_verdict(v: weightlab_stats::Verdict) -> &'static str {
+    match v {
+        weightlab_stats::Verdict::Better => "better",
+        weightlab_stats::Verdict::Worse => "worse",
+        weightlab_stats::Verdict::Tie => "tie",
+    }
+}
+
+/// The replays as CSV, one row per (folder, dataset, point): the fixed verdict, how many orders the
 /// design agreed with it (and how it did not), the point's mean jobs, and the dataset's jobs
 /// per order (mean, 5/50/95 %) against the fixed study's, repeated on each of its rows.
-pub fn replay_csv(replays: &[DatasetReplay], seq: &SequentialConfig, orders: usize) -> String {
+pub fn replay_csv(
+    replays: &[(String, DatasetReplay)],
+    seq: &SequentialConfig,
+    orders: usize,
+) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record([
+        "folder",
         "dataset",
         "point",
         "reference",
@@ -304,18 +318,19 @@ pub fn replay_csv(replays: &[DatasetReplay], seq: &SequentialConfig, orders: usi
         "dataset_jobs_p95",
         "fixed_jobs",
     ]);
-    for r in replays {
+    for (folder, r) in replays {
         let j = &r.summary.jobs;
         for (label, p) in r.labels.iter().zip(&r.summary.points) {
             let a = &p.agreement;
             let _ = w.write_record([
+                folder.clone(),
                 r.dataset.clone(),
                 label.clone(),
                 r.reference.clone(),
                 seq.design.design().as_str().to_string(),
                 seq.margin.to_string(),
                 orders.to_string(),
-                format!("{:?}", p.verdict).to_lowercase(),
+                fixed_verdict(p.verdict).to_string(),
                 a.same.to_string(),
                 a.undecided.to_string(),
                 a.reversed.to_string(),
@@ -335,14 +350,24 @@ pub fn replay_csv(replays: &[DatasetReplay], seq: &SequentialConfig, orders: usi
 
 /// The replays as a table: per dataset the jobs the design would have run against the fixed
 /// study's, then per point how often its decision matched the fixed verdict.
-pub fn replay_table(replays: &[DatasetReplay], seq: &SequentialConfig, orders: usize) -> String {
+pub fn replay_table(
+    replays: &[(String, DatasetReplay)],
+    seq: &SequentialConfig,
+    orders: usize,
+) -> String {
     let mut s = String::new();
-    for r in replays {
+    let folders = replays.iter().any(|(f, _)| *f != replays[0].0);
+    for (folder, r) in replays {
         let j = &r.summary.jobs;
         let saved = 100.0 * (1.0 - j.mean / r.summary.fixed_jobs as f64);
+        let label = if folders {
+            format!("{folder} {}", r.dataset)
+        } else {
+            r.dataset.clone()
+        };
         s.push_str(&format!(
             "{}: {} design, looks at {:?} seeds, margin ±{} %, α = {} over {} points against `{}`; {} seed orders\n",
-            r.dataset,
+            label,
             seq.design.design().as_str(),
             r.looks,
             seq.margin,
@@ -366,7 +391,7 @@ pub fn replay_table(replays: &[DatasetReplay], seq: &SequentialConfig, orders: u
             s.push_str(&format!(
                 "{:<44} {:>7} {:>8} {:>9} {:>9} {:>10} {:>11} {:>9.1}\n",
                 label,
-                format!("{:?}", p.verdict).to_lowercase(),
+                fixed_verdict(p.verdict),
                 a.same,
                 a.undecided,
                 a.reversed,

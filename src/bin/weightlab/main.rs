@@ -141,7 +141,11 @@ fn sweep_status(dir: PathBuf) -> Result<ExitCode> {
         tables::status_table(&sweep, &sweep.plan()?, &slurm_states)
     );
     if sweep.experiment.sequential.is_some() {
-        out!("{}", study::round(&sweep)?.status());
+        // The jobs' table stands without it: a log the study cannot read is said, not fatal.
+        match study::round(&sweep) {
+            Ok(round) => outln!("{}", round.status()),
+            Err(e) => outln!("sequential: the study's state cannot be read: {e}"),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -203,15 +207,17 @@ fn report(cmd: ReportCmd) -> Result<ExitCode> {
                 ..Default::default()
             };
             let mut replays = Vec::new();
-            for (_, logs) in weightlab::report::load_folders(&input.dirs, input.pool)? {
+            for (folder, logs) in weightlab::report::load_folders(&input.dirs, input.pool)? {
                 let opts = compare.options();
                 let opts = weightlab::report::compare::CompareOptions {
                     metric: logs.effective(opts.metric),
                     ..opts
                 };
-                replays.extend(weightlab::report::sequential::replay(
-                    &logs, &seq, &opts, options,
-                )?);
+                replays.extend(
+                    weightlab::report::sequential::replay(&logs, &seq, &opts, options)?
+                        .into_iter()
+                        .map(|r| (folder.clone(), r)),
+                );
             }
             let text = match format {
                 Format::Md => weightlab::report::sequential::replay_table(&replays, &seq, orders),

@@ -31,8 +31,8 @@ use crate::task::Tasks;
 pub use judge::detectability;
 use reference::ReferenceSeeds;
 pub use render::{
-    csv_header, dominance_text, power_table, sequential_sentences, to_csv, to_markdown,
-    verdict_text, warnings, CSV_FIXED,
+    csv_header, dominance_text, effect_text, power_table, sequential_sentences, to_csv,
+    to_markdown, verdict_text, warnings, CSV_FIXED,
 };
 pub use seeds::{per_seed, seeds_csv, SeedRow};
 

@@ -15,7 +15,7 @@ pub fn warnings(rows: &[CompareRow]) -> Vec<String> {
         .filter(|r| {
             r.sequential
                 .as_ref()
-                .is_none_or(|s| s.seeds != r.paired_seeds)
+                .is_none_or(|s| s.decided_at.is_none() || s.seeds != r.paired_seeds)
         })
         .map(|r| {
             format!(
@@ -46,27 +46,34 @@ fn delta_cell(d: &Option<Summary>) -> String {
     }
 }
 
-/// A task's paired difference: accuracies in points with two decimals; a metric in its own
-/// units (an error of 0.05, say) with as many decimals as three significant digits of the
-/// interval's largest end need, so that a small-valued metric's effect does not read as 0.
-pub(super) fn task_cell(t: &Option<TaskEffect>, task: &crate::task::Task) -> String {
-    let Some(t) = t else {
-        return String::new();
-    };
-    let s = &t.summary;
+/// A task's paired difference with its interval, as tables write it: accuracies in points
+/// with two decimals; a metric in its own units whose interval lies within ±0.1 (an error of
+/// 0.05, say) with three significant digits of the interval's largest end, so that its effect
+/// does not read as 0.
+pub fn effect_text(s: &Summary, task: &crate::task::Task) -> String {
     let largest = s.ci.map_or(s.mean.abs(), |(lo, hi)| {
         s.mean.abs().max(lo.abs()).max(hi.abs())
     });
-    let cell = if !task.metric.is_fraction() && largest > 0.0 && largest < 0.1 {
-        let d = (2.0 - largest.log10().floor()) as usize;
-        match s.ci {
-            Some((lo, hi)) => format!("{:+.d$} [{lo:+.d$}, {hi:+.d$}]", s.mean),
-            None => format!("{:+.d$}", s.mean),
-        }
-    } else {
-        delta_cell(&Some(*s))
-    };
-    format!("{cell} (p_H {})", p_cell(t.p_holm.or(Some(t.p_value))))
+    if task.metric.is_fraction() || largest == 0.0 || largest >= 0.1 || !largest.is_finite() {
+        return delta_cell(&Some(*s));
+    }
+    let d = (2.0 - largest.log10().floor()) as usize;
+    match s.ci {
+        Some((lo, hi)) => format!("{:+.d$} [{lo:+.d$}, {hi:+.d$}]", s.mean),
+        None => format!("{:+.d$}", s.mean),
+    }
+}
+
+/// A task's effect cell of the Markdown table: the difference and its Holm-adjusted p.
+pub(super) fn task_cell(t: &Option<TaskEffect>, task: &crate::task::Task) -> String {
+    match t {
+        Some(t) => format!(
+            "{} (p_H {})",
+            effect_text(&t.summary, task),
+            p_cell(t.p_holm.or(Some(t.p_value)))
+        ),
+        None => String::new(),
+    }
 }
 
 fn p_cell(p: Option<f64>) -> String {
@@ -99,8 +106,12 @@ pub fn verdict_text(r: &CompareRow, alpha: f64) -> String {
             Some(k) => format!("decided at look {k}, {} seeds", s.seeds),
             None => format!("{} seeds", s.seeds),
         };
-        if let Some((lo, hi)) = s.interval {
-            at.push_str(&format!("; design's interval [{lo:+.2}, {hi:+.2}]"));
+        match s.interval {
+            Some((lo, hi)) if lo.is_finite() && hi.is_finite() => {
+                at.push_str(&format!("; design's interval [{lo:+.2}, {hi:+.2}]"))
+            }
+            Some(_) => at.push_str("; design's interval unbounded"),
+            None => {}
         }
         return match r.verdict {
             Verdict::Equivalent => format!("equivalent within ±{} % ({at})", s.margin),
@@ -164,35 +175,69 @@ fn trade(r: &CompareRow, alpha: f64) -> String {
 /// were reached (the design, its looks and margin, the seeds spent); `None` for a fixed study.
 pub fn sequential_sentences(rows: &[CompareRow]) -> Option<Vec<String>> {
     let first = rows.iter().find_map(|r| r.sequential.as_ref())?;
-    let mut datasets: Vec<&str> = rows.iter().map(|r| r.dataset.as_str()).collect();
-    datasets.dedup();
+    let mut studies: Vec<(&str, &str)> = Vec::new();
+    for r in rows {
+        let key = (r.folder.as_str(), r.dataset.as_str());
+        if !studies.contains(&key) {
+            studies.push(key);
+        }
+    }
+    let folders = {
+        let mut f: Vec<&str> = studies.iter().map(|s| s.0).collect();
+        f.dedup();
+        f.len() > 1
+    };
+    let max = first.looks.last().copied().unwrap_or(0);
     Some(
-        datasets
+        studies
             .into_iter()
-            .map(|d| {
+            .filter(|&(f, d)| {
+                rows.iter()
+                    .any(|r| r.folder == f && r.dataset == d && r.sequential.is_some())
+            })
+            .map(|(f, d)| {
                 let mine: Vec<&CompareRow> = rows
                     .iter()
-                    .filter(|r| r.dataset == d && r.sequential.is_some())
+                    .filter(|r| r.folder == f && r.dataset == d && r.sequential.is_some())
                     .collect();
                 let count = |v: Verdict| mine.iter().filter(|r| r.verdict == v).count();
                 let used: usize = mine
                     .iter()
                     .filter_map(|r| r.sequential.as_ref().map(|s| s.seeds))
                     .sum();
-                let max = first.looks.last().copied().unwrap_or(0);
                 let reference = rows
                     .iter()
-                    .find(|r| r.dataset == d && r.verdict == Verdict::Baseline)
+                    .find(|r| r.folder == f && r.dataset == d && r.verdict == Verdict::Baseline)
                     .map_or(0, |r| r.seeds);
-                let jobs = used + reference;
+                // Jobs with logs, a point's seeds past its reference's pair included.
+                let jobs = mine.iter().map(|r| r.seeds).sum::<usize>() + reference;
                 let fixed = max * (mine.len() + 1);
-                let saved = 100.0 * (1.0 - jobs as f64 / fixed.max(1) as f64);
+                let running = mine.iter().any(|r| {
+                    r.sequential
+                        .as_ref()
+                        .is_some_and(|s| s.decided_at.is_none() && s.seeds < max)
+                });
+                let cost = if running {
+                    format!("{jobs} jobs done so far against {fixed} for the fixed study")
+                } else {
+                    let change = 100.0 * (1.0 - jobs as f64 / fixed.max(1) as f64);
+                    let word = if change >= 0.0 { "fewer" } else { "more" };
+                    format!(
+                        "{jobs} jobs done against {fixed} for the fixed study ({:.1} % {word})",
+                        change.abs()
+                    )
+                };
+                let label = if folders {
+                    format!("{f} {d}")
+                } else {
+                    d.to_string()
+                };
                 format!(
-                    "{d}: a sequential study ({} design, looks at {:?} paired seeds, α = {} over its {} points, \
+                    "{label}: a sequential study ({} design, looks at {:?} paired seeds, α = {} over its {} points, \
                      equivalence margin ±{} % on Δp): each point got seeds until its verdict was decided, \
                      {} better, {} worse, {} equivalent, {} open after the last look; the points' verdicts rest on \
                      {used} paired seeds against {} for a fixed study of {max} seeds each; with the reference's \
-                     {reference}, {jobs} jobs against {fixed} ({saved:.1} % fewer).",
+                     {reference}, {cost}.",
                     first.design,
                     first.looks,
                     first.alpha,

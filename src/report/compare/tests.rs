@@ -288,29 +288,44 @@ fn missing_pairs_are_counted_and_warned_about() {
 
     // A sequential study that stopped the point at its 3 seeds: by design, not a missing job.
     let mut stopped = rows.clone();
-    let r = stopped
-        .iter_mut()
-        .find(|r| r.point == "static w1=0.7")
-        .unwrap();
-    let outcome = |seeds| SequentialOutcome {
-        decision: weightlab_stats::Decision::Better,
-        decided_at: Some(1),
-        seeds,
+    let outcome = |decided_at: Option<usize>| SequentialOutcome {
+        decision: if decided_at.is_some() {
+            weightlab_stats::Decision::Better
+        } else {
+            weightlab_stats::Decision::Open
+        },
+        decided_at,
+        seeds: 3,
         interval: None,
         design: "group-sequential",
         looks: vec![3, 4],
         margin: 1.0,
         alpha: 0.05,
     };
-    r.sequential = Some(outcome(3));
-    assert!(warnings(&stopped).is_empty());
-    // One of its seeds' jobs lost: it rests on fewer pairs than the design gave it.
-    let r = stopped
-        .iter_mut()
-        .find(|r| r.point == "static w1=0.7")
+    let k = stopped
+        .iter()
+        .position(|r| r.point == "static w1=0.7")
         .unwrap();
-    r.sequential = Some(outcome(4));
+    stopped[k].sequential = Some(outcome(Some(1)));
+    assert!(warnings(&stopped).is_empty());
+    // Its 3 jobs and the reference's 4, where a fixed study of 4 seeds runs 8.
+    let sentence = sequential_sentences(&stopped).unwrap().join(" ");
+    assert!(
+        sentence.contains(
+            "with the reference's 4, 7 jobs done against 8 for the fixed study (12.5 % fewer)"
+        ),
+        "{sentence}"
+    );
+    // Still open with a seed the reference has: a job missing, failed or running, and the
+    // study's cost is not final.
+    stopped[k].sequential = Some(outcome(None));
     assert_eq!(warnings(&stopped).len(), 1);
+    let sentence = sequential_sentences(&stopped).unwrap().join(" ");
+    assert!(
+        sentence.contains("7 jobs done so far against 8 for the fixed study.")
+            && !sentence.contains("% fewer"),
+        "{sentence}"
+    );
 }
 
 /// Three tasks, the third lower-is-better: Δp counts its fall as a gain, each task gets its own

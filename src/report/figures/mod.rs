@@ -80,6 +80,17 @@ pub(super) fn dash(k: usize) -> (u32, u32) {
     [(10, 5), (3, 4), (14, 4), (6, 3), (2, 2)][k % 5]
 }
 
+/// How a legend names the k-th pattern of [`dash`].
+pub(super) fn dash_name(k: usize) -> &'static str {
+    [
+        "dashed",
+        "dotted",
+        "long-dashed",
+        "short-dashed",
+        "fine-dotted",
+    ][k % 5]
+}
+
 /// Draw with `$draw(&area, args…)` into a PNG and an SVG at `$stem.{png,svg}`.
 macro_rules! render {
     ($stem:expr, $size:expr, $draw:ident ( $($arg:expr),* )) => {{

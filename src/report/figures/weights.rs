@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{dash, DrawResult, DYNAMIC, FONT};
+use super::{dash, dash_name, DrawResult, DYNAMIC, FONT};
 use crate::report::load::{mean_std, Point};
 use crate::runlog::StepRow;
 use crate::task::Tasks;
@@ -182,7 +182,7 @@ where
             .iter()
             .enumerate()
             .map(|(t, task)| {
-                let style = if t == 0 { "solid" } else { "dashed" };
+                let style = if t == 0 { "solid" } else { dash_name(t - 1) };
                 format!("{style} {}", task.name)
             })
             .collect();
