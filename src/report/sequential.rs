@@ -279,15 +279,6 @@ pub fn replay(
     Ok(out)
 }
 
-/// The fixed study's verdict as the replay's tables write it.
-fn fixed_verdict(v: weightlab_stats::Verdict) -> &'static str {
-    match v {
-        weightlab_stats::Verdict::Better => "better",
-        weightlab_stats::Verdict::Worse => "worse",
-        weightlab_stats::Verdict::Tie => "tie",
-    }
-}
-
 /// The replays as CSV, one row per (folder, dataset, point): the fixed verdict, how many orders the
 /// design agreed with it (and how it did not), the point's mean jobs, and the dataset's jobs
 /// per order (mean, 5/50/95 %) against the fixed study's, repeated on each of its rows.
@@ -330,7 +321,7 @@ pub fn replay_csv(
                 seq.design.design().as_str().to_string(),
                 seq.margin.to_string(),
                 orders.to_string(),
-                fixed_verdict(p.verdict).to_string(),
+                p.verdict.as_str().to_string(),
                 a.same.to_string(),
                 a.undecided.to_string(),
                 a.reversed.to_string(),
@@ -391,7 +382,7 @@ pub fn replay_table(
             s.push_str(&format!(
                 "{:<44} {:>7} {:>8} {:>9} {:>9} {:>10} {:>11} {:>9.1}\n",
                 label,
-                fixed_verdict(p.verdict),
+                p.verdict.as_str(),
                 a.same,
                 a.undecided,
                 a.reversed,

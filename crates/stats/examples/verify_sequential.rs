@@ -536,7 +536,7 @@ fn replays(r: &mut Report, gs14: &Monitor, av14: &Monitor) {
                 "   {:5}  {:+.2}  {:7}  {:4}  {:9}  {:8}  {:14}  {:21}  {:9.1}",
                 j,
                 means[j],
-                format!("{:?}", p.verdict).to_lowercase(),
+                p.verdict.as_str(),
                 a.same,
                 a.undecided,
                 a.reversed,

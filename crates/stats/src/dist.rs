@@ -232,27 +232,8 @@ pub fn t_quantile(p: f64, df: f64) -> f64 {
     if p < 0.5 {
         return -t_quantile(1.0 - p, df);
     }
-    // P(T ≤ q) = 1 − p_two_sided(q) / 2 grows with q: bisect on it.
-    let target = 2.0 * (1.0 - p);
-    let (mut lo, mut hi) = (0.0f64, 1.0f64);
-    while t_two_sided_p(hi, df) > target {
-        hi *= 2.0;
-        if hi > 1e12 {
-            return f64::INFINITY;
-        }
-    }
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if t_two_sided_p(mid, df) > target {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-        if hi - lo <= 1e-13 * hi.max(1.0) {
-            break;
-        }
-    }
-    0.5 * (lo + hi)
+    // P(T ≤ q) = 1 − P(|T| ≥ q) / 2 for q ≥ 0.
+    t_two_sided_quantile(2.0 * (1.0 - p), df)
 }
 
 /// The q ≥ 0 with P(|T| ≥ q) = `p` for Student's t with `df` degrees of freedom, p in (0, 1]:

@@ -26,6 +26,17 @@ pub enum Verdict {
     Tie,
 }
 
+impl Verdict {
+    /// Its name in tables: `better`, `worse`, `tie`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Better => "better",
+            Verdict::Worse => "worse",
+            Verdict::Tie => "tie",
+        }
+    }
+}
+
 /// How a replay's final decision on a point compares with the fixed study's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Agreement {
